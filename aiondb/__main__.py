@@ -1,0 +1,3 @@
+from aiondb.cli import main
+
+raise SystemExit(main())

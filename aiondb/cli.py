@@ -1,0 +1,128 @@
+"""The `aiondb` command: serve (default), doctor, upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from aiondb import __version__
+from aiondb.config import FIELDS, ConfigError, Settings, load_settings
+
+SUBCOMMANDS = ("serve", "doctor", "upgrade")
+
+_FLAG_HELP_ORDER = ("ephemeral", "data_dir", "storage_backend", "host", "port", "log_level",
+                    "user", "password", "auth_method", "config_file", "master_key_file",
+                    "allow_unencrypted_storage", "checkpoint_interval", "max_wal_size",
+                    "wal_segment_size", "synchronous_commit", "max_connections",
+                    "max_message_size")
+
+
+def _add_setting_flags(p: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    for name in names:
+        f = FIELDS[name]
+        flag = "--" + name.replace("_", "-")
+        help_text = f.metadata.get("help", "")
+        if name == "config_file":
+            flag = "--config"
+        if f.type in ("bool", bool) or name in ("ephemeral", "allow_unencrypted_storage"):
+            p.add_argument(flag, dest=name, action="store_const", const="true", default=None,
+                           help=help_text)
+        else:
+            default = f.default
+            shown = f" (default: {default})" if default not in (None, "") and \
+                name not in ("password",) else ""
+            p.add_argument(flag, dest=name, default=None, metavar=name.upper(),
+                           help=help_text + shown)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="aiondb",
+        description="AionDB: a multi-model database server speaking the PostgreSQL wire "
+                    "protocol. Without a subcommand, runs the server.",
+        epilog="Every setting can also come from an AIONDB_<NAME> environment variable "
+               "(e.g. AIONDB_PORT, AIONDB_PASSWORD, AIONDB_MASTER_KEY) or a TOML file "
+               "(--config).")
+    p.add_argument("--version", action="version", version=f"aiondb {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="{serve,doctor,upgrade}")
+    serve = sub.add_parser("serve", help="run the server (default)")
+    _add_setting_flags(serve, _FLAG_HELP_ORDER)
+    for name, helptext in (("doctor", "check a data directory (manifest, keys, checkpoints, "
+                                      "WAL) and report whether an upgrade is possible"),
+                           ("upgrade", "upgrade a data directory's storage format in place")):
+        sp = sub.add_parser(name, help=helptext)
+        _add_setting_flags(sp, ("data_dir", "master_key_file", "allow_unencrypted_storage",
+                                "config_file", "log_level"))
+    return p
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = build_parser()
+    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help",
+                                                                     "--version")):
+        argv = ["serve"] + argv
+    return parser.parse_args(argv)
+
+
+def _settings(ns: argparse.Namespace) -> Settings:
+    flags = {k: v for k, v in vars(ns).items() if k in FIELDS}
+    return load_settings(flags)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _banner(settings: Settings, server: Any) -> None:
+    desc = server.registry.description
+    print(f"AionDB {__version__}: {desc}", flush=True)
+    print(f"listening on {settings.host}:{server.port}", flush=True)
+    print(f"connect with: psql -h {settings.host} -p {server.port} -U {settings.user} "
+          f"-d postgres", flush=True)
+
+
+def serve(settings: Settings) -> int:
+    from aiondb.server import run_server
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
+        asyncio.run(run_server(settings, lambda srv: _banner(settings, srv)))
+    except OSError as exc:
+        print(f"aiondb: error: cannot listen on {settings.host}:{settings.port}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except ConfigError as exc:
+        print(f"aiondb: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    ns = parse_args(args)
+    try:
+        settings = _settings(ns)
+    except ConfigError as exc:
+        print(f"aiondb: error: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    command = ns.command or "serve"
+    if command == "serve":
+        return serve(settings)
+    if not settings.data_dir:
+        print(f"aiondb: error: {command} needs --data-dir", file=sys.stderr)
+        return 2
+    if command == "doctor":
+        from aiondb.recovery import doctor
+        return int(doctor.run_doctor(settings))  # type: ignore[attr-defined]
+    from aiondb.recovery import doctor as d
+    return int(d.run_upgrade(settings))  # type: ignore[attr-defined]

@@ -1,0 +1,631 @@
+"""The asyncio server: accepts connections, owns the tenant registry, and
+drives each connection's protocol state machine (wire/) and session (sql/).
+
+Speed: asyncio.Protocol (not streams); output is buffered and written once
+per Sync / Flush / end of a simple Query; a statement that never waits runs
+to completion inside data_received without creating a task. Only lock waits,
+sleeps and commit fsyncs suspend, through a small trampoline (_Runner).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+import socket
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any
+
+from aiondb import errors
+from aiondb import types as T
+from aiondb.config import Settings
+from aiondb.sql import statements as st
+from aiondb.sql.binaryio import binary_encoder
+from aiondb.sql.copy import CopyIn, CopyOut
+from aiondb.sql.plan import OutCol
+from aiondb.sql.session import Engine, Result, Session
+from aiondb.sql.textio import output_encoder
+from aiondb.storage.registry import TenantRegistry
+from aiondb.wire import codec
+from aiondb.wire import messages as m
+from aiondb.wire.connection import (
+    Authenticated,
+    Authenticator,
+    CancelReceived,
+    ServerConnection,
+    State,
+)
+from aiondb.wire.scram import ScramVerifier
+
+log = logging.getLogger("aiondb.server")
+
+FLUSH_THRESHOLD = 256 * 1024
+READ_PAUSE_THRESHOLD = 16 * 1024 * 1024
+
+
+def _row_description(columns: list[OutCol], formats: tuple[int, ...] | list[int]) -> bytes:
+    fields = [(c.name, c.table_oid, c.attnum, c.type.oid, T.type_size(c.type), c.type.typmod)
+              for c in columns]
+    return codec.row_description(fields, formats)
+
+
+def as_db_error(exc: Exception) -> errors.DatabaseError:
+    """Anything that is not a DatabaseError is our bug: log it, report XX000,
+    keep the session."""
+    if isinstance(exc, errors.DatabaseError):
+        return exc
+    log.exception("internal error", exc_info=exc)
+    return errors.InternalError(f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _formats(ncols: int, requested: tuple[int, ...]) -> list[int]:
+    if not requested:
+        return [0] * ncols
+    if len(requested) == 1:
+        return [requested[0]] * ncols
+    if len(requested) != ncols:
+        raise errors.ProtocolViolation(
+            f"bind message has {len(requested)} result formats but query has {ncols} columns")
+    return list(requested)
+
+
+class _Runner:
+    """Drives a coroutine without an asyncio Task: runs synchronously until
+    it awaits a future, then resumes from that future's done callback."""
+
+    __slots__ = ("coro", "on_done", "loop")
+
+    def __init__(self, coro: Coroutine, on_done: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.coro = coro
+        self.on_done = on_done
+        self.loop = loop
+
+    def step(self, _fut: Any = None) -> None:
+        try:
+            yielded = self.coro.send(None)
+        except StopIteration:
+            self.on_done(None)
+            return
+        except BaseException as exc:  # noqa: BLE001 - reported to the connection
+            self.on_done(exc)
+            return
+        if yielded is None:  # bare yield (asyncio.sleep(0))
+            self.loop.call_soon(self.step)
+            return
+        yielded._asyncio_future_blocking = False
+        yielded.add_done_callback(self.step)
+
+
+class ClientProtocol(asyncio.Protocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.conn = ServerConnection(server.authenticator, server.settings.max_message_size)
+        self.session: Session | None = None
+        self.out: list[bytes] = []
+        self.out_size = 0
+        self.busy = False
+        self.closed = False
+        self.pid = 0
+        self.secret = 0
+        self.copy_in: CopyIn | None = None
+        self.pending: deque[st.Statement] = deque()
+        self._write_paused = False
+        self._drain_waiter: asyncio.Future | None = None
+        self._read_paused = False
+
+    # --- asyncio callbacks -------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.connections.discard(self)
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+        session = self.session
+        if session is not None:
+            session.cancel()
+            if not self.busy:
+                self._end_session()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        self.conn.receive_data(data)
+        if self.busy:
+            if self.conn.decoder.buffered > READ_PAUSE_THRESHOLD and not self._read_paused:
+                assert self.transport is not None
+                self.transport.pause_reading()
+                self._read_paused = True
+            return
+        self._start()
+
+    # --- processing -----------------------------------------------------------------------------------
+    def _start(self) -> None:
+        self.busy = True
+        _Runner(self._process(), self._processing_done, self.server.loop).step()
+
+    def _processing_done(self, exc: BaseException | None) -> None:
+        self.busy = False
+        if exc is not None:
+            if isinstance(exc, errors.SessionTerminated):
+                self._fatal(exc.error)
+            else:
+                log.exception("internal error in connection handler", exc_info=exc)
+                self._fatal(errors.InternalError(f"internal error: {type(exc).__name__}"))
+            return
+        if self.closed:
+            self._end_session()
+            return
+        if self._read_paused and self.transport is not None:
+            self._read_paused = False
+            self.transport.resume_reading()
+        if self.conn.decoder.buffered and self.conn.state not in (State.CLOSED, State.STARTING):
+            self._start()
+
+    async def _process(self) -> None:
+        conn = self.conn
+        while not self.closed:
+            try:
+                ev = conn.next_event()
+            except errors.DatabaseError as exc:
+                self._send_outbox()
+                self._fatal(exc)
+                return
+            self._send_outbox()
+            if ev is None:
+                break
+            await self._dispatch(ev)
+        self.flush()
+
+    def _send_outbox(self) -> None:
+        if self.conn.outbox:
+            self.write(self.conn.take_output())
+
+    async def _dispatch(self, ev: object) -> None:
+        handler = _HANDLERS.get(type(ev))
+        if handler is None:
+            raise errors.ProtocolViolation(f"unexpected message {type(ev).__name__}")
+        await handler(self, ev)
+
+    # --- output ------------------------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        self.out.append(data)
+        self.out_size += len(data)
+        if self.out_size > FLUSH_THRESHOLD:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.out and self.transport is not None and not self.closed:
+            self.transport.write(b"".join(self.out))
+        self.out.clear()
+        self.out_size = 0
+
+    async def drain(self) -> None:
+        if self._write_paused and not self.closed:
+            self._drain_waiter = self.server.loop.create_future()
+            await self._drain_waiter
+            self._drain_waiter = None
+
+    def _fatal(self, err: errors.DatabaseError) -> None:
+        self.write(codec.error_response(err, "FATAL"))
+        self.flush()
+        self.close()
+
+    def close(self) -> None:
+        self.conn.reject()
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+        self.closed = True
+
+    def _end_session(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        self.session = None
+        self.server.engine.sessions.pop(self.pid, None)
+        self.server.cancel_keys.pop(self.pid, None)
+        session._rollback()
+
+    def _notices_and_status(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        for severity, message in s.take_notices():
+            self.write(codec.notice_response(message, severity,
+                                             "01000" if severity == "WARNING" else "00000"))
+        for name, value in s.take_reported_changes():
+            self.write(codec.parameter_status(name, value))
+
+    def _error(self, exc: errors.DatabaseError) -> None:
+        self._notices_and_status()
+        self.write(codec.error_response(exc))
+        if self.session is not None:
+            self.session.on_error()
+
+    # --- startup ------------------------------------------------------------------------------------------
+    async def _on_authenticated(self, ev: Authenticated) -> None:
+        server = self.server
+        try:
+            if ev.user != server.settings.user:
+                raise errors.InvalidAuthorizationSpecification(f'role "{ev.user}" does not exist')
+            if len(server.engine.sessions) >= server.settings.max_connections:
+                raise errors.TooManyConnections("sorry, too many clients already")
+            if server.stopping:
+                raise errors.CannotConnectNow("the database system is shutting down")
+            db = server.registry.get(ev.database)
+        except errors.DatabaseError as exc:
+            self._fatal(exc)
+            return
+        self.pid = server.new_pid()
+        self.secret = secrets.randbits(31)
+        session = Session(server.engine, db, ev.user, ev.params, self.pid)
+        self.session = session
+        server.engine.sessions[self.pid] = session
+        server.cancel_keys[self.pid] = (self.secret, self)
+        for name, value in session.reported_parameters():
+            self.write(codec.parameter_status(name, value))
+        session.take_reported_changes()
+        self.write(codec.backend_key_data(self.pid, self.secret))
+        self.write(codec.READY_IDLE)
+        self.conn.session_started()
+        self.flush()
+
+    async def _on_cancel(self, ev: CancelReceived) -> None:
+        entry = self.server.cancel_keys.get(ev.process_id)
+        if entry is not None and entry[0] == ev.secret_key:
+            target = entry[1]
+            if target.session is not None:
+                target.session.cancel()
+        self.close()
+
+    async def _on_terminate(self, ev: m.Terminate) -> None:
+        self.flush()
+        self.close()
+        self._end_session()
+
+    # --- simple query --------------------------------------------------------------------------------------
+    async def _on_query(self, ev: m.Query) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            stmts = session.parse(ev.sql)
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._error(as_db_error(exc))
+            await self._finish_query()
+            return
+        if not stmts:
+            self.write(codec.EMPTY_QUERY)
+            await self._finish_query()
+            return
+        self.pending = deque(stmts)
+        await self._run_pending()
+
+    async def _run_pending(self) -> None:
+        session = self.session
+        assert session is not None
+        while self.pending:
+            stmt = self.pending.popleft()
+            try:
+                res = await session.execute(stmt)
+            except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+                self.pending.clear()
+                self._error(as_db_error(exc))
+                break
+            if res.copy is not None:
+                if isinstance(res.copy, CopyIn):
+                    self._notices_and_status()
+                    self.copy_in = res.copy
+                    self.write(codec.copy_in_response(res.copy.ncols))
+                    self.conn.start_copy_in()
+                    self.flush()
+                    return  # resumes when CopyDone / CopyFail arrives
+                await self._send_copy_out(res.copy, res.tag)
+                continue
+            await self._send_result(res, None, describe=True)
+        await self._finish_query()
+
+    async def _finish_query(self) -> None:
+        session = self.session
+        if session is not None:
+            try:
+                await session.finish_implicit()
+            except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+                self._error(as_db_error(exc))
+            self._notices_and_status()
+            self.write(codec.ready_for_query(session.status))
+        self.flush()
+
+    async def _send_result(self, res: Result, formats: tuple[int, ...] | None,
+                           describe: bool) -> None:
+        session = self.session
+        assert session is not None
+        self._notices_and_status()
+        if res.empty:
+            self.write(codec.EMPTY_QUERY)
+            return
+        if res.columns is not None:
+            fmts = _formats(len(res.columns), formats or ())
+            if describe:
+                self.write(_row_description(res.columns, fmts))
+            await self._send_rows(res.columns, fmts, res.rows)
+        self.write(codec.command_complete(res.tag))
+
+    async def _send_rows(self, columns: list[OutCol], fmts: list[int],
+                         rows: list[tuple]) -> None:
+        session = self.session
+        assert session is not None
+        tz = session.tz
+        encs = [binary_encoder(c.type) if f == 1 else output_encoder(c.type, tz)
+                for c, f in zip(columns, fmts, strict=True)]
+        data_row = codec.data_row
+        write = self.write
+        if len(encs) == 1:
+            enc = encs[0]
+            for r in rows:
+                v = r[0]
+                write(data_row((None if v is None else enc(v),)))
+                if self._write_paused:
+                    self.flush()
+                    await self.drain()
+            return
+        for r in rows:
+            write(data_row([None if v is None else e(v) for v, e in zip(r, encs, strict=True)]))
+            if self._write_paused:
+                self.flush()
+                await self.drain()
+
+    async def _send_copy_out(self, copy: CopyOut, tag: str) -> None:
+        self.write(codec.copy_out_response(copy.ncols))
+        for line in copy.lines:
+            self.write(codec.copy_data(line))
+            if self._write_paused:
+                self.flush()
+                await self.drain()
+        self.write(codec.COPY_DONE)
+        self.write(codec.command_complete(tag))
+
+    # --- COPY FROM STDIN ---------------------------------------------------------------------------------------
+    async def _on_copy_data(self, ev: m.CopyData) -> None:
+        if self.copy_in is not None:
+            self.copy_in.feed(ev.data)
+
+    async def _on_copy_done(self, ev: m.CopyDone) -> None:
+        copy = self.copy_in
+        self.copy_in = None
+        self.conn.end_copy_in()
+        if copy is None:
+            return
+        try:
+            res = await copy.finish()
+            self._notices_and_status()
+            self.write(codec.command_complete(res.tag))
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self.pending.clear()
+            self._error(as_db_error(exc))
+        await self._run_pending()
+
+    async def _on_copy_fail(self, ev: m.CopyFail) -> None:
+        copy = self.copy_in
+        self.copy_in = None
+        self.conn.end_copy_in()
+        if copy is not None:
+            self.pending.clear()
+            self._error(copy.fail(ev.message))
+        await self._run_pending()
+
+    # --- extended query ------------------------------------------------------------------------------------------
+    def _ext_error(self, exc: errors.DatabaseError) -> None:
+        self._error(exc)
+        self.conn.error_in_extended_query()
+
+    async def _on_parse(self, ev: m.Parse) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            if ev.name == "":
+                session.close_statement("")
+            session.prepare(ev.name, ev.sql, ev.param_oids)
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
+            return
+        self.write(codec.PARSE_COMPLETE)
+
+    async def _on_bind(self, ev: m.Bind) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            if ev.portal == "":
+                session.close_portal("")
+            session.bind(ev.portal, ev.statement, ev.param_formats, ev.params,
+                         ev.result_formats)
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
+            return
+        self.write(codec.BIND_COMPLETE)
+
+    async def _on_describe(self, ev: m.Describe) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            if ev.kind == "S":
+                ptypes, cols = session.describe_statement(ev.name)
+                self.write(codec.parameter_description([t.oid for t in ptypes]))
+                self.write(_row_description(cols, [0] * len(cols)) if cols is not None
+                           else codec.NO_DATA)
+            else:
+                portal = session.portals.get(ev.name)
+                cols = session.describe_portal(ev.name)
+                if cols is None:
+                    self.write(codec.NO_DATA)
+                else:
+                    fmts = _formats(len(cols), portal.result_formats if portal else ())
+                    self.write(_row_description(cols, fmts))
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
+
+    async def _on_execute(self, ev: m.Execute) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            portal = session.portals.get(ev.portal)
+            if portal is None:
+                raise errors.InvalidCursorName(f'portal "{ev.portal}" does not exist')
+            res, suspended = await session.execute_portal(ev.portal, ev.max_rows)
+            if res.copy is not None:
+                raise errors.FeatureNotSupported(
+                    "COPY is only supported in the simple query protocol")
+            self._notices_and_status()
+            if res.empty:
+                self.write(codec.EMPTY_QUERY)
+                return
+            if res.columns is not None:
+                fmts = _formats(len(res.columns), portal.result_formats)
+                await self._send_rows(res.columns, fmts, res.rows)
+            if suspended:
+                self.write(codec.PORTAL_SUSPENDED)
+            else:
+                self.write(codec.command_complete(res.tag))
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
+
+    async def _on_close(self, ev: m.Close) -> None:
+        session = self.session
+        assert session is not None
+        if ev.kind == "S":
+            session.close_statement(ev.name)
+        else:
+            session.close_portal(ev.name)
+        self.write(codec.CLOSE_COMPLETE)
+
+    async def _on_sync(self, ev: m.Sync) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            await session.sync()
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._error(as_db_error(exc))
+        self._notices_and_status()
+        self.write(codec.ready_for_query(session.status))
+        self.flush()
+
+    async def _on_flush(self, ev: m.Flush) -> None:
+        self.flush()
+
+    async def _on_function_call(self, ev: m.FunctionCall) -> None:
+        self._ext_error(errors.FeatureNotSupported("the fastpath function call protocol is "
+                                                   "not supported"))
+
+
+_HANDLERS: dict[type, Any] = {
+    Authenticated: ClientProtocol._on_authenticated,
+    CancelReceived: ClientProtocol._on_cancel,
+    m.Terminate: ClientProtocol._on_terminate,
+    m.Query: ClientProtocol._on_query,
+    m.Parse: ClientProtocol._on_parse,
+    m.Bind: ClientProtocol._on_bind,
+    m.Describe: ClientProtocol._on_describe,
+    m.Execute: ClientProtocol._on_execute,
+    m.Close: ClientProtocol._on_close,
+    m.Sync: ClientProtocol._on_sync,
+    m.Flush: ClientProtocol._on_flush,
+    m.CopyData: ClientProtocol._on_copy_data,
+    m.CopyDone: ClientProtocol._on_copy_done,
+    m.CopyFail: ClientProtocol._on_copy_fail,
+    m.FunctionCall: ClientProtocol._on_function_call,
+}
+
+
+class Server:
+    def __init__(self, settings: Settings, registry: TenantRegistry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry if registry is not None else make_registry(settings)
+        self.engine = Engine(self.registry, settings)
+        users: dict[str, ScramVerifier] = {}
+        if settings.password:
+            users[settings.user] = ScramVerifier.from_password(settings.password)
+        self.authenticator = Authenticator(settings.effective_auth, users)
+        self.connections: set[ClientProtocol] = set()
+        self.cancel_keys: dict[int, tuple[int, ClientProtocol]] = {}
+        self._pid = 1000
+        self.loop: asyncio.AbstractEventLoop = asyncio.get_event_loop()
+        self.listener: asyncio.base_events.Server | None = None
+        self.stopping = False
+        self.port = settings.port
+        self._stopped = asyncio.Event()
+
+    def new_pid(self) -> int:
+        self._pid += 1
+        return self._pid
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        await self.registry.open(lambda msg: log.info("%s", msg))
+        self.listener = await self.loop.create_server(
+            lambda: ClientProtocol(self), self.settings.host, self.settings.port,
+            reuse_address=True, backlog=512)
+        sock = self.listener.sockets[0]
+        self.port = sock.getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop accepting, cancel waits of running statements, tell idle
+        sessions and close them, then close the registry."""
+        if self.stopping:
+            return
+        self.stopping = True
+        if self.listener is not None:
+            self.listener.close()
+        for c in list(self.connections):
+            if c.session is not None:
+                c.session.cancel()
+        for _ in range(50):
+            if not any(c.busy for c in self.connections):
+                break
+            await asyncio.sleep(0.02)
+        shutdown = errors.AdminShutdown("terminating connection due to administrator command")
+        for c in list(self.connections):
+            if not c.closed:
+                c._fatal(shutdown)
+            c._end_session()
+        await self.registry.close()
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+
+def make_registry(settings: Settings) -> TenantRegistry:
+    if settings.backend == "memory":
+        return TenantRegistry()
+    from aiondb.storage.durable import DurableRegistry  # type: ignore[import-not-found]
+    return DurableRegistry(settings)
+
+
+async def run_server(settings: Settings, ready: Any = None) -> None:
+    server = Server(settings)
+    await server.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.stop()))
+        except (NotImplementedError, RuntimeError):
+            pass
+    if ready is not None:
+        ready(server)
+    await server.wait_stopped()

@@ -1,0 +1,1 @@
+"""SQL: parsing (sqlglot dialect), binding, planning, execution, sessions."""

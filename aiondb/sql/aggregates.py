@@ -1,0 +1,334 @@
+"""Aggregate functions and the hash-aggregation operator."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from aiondb import errors
+from aiondb import types as T
+from aiondb.sql import plan as P
+from aiondb.sql.executor import ExecContext, Operator, hashable, sort_rows, sort_value_fn
+from aiondb.sql.expr import compile_expr
+from aiondb.sql.fn_core import NUM, numeric_div
+from aiondb.sql.functions import AGGREGATES, ANY, ANYARRAY, ANYELEMENT, ArgType, RetType
+from aiondb.values import JSON_NULL, Interval
+
+
+@dataclass(frozen=True)
+class AggregateDef:
+    name: str
+    args: tuple[ArgType, ...]
+    ret: RetType
+    init: Callable[[], Any]
+    step: Callable[..., Any]          # step(state, *args) → state
+    final: Callable[[Any], Any]
+    strict: bool = True               # NULL inputs are skipped
+    needs_ctx_final: bool = False
+    variadic: ArgType | None = None
+
+
+def aggregate(name: str | tuple[str, ...], args: tuple[ArgType, ...], ret: RetType,
+              init: Callable[[], Any], step: Callable[..., Any],
+              final: Callable[[Any], Any] = lambda s: s, strict: bool = True) -> None:
+    for n in (name,) if isinstance(name, str) else name:
+        AGGREGATES.setdefault(n, []).append(AggregateDef(n, args, ret, init, step, final,
+                                                         strict))
+
+
+def is_aggregate(name: str) -> bool:
+    return name in AGGREGATES
+
+
+# --- definitions --------------------------------------------------------------------------------
+
+def _count_step(s: int, *args: Any) -> int:
+    return s + 1
+
+
+aggregate("count", (), T.INT8, lambda: 0, _count_step)          # count(*)
+aggregate("count", (ANY,), T.INT8, lambda: 0, _count_step)
+
+
+def _sum_step(s: Any, v: Any) -> Any:
+    return v if s is None else s + v
+
+
+def _sum_numeric(s: Any, v: Any) -> Any:
+    return v if s is None else NUM.add(s, v)
+
+
+def _check_int8(v: Any) -> Any:
+    if v is not None and not -2**63 <= v < 2**63:
+        raise errors.NumericValueOutOfRange("bigint out of range")
+    return v
+
+
+aggregate("sum", (T.INT2,), T.INT8, lambda: None, _sum_step)
+aggregate("sum", (T.INT4,), T.INT8, lambda: None, _sum_step, _check_int8)
+aggregate("sum", (T.INT8,), T.NUMERIC, lambda: None, _sum_step,
+          lambda s: None if s is None else Decimal(s))
+aggregate("sum", (T.NUMERIC,), T.NUMERIC, lambda: None, _sum_numeric)
+aggregate("sum", (T.FLOAT4,), T.FLOAT4, lambda: None, _sum_step)
+aggregate("sum", (T.FLOAT8,), T.FLOAT8, lambda: None, _sum_step)
+aggregate("sum", (T.INTERVAL,), T.INTERVAL, lambda: None, _sum_step)
+
+
+def _avg_step(s: list, v: Any) -> list:
+    s[0] = v if s[0] is None else s[0] + v
+    s[1] += 1
+    return s
+
+
+def _avg_numeric_final(s: list) -> Any:
+    if s[1] == 0:
+        return None
+    return numeric_div(Decimal(s[0]), Decimal(s[1]))
+
+
+def _avg_float_final(s: list) -> Any:
+    return None if s[1] == 0 else s[0] / s[1]
+
+
+def _avg_interval_final(s: list) -> Any:
+    if s[1] == 0:
+        return None
+    iv: Interval = s[0]
+    return _interval_div(iv, s[1])
+
+
+def _interval_div(iv: Interval, n: float) -> Interval:
+    months = iv.months / n
+    whole_m = int(months)
+    days = iv.days / n + (months - whole_m) * 30
+    whole_d = int(days)
+    micros = iv.micros / n + (days - whole_d) * 86_400_000_000
+    return Interval(whole_m, whole_d, round(micros))
+
+
+for _t in (T.INT2, T.INT4, T.INT8, T.NUMERIC):
+    aggregate("avg", (_t,), T.NUMERIC, lambda: [None, 0], _avg_step, _avg_numeric_final)
+for _t in (T.FLOAT4, T.FLOAT8):
+    aggregate("avg", (_t,), T.FLOAT8, lambda: [None, 0], _avg_step, _avg_float_final)
+aggregate("avg", (T.INTERVAL,), T.INTERVAL, lambda: [None, 0], _avg_step, _avg_interval_final)
+
+
+def _min_step(s: Any, v: Any) -> Any:
+    return v if s is None or v < s else s
+
+
+def _max_step(s: Any, v: Any) -> Any:
+    return v if s is None or v > s else s
+
+
+aggregate("min", (ANYELEMENT,), ANYELEMENT, lambda: None, _min_step)
+aggregate("max", (ANYELEMENT,), ANYELEMENT, lambda: None, _max_step)
+aggregate(("bool_and", "every"), (T.BOOL,), T.BOOL, lambda: None,
+          lambda s, v: v if s is None else (s and v))
+aggregate("bool_or", (T.BOOL,), T.BOOL, lambda: None, lambda s, v: v if s is None else (s or v))
+aggregate("bit_and", (T.INT8,), T.INT8, lambda: None, lambda s, v: v if s is None else s & v)
+aggregate("bit_or", (T.INT8,), T.INT8, lambda: None, lambda s, v: v if s is None else s | v)
+
+
+def _list_step(s: list, *v: Any) -> list:
+    s.append(v[0] if len(v) == 1 else v)
+    return s
+
+
+def _string_agg_step(s: list, v: str, sep: str | None) -> list:
+    s.append((v, sep))
+    return s
+
+
+def _string_agg_final(s: list) -> Any:
+    if not s:
+        return None
+    out = [s[0][0]]
+    for v, sep in s[1:]:
+        out.append(sep or "")
+        out.append(v)
+    return "".join(out)
+
+
+def _string_agg_step_nonstrict(s: list, v: Any, sep: Any) -> list:
+    if v is not None:
+        s.append((v, sep))
+    return s
+
+
+aggregate("string_agg", (T.TEXT, T.TEXT), T.TEXT, list, _string_agg_step_nonstrict,
+          _string_agg_final, strict=False)
+aggregate("string_agg", (T.BYTEA, T.BYTEA), T.BYTEA, list, _string_agg_step_nonstrict,
+          lambda s: None if not s else s[0][0] + b"".join((sep or b"") + v for v, sep in s[1:]),
+          strict=False)
+aggregate("array_agg", (ANYELEMENT,), ANYARRAY, list, _list_step,
+          lambda s: s if s else None, strict=False)
+
+
+def _to_json_value(v: Any) -> Any:
+    from aiondb.sql.fn_json import to_jsonb_value
+    return to_jsonb_value(v)
+
+
+aggregate(("jsonb_agg", "json_agg"), (ANYELEMENT,), T.JSONB, list,
+          lambda s, v: s.append(JSON_NULL if v is None else _to_json_value(v)) or s,
+          lambda s: s if s else None, strict=False)
+
+
+def _obj_step(s: dict, k: Any, v: Any) -> dict:
+    if k is None:
+        raise errors.NullValueNotAllowed("field name must not be null")
+    s[str(k) if not isinstance(k, str) else k] = JSON_NULL if v is None else _to_json_value(v)
+    return s
+
+
+aggregate(("jsonb_object_agg", "json_object_agg"), (ANY, ANY), T.JSONB, dict, _obj_step,
+          lambda s: s if s else None, strict=False)
+
+
+def _var_step(s: list, v: Any) -> list:
+    s.append(v)
+    return s
+
+
+def _variance(samp: bool, numeric: bool) -> Callable[[list], Any]:
+    def final(s: list) -> Any:
+        n = len(s)
+        if n == 0 or (samp and n == 1):
+            return None
+        if numeric:
+            vals = [Decimal(x) for x in s]
+            mean = NUM.divide(sum(vals, Decimal(0)), Decimal(n))
+            ss = sum(((x - mean) ** 2 for x in vals), Decimal(0))
+            r = NUM.divide(ss, Decimal(n - 1 if samp else n))
+            return numeric_div(r, Decimal(1))
+        fl = [float(x) for x in s]
+        mean = math.fsum(fl) / n
+        return math.fsum((x - mean) ** 2 for x in fl) / (n - 1 if samp else n)
+    return final
+
+
+def _stddev(samp: bool, numeric: bool) -> Callable[[list], Any]:
+    var = _variance(samp, numeric)
+
+    def final(s: list) -> Any:
+        v = var(s)
+        if v is None:
+            return None
+        if numeric:
+            from aiondb.sql.fn_core import _num_sqrt
+            return _num_sqrt(v)
+        return math.sqrt(v)
+    return final
+
+
+for _names, _samp in ((("variance", "var_samp"), True), (("var_pop",), False)):
+    for _t, _ret, _num in ((T.INT8, T.NUMERIC, True), (T.NUMERIC, T.NUMERIC, True),
+                           (T.FLOAT8, T.FLOAT8, False)):
+        aggregate(_names, (_t,), _ret, list, _var_step, _variance(_samp, _num))
+for _names, _samp in ((("stddev", "stddev_samp"), True), (("stddev_pop",), False)):
+    for _t, _ret, _num in ((T.INT8, T.NUMERIC, True), (T.NUMERIC, T.NUMERIC, True),
+                           (T.FLOAT8, T.FLOAT8, False)):
+        aggregate(_names, (_t,), _ret, list, _var_step, _stddev(_samp, _num))
+
+
+# --- operator ------------------------------------------------------------------------------------------------
+
+class AggregateOp(Operator):
+    __slots__ = ("input", "group_fns", "aggs", "has_groups")
+
+    def __init__(self, p: P.Aggregate, input_op: Operator) -> None:
+        self.input = input_op
+        self.group_fns = [compile_expr(e) for e in p.group_exprs]
+        self.has_groups = bool(p.group_exprs)
+        self.aggs = []
+        for a in p.aggregates:
+            self.aggs.append((
+                a.impl,
+                [compile_expr(x) for x in a.args],
+                compile_expr(a.filter) if a.filter is not None else None,
+                a.distinct,
+                [(compile_expr(o[0]), o[1], o[2], sort_value_fn(o[0].type)) for o in a.order],
+                a.impl.strict and not a.star,
+            ))
+
+    def rows(self, ctx: ExecContext) -> list[tuple]:
+        groups: dict[Any, list] = {}
+        group_fns = self.group_fns
+        aggs = self.aggs
+        simple = all(not d and not o and f is None for _, _, f, d, o, _ in aggs)
+        for row in self.input.rows(ctx):
+            if group_fns:
+                gvals = tuple(g(row, ctx) for g in group_fns)
+                try:
+                    entry = groups.get(gvals)
+                    gkey = gvals
+                except TypeError:
+                    gkey = tuple(hashable(v) for v in gvals)
+                    entry = groups.get(gkey)
+            else:
+                gvals = ()
+                gkey = ()
+                entry = groups.get(gkey)
+            if entry is None:
+                entry = groups[gkey] = [gvals, [self._init(a) for a in aggs]]
+            states = entry[1]
+            if simple:
+                for i, (impl, argfns, _f, _d, _o, strict) in enumerate(aggs):
+                    args = [a(row, ctx) for a in argfns]
+                    if strict and None in args:
+                        continue
+                    states[i] = impl.step(states[i], *args)
+                continue
+            for i, (impl, argfns, flt, distinct, order, strict) in enumerate(aggs):
+                if flt is not None and flt(row, ctx) is not True:
+                    continue
+                args = [a(row, ctx) for a in argfns]
+                if strict and None in args:
+                    continue
+                st = states[i]
+                if distinct or order:
+                    st.append((args, row))
+                else:
+                    states[i] = impl.step(st, *args)
+        if not groups and not self.has_groups:
+            groups[()] = [(), [self._init(a) for a in aggs]]
+        out = []
+        for gvals, states in groups.values():
+            vals = []
+            for i, (impl, _a, _f, distinct, order, _s) in enumerate(aggs):
+                st = states[i]
+                if distinct or order:
+                    st = self._replay(impl, st, distinct, order, ctx)
+                vals.append(impl.final(st))
+            out.append(gvals + tuple(vals))
+        return out
+
+    @staticmethod
+    def _init(a: tuple) -> Any:
+        impl, _args, _flt, distinct, order, _strict = a
+        return [] if (distinct or order) else impl.init()
+
+    @staticmethod
+    def _replay(impl: AggregateDef, buffered: list, distinct: bool, order: list,
+                ctx: ExecContext) -> Any:
+        if order:
+            rows = [(args, row) for args, row in buffered]
+            keyed = [(row, args) for args, row in rows]
+            sort_rows(keyed, [(lambda r, c, f=f: f(r[0], c), d, n, conv)
+                              for f, d, n, conv in order], ctx)
+            buffered = [(args, row) for row, args in keyed]
+        state = impl.init()
+        seen: set = set()
+        for args, _row in buffered:
+            if distinct:
+                k = tuple(hashable(a) for a in args)
+                if k in seen:
+                    continue
+                seen.add(k)
+            state = impl.step(state, *args)
+        return state
+

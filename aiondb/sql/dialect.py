@@ -1,0 +1,77 @@
+"""AionDB's SQL dialect: PostgreSQL's, as a short list of differences from
+sqlglot's Postgres dialect.
+
+- Functions stay plain named calls (exp.Anonymous) instead of being mapped
+  to sqlglot's transpiler classes: the binder resolves names against our
+  own function registry, exactly as PostgreSQL resolves them.
+- Array subscripts stay 1-based as written (sqlglot would shift them to 0).
+- pgvector's distance operators `<->` (L2), `<=>` (cosine; stock sqlglot reads
+  it as null-safe equality) and `<#>` (negative inner product), and the JSON
+  arrows `-> ->> #> #>>`, parse as PgOperator at PostgreSQL's "any other
+  operator" precedence (tighter than comparison, looser than + and -).
+
+Statements sqlglot does not know (CHECKPOINT, BACKUP/RESTORE TENANT, SET,
+SHOW, DISCARD, ...) never reach it: statements.py classifies them first.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.generator import Generator
+from sqlglot.tokens import TokenType
+
+
+class PgOperator(exp.Expression, exp.Binary):
+    """A binary operator kept by its PostgreSQL spelling (`op`)."""
+
+    arg_types = {"this": True, "expression": True, "op": True}
+
+
+def _operator(text: str):
+    def build(parser, this: exp.Expr, rhs: exp.Expr) -> exp.Expr:
+        return parser.expression(PgOperator(this=this, expression=rhs, op=text))
+    return build
+
+
+# sqlglot has no token type for `<#>`; borrow one the Postgres grammar never uses.
+_NEG_INNER_PRODUCT = TokenType.DOTCARET
+
+# Functions with special argument syntax that must keep sqlglot's parsers.
+_KEEP_FUNCTIONS = ("CAST", "TRY_CAST", "EXTRACT", "SUBSTRING", "POSITION", "TRIM", "OVERLAY")
+
+
+class AionDB(Postgres):
+    INDEX_OFFSET = 0  # keep subscripts exactly as written (PostgreSQL arrays are 1-based)
+
+    class Tokenizer(Postgres.Tokenizer):
+        KEYWORDS = {**Postgres.Tokenizer.KEYWORDS, "<#>": _NEG_INNER_PRODUCT}
+
+    class Parser(Postgres.Parser):
+        FUNCTIONS: dict = {}
+        FUNCTION_PARSERS = {k: v for k, v in Postgres.Parser.FUNCTION_PARSERS.items()
+                            if k in _KEEP_FUNCTIONS}
+        FACTOR = {k: v for k, v in Postgres.Parser.FACTOR.items()
+                  if k not in (TokenType.LR_ARROW, TokenType.LLRR_ARROW)}
+        EQUALITY = {k: v for k, v in Postgres.Parser.EQUALITY.items()
+                    if k is not TokenType.NULLSAFE_EQ}
+        JSON_OPERATORS = {
+            **Postgres.Parser.JSON_OPERATORS,
+            TokenType.ARROW: _operator("->"),
+            TokenType.DARROW: _operator("->>"),
+            TokenType.HASH_ARROW: _operator("#>"),
+            TokenType.DHASH_ARROW: _operator("#>>"),
+            TokenType.LR_ARROW: _operator("<->"),
+            TokenType.NULLSAFE_EQ: _operator("<=>"),
+            _NEG_INNER_PRODUCT: _operator("<#>"),
+        }
+
+    class Generator(Postgres.Generator):
+        TRANSFORMS = {
+            **Postgres.Generator.TRANSFORMS,
+            PgOperator: lambda self, e: (
+                f"{self.sql(e, 'this')} {e.args['op']} {self.sql(e, 'expression')}"),
+        }
+
+
+assert issubclass(AionDB.Generator, Generator)

@@ -1,0 +1,704 @@
+"""Date/time functions and operators with PostgreSQL's semantics (interval
+arithmetic by months, then days, then microseconds; extract() returning
+numeric; date_trunc; age; to_char for common patterns)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+from aiondb import errors
+from aiondb import types as T
+from aiondb.sql.functions import func, op
+from aiondb.sql.textio import UTC, get_timezone
+from aiondb.values import USECS_PER_DAY, USECS_PER_SEC, Interval
+
+DATE, TIME, TS, TSTZ, IV = T.DATE, T.TIME, T.TIMESTAMP, T.TIMESTAMPTZ, T.INTERVAL
+
+
+def _range_error() -> errors.DatabaseError:
+    return errors.DatetimeFieldOverflow("timestamp out of range")
+
+
+# --- current time --------------------------------------------------------------------------------
+
+func(("now", "transaction_timestamp", "current_timestamp"), (), TSTZ, needs_ctx=True)(
+    lambda ctx: ctx.transaction_time)
+func("statement_timestamp", (), TSTZ, needs_ctx=True)(lambda ctx: ctx.statement_time)
+func("clock_timestamp", (), TSTZ, volatile=True)(lambda: dt.datetime.now(UTC))
+func("timeofday", (), T.TEXT, volatile=True)(
+    lambda: dt.datetime.now(UTC).strftime("%a %b %d %H:%M:%S.%f %Y UTC"))
+func("current_date", (), DATE, needs_ctx=True)(
+    lambda ctx: ctx.transaction_time.astimezone(ctx.tz).date())
+func("current_time", (), TIME, needs_ctx=True)(
+    lambda ctx: ctx.transaction_time.astimezone(ctx.tz).time())
+func("localtimestamp", (), TS, needs_ctx=True)(
+    lambda ctx: ctx.transaction_time.astimezone(ctx.tz).replace(tzinfo=None))
+func("localtime", (), TIME, needs_ctx=True)(
+    lambda ctx: ctx.transaction_time.astimezone(ctx.tz).time())
+
+
+# --- interval arithmetic ------------------------------------------------------------------------
+
+def add_months(d: Any, months: int) -> Any:
+    if not months:
+        return d
+    total = d.year * 12 + (d.month - 1) + months
+    y, m = divmod(total, 12)
+    if not 1 <= y <= 9999:
+        raise _range_error()
+    day = min(d.day, calendar.monthrange(y, m + 1)[1])
+    return d.replace(year=y, month=m + 1, day=day)
+
+
+def ts_add(ts: dt.datetime, iv: Interval, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """timestamp(tz) + interval; for timestamptz, months and days move in the
+    session time zone (so '1 day' across a DST change keeps the wall time)."""
+    try:
+        if tz is not None and ts.tzinfo is not None and (iv.months or iv.days):
+            local = ts.astimezone(tz).replace(tzinfo=None)
+            local = add_months(local, iv.months) + dt.timedelta(days=iv.days)
+            base = local.replace(tzinfo=tz).astimezone(UTC) if not isinstance(
+                tz, dt.timezone) else local.replace(tzinfo=tz).astimezone(UTC)
+            return base + dt.timedelta(microseconds=iv.micros)
+        r = add_months(ts, iv.months)
+        return r + dt.timedelta(days=iv.days, microseconds=iv.micros)
+    except OverflowError:
+        raise _range_error() from None
+
+
+def ts_diff(a: dt.datetime, b: dt.datetime) -> Interval:
+    delta = a - b
+    micros = delta.days * USECS_PER_DAY + delta.seconds * USECS_PER_SEC + delta.microseconds
+    days, rem = divmod(abs(micros), USECS_PER_DAY)
+    sign = -1 if micros < 0 else 1
+    return Interval(0, sign * days, sign * rem)
+
+
+def _date_plus_int(d: dt.date, n: int) -> dt.date:
+    try:
+        return d + dt.timedelta(days=n)
+    except OverflowError:
+        raise errors.DatetimeFieldOverflow("date out of range") from None
+
+
+op("+", DATE, T.INT4, DATE)(_date_plus_int)
+op("+", T.INT4, DATE, DATE)(lambda n, d: _date_plus_int(d, n))
+op("-", DATE, T.INT4, DATE)(lambda d, n: _date_plus_int(d, -n))
+op("-", DATE, DATE, T.INT4)(lambda a, b: (a - b).days)
+op("+", DATE, IV, TS)(lambda d, iv: ts_add(dt.datetime(d.year, d.month, d.day), iv))
+op("-", DATE, IV, TS)(lambda d, iv: ts_add(dt.datetime(d.year, d.month, d.day), -iv))
+op("+", DATE, TIME, TS)(lambda d, t: dt.datetime.combine(d, t))
+op("+", TS, IV, TS)(ts_add)
+op("-", TS, IV, TS)(lambda ts, iv: ts_add(ts, -iv))
+op("+", IV, TS, TS)(lambda iv, ts: ts_add(ts, iv))
+op("-", TS, TS, IV)(ts_diff)
+op("+", TSTZ, IV, TSTZ, needs_ctx=True)(lambda ctx, ts, iv: ts_add(ts, iv, ctx.tz))
+op("-", TSTZ, IV, TSTZ, needs_ctx=True)(lambda ctx, ts, iv: ts_add(ts, -iv, ctx.tz))
+op("+", IV, TSTZ, TSTZ, needs_ctx=True)(lambda ctx, iv, ts: ts_add(ts, iv, ctx.tz))
+op("-", TSTZ, TSTZ, IV)(ts_diff)
+op("+", IV, IV, IV)(lambda a, b: a + b)
+op("-", IV, IV, IV)(lambda a, b: a - b)
+op("-", None, IV, IV)(lambda a: -a)
+
+
+def _time_plus(t: dt.time, iv: Interval) -> dt.time:
+    micros = ((t.hour * 60 + t.minute) * 60 + t.second) * USECS_PER_SEC + t.microsecond
+    micros = (micros + iv.micros) % USECS_PER_DAY
+    s, us = divmod(micros, USECS_PER_SEC)
+    return dt.time(s // 3600, s // 60 % 60, s % 60, us)
+
+
+op("+", TIME, IV, TIME)(_time_plus)
+op("-", TIME, IV, TIME)(lambda t, iv: _time_plus(t, -iv))
+op("-", TIME, TIME, IV)(lambda a, b: Interval(0, 0, _time_micros(a) - _time_micros(b)))
+
+
+def _time_micros(t: dt.time) -> int:
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * USECS_PER_SEC + t.microsecond
+
+
+def iv_mul(iv: Interval, f: float) -> Interval:
+    months = iv.months * f
+    whole_m = int(months)
+    days = iv.days * f + (months - whole_m) * 30
+    whole_d = int(days)
+    micros = iv.micros * f + (days - whole_d) * USECS_PER_DAY
+    return Interval(whole_m, whole_d, round(micros))
+
+
+def iv_div(iv: Interval, f: float) -> Interval:
+    if f == 0:
+        raise errors.DivisionByZero("division by zero")
+    return iv_mul(iv, 1 / f) if abs(f) > 1e-300 else iv
+
+
+op("*", IV, T.FLOAT8, IV)(iv_mul)
+op("*", T.FLOAT8, IV, IV)(lambda f, iv: iv_mul(iv, f))
+op("/", IV, T.FLOAT8, IV)(iv_div)
+
+
+# --- extract / date_part -----------------------------------------------------------------------------
+
+_FIELD_ALIASES = {"years": "year", "months": "month", "days": "day", "hours": "hour",
+                  "minutes": "minute", "seconds": "second", "mins": "minute",
+                  "secs": "second", "y": "year", "d": "day", "h": "hour", "m": "minute",
+                  "s": "second", "ms": "milliseconds", "us": "microseconds",
+                  "millisecond": "milliseconds", "microsecond": "microseconds",
+                  "yr": "year", "mon": "month", "mons": "month"}
+
+
+def _field(name: str) -> str:
+    f = name.lower().strip()
+    return _FIELD_ALIASES.get(f, f)
+
+
+def _extract_ts(field: str, v: dt.datetime, kind: str) -> Decimal:
+    f = _field(field)
+    if f == "epoch":
+        if v.tzinfo is None:
+            base = v.replace(tzinfo=UTC)
+        else:
+            base = v
+        delta = base - dt.datetime(1970, 1, 1, tzinfo=UTC)
+        micros = delta.days * USECS_PER_DAY + delta.seconds * USECS_PER_SEC + delta.microseconds
+        return (Decimal(micros) / Decimal(USECS_PER_SEC)).quantize(Decimal("0.000001"))
+    simple = {"year": v.year, "month": v.month, "day": v.day, "hour": v.hour,
+              "minute": v.minute, "dow": (v.weekday() + 1) % 7, "isodow": v.isoweekday(),
+              "doy": v.timetuple().tm_yday, "quarter": (v.month - 1) // 3 + 1,
+              "week": v.isocalendar()[1], "isoyear": v.isocalendar()[0],
+              "decade": v.year // 10, "century": (v.year + 99) // 100,
+              "millennium": (v.year + 999) // 1000}
+    if f in simple:
+        return Decimal(simple[f])
+    secs = Decimal(v.second * USECS_PER_SEC + v.microsecond)
+    if f == "second":
+        return (secs / USECS_PER_SEC).quantize(Decimal("0.000001"))
+    if f == "milliseconds":
+        return (secs / 1000).quantize(Decimal("0.001"))
+    if f == "microseconds":
+        return secs
+    if f == "julian":
+        return Decimal(v.toordinal() + 1721425) + Decimal(
+            (v.hour * 3600 + v.minute * 60 + v.second) * USECS_PER_SEC + v.microsecond) / \
+            Decimal(USECS_PER_DAY)
+    if f in ("timezone", "timezone_hour", "timezone_minute") and v.tzinfo is not None:
+        off = int(v.utcoffset().total_seconds())  # type: ignore[union-attr]
+        return Decimal({"timezone": off, "timezone_hour": off // 3600,
+                        "timezone_minute": (off // 60) % 60}[f])
+    raise errors.InvalidParameterValue(
+        f'unit "{field}" not supported for type {kind}' if f in _KNOWN_FIELDS else
+        f'unit "{field}" not recognized for type {kind}')
+
+
+_KNOWN_FIELDS = {"year", "month", "day", "hour", "minute", "second", "epoch", "dow", "doy",
+                 "quarter", "week", "decade", "century", "millennium", "milliseconds",
+                 "microseconds", "isodow", "isoyear", "julian", "timezone", "timezone_hour",
+                 "timezone_minute"}
+
+
+@func("extract", (T.TEXT, TSTZ), T.NUMERIC, needs_ctx=True)
+def _extract_tstz(ctx: Any, field: str, v: dt.datetime) -> Decimal:
+    if _field(field) == "epoch":
+        return _extract_ts(field, v, "timestamp with time zone")
+    return _extract_ts(field, v.astimezone(ctx.tz), "timestamp with time zone")
+
+
+func("extract", (T.TEXT, TS), T.NUMERIC)(lambda f, v: _extract_ts(f, v, "timestamp without "
+                                                                  "time zone"))
+
+
+@func("extract", (T.TEXT, DATE), T.NUMERIC)
+def _extract_date(field: str, v: dt.date) -> Decimal:
+    f = _field(field)
+    if f in ("hour", "minute", "second", "milliseconds", "microseconds", "timezone"):
+        raise errors.FeatureNotSupported(f'unit "{field}" not supported for type date')
+    r = _extract_ts(field, dt.datetime(v.year, v.month, v.day), "date")
+    return r.to_integral_value() if f == "epoch" else r
+
+
+@func("extract", (T.TEXT, TIME), T.NUMERIC)
+def _extract_time(field: str, v: dt.time) -> Decimal:
+    f = _field(field)
+    micros = _time_micros(v)
+    if f == "hour":
+        return Decimal(v.hour)
+    if f == "minute":
+        return Decimal(v.minute)
+    if f in ("second", "milliseconds", "microseconds"):
+        return _extract_ts(field, dt.datetime(2000, 1, 1, v.hour, v.minute, v.second,
+                                              v.microsecond), "time")
+    if f == "epoch":
+        return (Decimal(micros) / USECS_PER_SEC).quantize(Decimal("0.000001"))
+    raise errors.FeatureNotSupported(f'unit "{field}" not supported for type time without '
+                                     "time zone")
+
+
+@func("extract", (T.TEXT, IV), T.NUMERIC)
+def _extract_interval(field: str, v: Interval) -> Decimal:
+    f = _field(field)
+    years, months = divmod(abs(v.months), 12)
+    sign = -1 if v.months < 0 else 1
+    micros = v.micros
+    if f == "epoch":
+        # 1 year = 365.25 days, 1 month = 30 days, as PostgreSQL
+        y, mo = int(v.months / 12), v.months - int(v.months / 12) * 12
+        whole = y * 31557600 + mo * 2592000 + v.days * 86400
+        return (Decimal(whole) + Decimal(micros) / USECS_PER_SEC).quantize(Decimal("0.000001"))
+    table = {"year": sign * years, "month": sign * months, "day": v.days,
+             "hour": int(micros / 3600 / USECS_PER_SEC),
+             "minute": int(micros / 60 / USECS_PER_SEC) % 60 if micros >= 0 else
+             -(int(-micros / 60 / USECS_PER_SEC) % 60),
+             "decade": sign * years // 10, "century": sign * years // 100,
+             "millennium": sign * years // 1000, "quarter": sign * months // 3 + 1}
+    if f in table:
+        return Decimal(table[f])
+    secs = micros % (60 * USECS_PER_SEC) if micros >= 0 else -((-micros) % (60 * USECS_PER_SEC))
+    if f == "second":
+        return (Decimal(secs) / USECS_PER_SEC).quantize(Decimal("0.000001"))
+    if f == "milliseconds":
+        return (Decimal(secs) / 1000).quantize(Decimal("0.001"))
+    if f == "microseconds":
+        return Decimal(secs)
+    raise errors.InvalidParameterValue(f'unit "{field}" not supported for type interval')
+
+
+func("date_part", (T.TEXT, TS), T.FLOAT8)(lambda f, v: float(_extract_ts(f, v, "timestamp")))
+func("date_part", (T.TEXT, TSTZ), T.FLOAT8, needs_ctx=True)(
+    lambda ctx, f, v: float(_extract_tstz(ctx, f, v)))
+func("date_part", (T.TEXT, DATE), T.FLOAT8)(
+    lambda f, v: float(_extract_ts(f, dt.datetime(v.year, v.month, v.day), "date")))
+func("date_part", (T.TEXT, IV), T.FLOAT8)(lambda f, v: float(_extract_interval(f, v)))
+func("date_part", (T.TEXT, TIME), T.FLOAT8)(lambda f, v: float(_extract_time(f, v)))
+
+
+# --- date_trunc -------------------------------------------------------------------------------------
+
+def _trunc(unit: str, v: dt.datetime) -> dt.datetime:
+    u = _field(unit)
+    if u == "microseconds":
+        return v
+    if u == "milliseconds":
+        return v.replace(microsecond=v.microsecond // 1000 * 1000)
+    if u == "second":
+        return v.replace(microsecond=0)
+    if u == "minute":
+        return v.replace(second=0, microsecond=0)
+    if u == "hour":
+        return v.replace(minute=0, second=0, microsecond=0)
+    if u == "day":
+        return v.replace(hour=0, minute=0, second=0, microsecond=0)
+    if u == "week":
+        d = v - dt.timedelta(days=v.weekday())
+        return d.replace(hour=0, minute=0, second=0, microsecond=0)
+    if u == "month":
+        return v.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if u == "quarter":
+        return v.replace(month=(v.month - 1) // 3 * 3 + 1, day=1, hour=0, minute=0, second=0,
+                         microsecond=0)
+    if u == "year":
+        return v.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    if u == "decade":
+        return v.replace(year=v.year // 10 * 10, month=1, day=1, hour=0, minute=0, second=0,
+                         microsecond=0)
+    if u == "century":
+        return v.replace(year=(v.year - 1) // 100 * 100 + 1, month=1, day=1, hour=0, minute=0,
+                         second=0, microsecond=0)
+    if u == "millennium":
+        return v.replace(year=(v.year - 1) // 1000 * 1000 + 1, month=1, day=1, hour=0,
+                         minute=0, second=0, microsecond=0)
+    raise errors.FeatureNotSupported(f'unit "{unit}" not recognized for type timestamp') \
+        if u not in _KNOWN_FIELDS else errors.InvalidParameterValue(
+            f'unit "{unit}" not supported for type timestamp')
+
+
+func("date_trunc", (T.TEXT, TS), TS)(_trunc)
+
+
+@func("date_trunc", (T.TEXT, TSTZ), TSTZ, needs_ctx=True)
+def _trunc_tstz(ctx: Any, unit: str, v: dt.datetime) -> dt.datetime:
+    local = v.astimezone(ctx.tz).replace(tzinfo=None)
+    return _trunc(unit, local).replace(tzinfo=ctx.tz).astimezone(UTC)
+
+
+@func("date_trunc", (T.TEXT, TSTZ, T.TEXT), TSTZ)
+def _trunc_tstz_zone(unit: str, v: dt.datetime, zone: str) -> dt.datetime:
+    tz = get_timezone(zone)
+    return _trunc(unit, v.astimezone(tz).replace(tzinfo=None)).replace(tzinfo=tz).astimezone(UTC)
+
+
+@func("date_trunc", (T.TEXT, IV), IV)
+def _trunc_interval(unit: str, v: Interval) -> Interval:
+    u = _field(unit)
+    if u == "year":
+        return Interval(v.months // 12 * 12 if v.months >= 0 else -((-v.months) // 12 * 12))
+    if u == "month":
+        return Interval(v.months)
+    if u == "day":
+        return Interval(v.months, v.days)
+    unit_us = {"hour": 3600 * USECS_PER_SEC, "minute": 60 * USECS_PER_SEC,
+               "second": USECS_PER_SEC, "milliseconds": 1000, "microseconds": 1}.get(u)
+    if unit_us is None:
+        raise errors.InvalidParameterValue(f'unit "{unit}" not supported for type interval')
+    return Interval(v.months, v.days, int(v.micros / unit_us) * unit_us)
+
+
+@func("date_bin", (IV, TS, TS), TS)
+def _date_bin(stride: Interval, source: dt.datetime, origin: dt.datetime) -> dt.datetime:
+    if stride.months:
+        raise errors.FeatureNotSupported("timestamps cannot be binned into intervals "
+                                         "containing months or years")
+    step = stride.days * USECS_PER_DAY + stride.micros
+    if step <= 0:
+        raise errors.InvalidParameterValue("stride must be greater than zero")
+    delta = ts_diff(source, origin)
+    d = delta.days * USECS_PER_DAY + delta.micros
+    return origin + dt.timedelta(microseconds=(d // step) * step)
+
+
+func("date_bin", (IV, TSTZ, TSTZ), TSTZ)(_date_bin)
+
+
+# --- constructors and conversions -----------------------------------------------------------------------
+
+@func("make_date", (T.INT4, T.INT4, T.INT4), DATE)
+def _make_date(y: int, m: int, d: int) -> dt.date:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        raise errors.DatetimeFieldOverflow(
+            f"date field value out of range: {y}-{m:02d}-{d:02d}") from None
+
+
+@func("make_time", (T.INT4, T.INT4, T.FLOAT8), TIME)
+def _make_time(h: int, m: int, s: float) -> dt.time:
+    try:
+        return dt.time(h, m, int(s), round((s - int(s)) * USECS_PER_SEC))
+    except ValueError:
+        raise errors.DatetimeFieldOverflow("time field value out of range") from None
+
+
+@func("make_timestamp", (T.INT4, T.INT4, T.INT4, T.INT4, T.INT4, T.FLOAT8), TS)
+def _make_timestamp(y: int, mo: int, d: int, h: int, mi: int, s: float) -> dt.datetime:
+    try:
+        return dt.datetime(y, mo, d, h, mi, int(s), round((s - int(s)) * USECS_PER_SEC))
+    except ValueError:
+        raise errors.DatetimeFieldOverflow("date field value out of range") from None
+
+
+@func("make_timestamptz", (T.INT4, T.INT4, T.INT4, T.INT4, T.INT4, T.FLOAT8), TSTZ,
+      needs_ctx=True)
+def _make_timestamptz(ctx: Any, y: int, mo: int, d: int, h: int, mi: int,
+                      s: float) -> dt.datetime:
+    return _make_timestamp(y, mo, d, h, mi, s).replace(tzinfo=ctx.tz).astimezone(UTC)
+
+
+@func("make_interval", (T.INT4, T.INT4, T.INT4, T.INT4, T.INT4, T.INT4, T.FLOAT8), IV)
+def _make_interval(years: int = 0, months: int = 0, weeks: int = 0, days: int = 0,
+                   hours: int = 0, mins: int = 0, secs: float = 0.0) -> Interval:
+    return Interval(years * 12 + months, weeks * 7 + days,
+                    round(((hours * 60 + mins) * 60 + secs) * USECS_PER_SEC))
+
+
+@func("to_timestamp", (T.FLOAT8,), TSTZ)
+def _to_timestamp_epoch(secs: float) -> dt.datetime:
+    try:
+        return dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(
+            microseconds=round(secs * USECS_PER_SEC))
+    except OverflowError:
+        raise _range_error() from None
+
+
+@func("timezone", (T.TEXT, TSTZ), TS)
+def _tz_of_tstz(zone: str, v: dt.datetime) -> dt.datetime:
+    return v.astimezone(get_timezone(zone)).replace(tzinfo=None)
+
+
+@func("timezone", (T.TEXT, TS), TSTZ)
+def _tz_of_ts(zone: str, v: dt.datetime) -> dt.datetime:
+    return v.replace(tzinfo=get_timezone(zone)).astimezone(UTC)
+
+
+@func("age", (TS, TS), IV)
+def age(a: dt.datetime, b: dt.datetime) -> Interval:
+    """Symbolic difference: years/months/days, then time, as PostgreSQL."""
+    sign = 1
+    if a < b:
+        a, b = b, a
+        sign = -1
+    months = (a.year - b.year) * 12 + (a.month - b.month)
+    days = a.day - b.day
+    time_a = _time_micros(a.time())
+    time_b = _time_micros(b.time())
+    micros = time_a - time_b
+    if micros < 0:
+        micros += USECS_PER_DAY
+        days -= 1
+    if days < 0:
+        months -= 1
+        prev_month = a.month - 1 or 12
+        prev_year = a.year if a.month != 1 else a.year - 1
+        days += calendar.monthrange(prev_year, prev_month)[1]
+    iv = Interval(months, days, micros)
+    return iv if sign > 0 else -iv
+
+
+func("age", (TSTZ, TSTZ), IV, needs_ctx=True)(
+    lambda ctx, a, b: age(a.astimezone(ctx.tz).replace(tzinfo=None),
+                          b.astimezone(ctx.tz).replace(tzinfo=None)))
+
+
+@func("age", (TSTZ,), IV, needs_ctx=True)
+def _age_now(ctx: Any, v: dt.datetime) -> Interval:
+    today = ctx.transaction_time.astimezone(ctx.tz).replace(hour=0, minute=0, second=0,
+                                                             microsecond=0, tzinfo=None)
+    return age(today, v.astimezone(ctx.tz).replace(tzinfo=None))
+
+
+func("justify_days", (IV,), IV)(lambda v: Interval(v.months + int(v.days / 30),
+                                                    v.days - int(v.days / 30) * 30, v.micros))
+func("justify_hours", (IV,), IV)(lambda v: Interval(
+    v.months, v.days + int(v.micros / USECS_PER_DAY),
+    v.micros - int(v.micros / USECS_PER_DAY) * USECS_PER_DAY))
+func("isfinite", (TS,), T.BOOL)(lambda v: True)
+func("isfinite", (DATE,), T.BOOL)(lambda v: True)
+func("isfinite", (IV,), T.BOOL)(lambda v: True)
+
+
+# --- to_char / to_date / to_timestamp(text, fmt) --------------------------------------------------
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"]
+_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_TOKENS = re.compile(
+    r'"[^"]*"|FM|HH24|HH12|HH|MI|SS|MS|US|YYYY|YYY|YY|Y|MONTH|Month|month|MON|Mon|mon|MM|'
+    r"DAY|Day|day|DY|Dy|dy|DDD|DD|D|IW|WW|Q|AM|PM|am|pm|A\.M\.|P\.M\.|TZ|tz|OF|J|SSSS|.",
+    re.S)
+
+
+def _ts_to_char(v: dt.datetime, fmt: str, tzname: str = "") -> str:
+    out = []
+    fm = False
+    for m in _TOKENS.finditer(fmt):
+        tok = m.group(0)
+        if tok == "FM":
+            fm = True
+            continue
+
+        def num(n: int, width: int, fm: bool = fm) -> str:
+            return str(n) if fm else str(n).zfill(width)
+        if tok.startswith('"'):
+            out.append(tok[1:-1])
+        elif tok == "HH24":
+            out.append(num(v.hour, 2))
+        elif tok in ("HH12", "HH"):
+            out.append(num((v.hour % 12) or 12, 2))
+        elif tok == "MI":
+            out.append(num(v.minute, 2))
+        elif tok == "SS":
+            out.append(num(v.second, 2))
+        elif tok == "SSSS":
+            out.append(str(v.hour * 3600 + v.minute * 60 + v.second))
+        elif tok == "MS":
+            out.append(num(v.microsecond // 1000, 3))
+        elif tok == "US":
+            out.append(num(v.microsecond, 6))
+        elif tok == "YYYY":
+            out.append(num(v.year, 4))
+        elif tok == "YYY":
+            out.append(num(v.year % 1000, 3))
+        elif tok == "YY":
+            out.append(num(v.year % 100, 2))
+        elif tok == "Y":
+            out.append(str(v.year % 10))
+        elif tok in ("MONTH", "Month", "month"):
+            name = _MONTHS[v.month - 1]
+            name = name.upper() if tok == "MONTH" else name.lower() if tok == "month" else name
+            out.append(name if fm else name.ljust(9))
+        elif tok in ("MON", "Mon", "mon"):
+            name = _MONTHS[v.month - 1][:3]
+            out.append(name.upper() if tok == "MON" else name.lower() if tok == "mon" else name)
+        elif tok == "MM":
+            out.append(num(v.month, 2))
+        elif tok in ("DAY", "Day", "day"):
+            name = _DAYS[v.weekday()]
+            name = name.upper() if tok == "DAY" else name.lower() if tok == "day" else name
+            out.append(name if fm else name.ljust(9))
+        elif tok in ("DY", "Dy", "dy"):
+            name = _DAYS[v.weekday()][:3]
+            out.append(name.upper() if tok == "DY" else name.lower() if tok == "dy" else name)
+        elif tok == "DDD":
+            out.append(num(v.timetuple().tm_yday, 3))
+        elif tok == "DD":
+            out.append(num(v.day, 2))
+        elif tok == "D":
+            out.append(str((v.weekday() + 1) % 7 + 1))
+        elif tok == "IW":
+            out.append(num(v.isocalendar()[1], 2))
+        elif tok == "WW":
+            out.append(num((v.timetuple().tm_yday - 1) // 7 + 1, 2))
+        elif tok == "Q":
+            out.append(str((v.month - 1) // 3 + 1))
+        elif tok in ("AM", "PM"):
+            out.append("AM" if v.hour < 12 else "PM")
+        elif tok in ("am", "pm"):
+            out.append("am" if v.hour < 12 else "pm")
+        elif tok in ("A.M.", "P.M."):
+            out.append("A.M." if v.hour < 12 else "P.M.")
+        elif tok in ("TZ", "tz"):
+            out.append(tzname.upper() if tok == "TZ" else tzname.lower())
+        elif tok == "J":
+            out.append(str(v.toordinal() + 1721425))
+        else:
+            out.append(tok)
+        fm = False
+    return "".join(out)
+
+
+func("to_char", (TS, T.TEXT), T.TEXT)(lambda v, f: _ts_to_char(v, f))
+
+
+@func("to_char", (TSTZ, T.TEXT), T.TEXT, needs_ctx=True)
+def _to_char_tstz(ctx: Any, v: dt.datetime, fmt: str) -> str:
+    local = v.astimezone(ctx.tz)
+    return _ts_to_char(local.replace(tzinfo=None), fmt, local.tzname() or "")
+
+
+func("to_char", (DATE, T.TEXT), T.TEXT)(
+    lambda v, f: _ts_to_char(dt.datetime(v.year, v.month, v.day), f))
+
+
+@func("to_char", (IV, T.TEXT), T.TEXT)
+def _to_char_interval(v: Interval, fmt: str) -> str:
+    secs = v.micros // USECS_PER_SEC
+    base = dt.datetime(2000, 1, 1) + dt.timedelta(seconds=secs % 86400)
+    return _ts_to_char(base, fmt).replace("2000", str(v.months // 12))
+
+
+@func("to_char", (T.NUMERIC, T.TEXT), T.TEXT)
+def to_char_number(v: Decimal, fmt: str) -> str:
+    f = fmt
+    fm = f.startswith("FM")
+    if fm:
+        f = f[2:]
+    dec = f.find(".") if "." in f else f.find("D")
+    int_part = f if dec < 0 else f[:dec]
+    frac_part = "" if dec < 0 else f[dec + 1:]
+    scale = sum(1 for c in frac_part if c in "90")
+    q = abs(v).quantize(Decimal(1).scaleb(-scale)) if scale else abs(v).to_integral_value(
+        rounding="ROUND_HALF_UP")
+    text = format(q, "f")
+    ip, _, fp = text.partition(".")
+    digits = [c for c in int_part if c in "90"]
+    if len(ip) > len(digits):
+        return "#" * len(fmt)
+    out = []
+    ip_padded = ip.rjust(len(digits), " ")
+    k = 0
+    started = False
+    for c in int_part:
+        if c in "90":
+            ch = ip_padded[k]
+            k += 1
+            if ch == " " and c == "0":
+                ch = "0"
+            if ch != " ":
+                started = True
+            out.append(ch)
+        elif c in ",G":
+            out.append("," if started else " ")
+        else:
+            out.append(c)
+    body = "".join(out)
+    if dec >= 0:
+        body += "." + fp
+    if fm and dec >= 0:
+        # FM drops trailing zeros produced by '9' positions after the point
+        frac_fmt = [c for c in frac_part if c in "90"]
+        fp_list = list(fp)
+        while fp_list and fp_list[-1] == "0" and frac_fmt and frac_fmt[len(fp_list) - 1] == "9":
+            fp_list.pop()
+        body = "".join(out) + "." + "".join(fp_list)
+    sign = "-" if v < 0 else ("" if fm else " ")
+    stripped = body.lstrip(" ")
+    pad = "" if fm else " " * (len(body) - len(stripped))
+    return pad + sign + stripped
+
+
+func("to_char", (T.INT8, T.TEXT), T.TEXT)(lambda v, f: to_char_number(Decimal(v), f))
+func("to_char", (T.FLOAT8, T.TEXT), T.TEXT)(lambda v, f: to_char_number(Decimal(repr(v)), f))
+
+
+def _parse_with_format(text: str, fmt: str) -> dt.datetime:
+    pattern = []
+    fields = []
+    for m in _TOKENS.finditer(fmt):
+        tok = m.group(0)
+        if tok in ("YYYY",):
+            pattern.append(r"(\d{4})")
+            fields.append("year")
+        elif tok == "YY":
+            pattern.append(r"(\d{2})")
+            fields.append("year2")
+        elif tok in ("MM", "DD", "HH24", "HH12", "HH", "MI", "SS"):
+            pattern.append(r"(\d{1,2})")
+            fields.append({"MM": "month", "DD": "day", "HH24": "hour", "HH12": "hour12",
+                           "HH": "hour12", "MI": "minute", "SS": "second"}[tok])
+        elif tok in ("MS",):
+            pattern.append(r"(\d{1,3})")
+            fields.append("ms")
+        elif tok in ("US",):
+            pattern.append(r"(\d{1,6})")
+            fields.append("us")
+        elif tok in ("MON", "Mon", "mon", "MONTH", "Month", "month"):
+            pattern.append(r"([A-Za-z]+)")
+            fields.append("monthname")
+        elif tok in ("AM", "PM", "am", "pm"):
+            pattern.append(r"([AaPp][Mm])")
+            fields.append("ampm")
+        elif tok == "FM":
+            continue
+        elif tok.startswith('"'):
+            pattern.append(re.escape(tok[1:-1]))
+        elif tok.isspace():
+            pattern.append(r"\s*")
+        else:
+            pattern.append(re.escape(tok))
+    m = re.match(r"\s*" + "".join(pattern), text)
+    if m is None:
+        raise errors.InvalidDatetimeFormat(f'invalid value "{text}" for "{fmt}"')
+    vals = {"year": 1, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0, "us": 0}
+    pm = None
+    for name, g in zip(fields, m.groups(), strict=True):
+        if name == "year2":
+            vals["year"] = 2000 + int(g) if int(g) < 70 else 1900 + int(g)
+        elif name == "monthname":
+            idx = [n[:3].lower() for n in _MONTHS].index(g[:3].lower()) \
+                if g[:3].lower() in [n[:3].lower() for n in _MONTHS] else None
+            if idx is None:
+                raise errors.InvalidDatetimeFormat(f'invalid value "{g}" for "MON"')
+            vals["month"] = idx + 1
+        elif name == "hour12":
+            vals["hour"] = int(g) % 12
+        elif name == "ampm":
+            pm = g.lower() == "pm"
+        elif name == "ms":
+            vals["us"] = int(g) * 1000
+        else:
+            vals[name] = int(g)
+    if pm:
+        vals["hour"] += 12
+    try:
+        return dt.datetime(vals["year"], vals["month"], vals["day"], vals["hour"],
+                           vals["minute"], vals["second"], vals["us"])
+    except ValueError:
+        raise errors.DatetimeFieldOverflow(f'date/time field value out of range: "{text}"'
+                                           ) from None
+
+
+func("to_date", (T.TEXT, T.TEXT), DATE)(lambda t, f: _parse_with_format(t, f).date())
+func("to_timestamp", (T.TEXT, T.TEXT), TSTZ, needs_ctx=True)(
+    lambda ctx, t, f: _parse_with_format(t, f).replace(tzinfo=ctx.tz).astimezone(UTC))

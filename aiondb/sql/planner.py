@@ -1,0 +1,324 @@
+"""Optimizer: an ordered list of passes, each plan → plan.
+
+1. push_filters     move WHERE conjuncts into scans and below joins
+2. access_paths     primary-key / index equality → KeyLookup, ranges → KeyRange
+3. hash_joins       equi-joins → HashJoin
+4. index_order      ORDER BY <key> [LIMIT] over a table → ordered key scan, no sort
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from aiondb import types as T
+from aiondb.sql import plan as P
+from aiondb.sql.expr import BoolOp, Call, Col, Expr, SubqueryExpr, transform, walk
+from aiondb.storage.catalog import Catalog, IndexDef
+
+
+def conjuncts(e: Expr | None) -> list[Expr]:
+    if e is None:
+        return []
+    if isinstance(e, BoolOp) and e.op == "and":
+        out: list[Expr] = []
+        for a in e.args:
+            out += conjuncts(a)
+        return out
+    return [e]
+
+
+def conjoin(parts: list[Expr]) -> Expr | None:
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else BoolOp("and", parts)
+
+
+def columns_used(e: Expr) -> set[int]:
+    return {n.index for n in walk(e) if isinstance(n, Col)}
+
+
+def _has_volatile_or_subquery(e: Expr) -> bool:
+    return any(isinstance(n, SubqueryExpr) or (isinstance(n, Call) and n.volatile)
+               for n in walk(e))
+
+
+def shift(e: Expr, delta: int) -> Expr:
+    return transform(e, lambda n: Col(n.index + delta, n.type, n.name)
+                     if isinstance(n, Col) else None)
+
+
+def _map_children(p: P.Plan, fn: Callable[[P.Plan], P.Plan]) -> P.Plan:
+    if isinstance(p, (P.Filter, P.Project, P.Aggregate, P.Window, P.Sort, P.Limit, P.Distinct,
+                      P.LockRows)):
+        return replace(p, input=fn(p.input))
+    if isinstance(p, (P.NestedLoopJoin, P.HashJoin, P.SetOp)):
+        return replace(p, left=fn(p.left), right=fn(p.right))
+    if isinstance(p, (P.Insert, P.Update, P.Delete)):
+        return replace(p, source=fn(p.source))
+    if isinstance(p, P.CteScan):
+        cte = p.cte
+        if cte.plan is not None and not getattr(cte, "_optimized", False):
+            cte._optimized = True  # type: ignore[attr-defined]
+            cte.plan = fn(cte.plan)
+            if cte.recursive_plan is not None:
+                cte.recursive_plan = fn(cte.recursive_plan)
+        return p
+    return p
+
+
+# --- 1. filter push-down -------------------------------------------------------------------------
+
+def push_filters(p: P.Plan, catalog: Catalog) -> P.Plan:
+    p = _map_children(p, lambda c: push_filters(c, catalog))
+    if not isinstance(p, P.Filter):
+        return p
+    inp = p.input
+    if isinstance(inp, (P.Scan, P.KeyLookup, P.KeyRange, P.SystemScan)):
+        merged = conjoin(conjuncts(inp.filter) + conjuncts(p.predicate))
+        return replace(inp, filter=merged)
+    if isinstance(inp, P.Filter):
+        return push_filters(P.Filter(inp.input, conjoin(conjuncts(inp.predicate) +
+                                                       conjuncts(p.predicate)),  # type: ignore
+                                     inp.columns), catalog)
+    if isinstance(inp, P.NestedLoopJoin) and inp.kind in ("inner", "left"):
+        nleft = len(inp.left.columns)
+        left_parts: list[Expr] = []
+        right_parts: list[Expr] = []
+        keep: list[Expr] = []
+        for c in conjuncts(p.predicate):
+            used = columns_used(c)
+            if _has_volatile_or_subquery(c) or not used:
+                keep.append(c)
+            elif max(used) < nleft:
+                left_parts.append(c)
+            elif min(used) >= nleft and inp.kind == "inner":
+                right_parts.append(shift(c, -nleft))
+            else:
+                keep.append(c)
+        left = inp.left
+        right = inp.right
+        if left_parts:
+            left = push_filters(P.Filter(left, conjoin(left_parts), left.columns),  # type: ignore
+                                catalog)
+        if right_parts:
+            right = push_filters(P.Filter(right, conjoin(right_parts),  # type: ignore
+                                          right.columns), catalog)
+        cond = inp.condition
+        if inp.kind == "inner" and keep:
+            cond = conjoin(conjuncts(cond) + keep)
+            keep = []
+        join = replace(inp, left=left, right=right, condition=cond)
+        return P.Filter(join, conjoin(keep), join.columns) if keep else join  # type: ignore
+    return p
+
+
+def push_join_conditions(p: P.Plan, catalog: Catalog) -> P.Plan:
+    """Single-side conjuncts of an inner join's condition go below the join."""
+    p = _map_children(p, lambda c: push_join_conditions(c, catalog))
+    if isinstance(p, P.NestedLoopJoin) and p.kind == "inner" and p.condition is not None:
+        nleft = len(p.left.columns)
+        left_parts, right_parts, keep = [], [], []
+        for c in conjuncts(p.condition):
+            used = columns_used(c)
+            if _has_volatile_or_subquery(c) or not used:
+                keep.append(c)
+            elif max(used) < nleft:
+                left_parts.append(c)
+            elif min(used) >= nleft:
+                right_parts.append(shift(c, -nleft))
+            else:
+                keep.append(c)
+        if left_parts or right_parts:
+            left = push_filters(P.Filter(p.left, conjoin(left_parts), p.left.columns),  # type: ignore
+                                catalog) if left_parts else p.left
+            right = push_filters(P.Filter(p.right, conjoin(right_parts),  # type: ignore
+                                          p.right.columns), catalog) if right_parts else p.right
+            return replace(p, left=left, right=right, condition=conjoin(keep))
+    return p
+
+
+# --- 2. access paths --------------------------------------------------------------------------------
+
+def _key_side(c: Expr) -> tuple[int, Expr, str] | None:
+    """(column index, key expression, operator) for `col op key` with key free
+    of row columns (a constant, parameter or outer reference)."""
+    if not isinstance(c, Call) or len(c.args) != 2 or c.name not in ("=", "<", "<=", ">",
+                                                                      ">="):
+        return None
+    a, b = c.args
+    flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
+    if isinstance(a, Col) and not columns_used(b) and not _has_volatile_or_subquery(b):
+        return a.index, b, c.name
+    if isinstance(b, Col) and not columns_used(a) and not _has_volatile_or_subquery(a):
+        return b.index, a, flip[c.name]
+    return None
+
+
+_LOOKUP_UNSAFE = frozenset((T.BPCHAR.oid, T.FLOAT4.oid, T.FLOAT8.oid, T.JSONB.oid,
+                            T.JSON.oid, T.RECORD.oid))
+
+
+def _usable(col_type: T.SqlType, key: Expr) -> bool:
+    if col_type.oid in _LOOKUP_UNSAFE or col_type.elem is not None:
+        return False
+    kt = key.type
+    if kt.oid == col_type.oid:
+        return True
+    ints = T.INTEGER_TYPES | {T.NUMERIC.oid}
+    if col_type.oid in ints and kt.oid in ints:
+        return True
+    return col_type.category == kt.category == "S"
+
+
+def access_paths(p: P.Plan, catalog: Catalog) -> P.Plan:
+    p = _map_children(p, lambda c: access_paths(c, catalog))
+    if not isinstance(p, P.Scan) or p.filter is None:
+        return p
+    tdef = p.table
+    parts = conjuncts(p.filter)
+    eq: dict[int, tuple[int, Expr]] = {}
+    ranges: dict[int, list[tuple[int, Expr, str]]] = {}
+    for i, c in enumerate(parts):
+        ks = _key_side(c)
+        if ks is None:
+            continue
+        col, key, op = ks
+        if col >= len(tdef.columns) or not _usable(tdef.columns[col].type, key):
+            continue
+        if op == "=":
+            eq.setdefault(col, (i, key))
+        else:
+            ranges.setdefault(col, []).append((i, key, op))
+    pk = tdef.pk_positions
+    if pk and all(c in eq for c in pk):
+        used = {eq[c][0] for c in pk}
+        rest = conjoin([c for i, c in enumerate(parts) if i not in used])
+        return P.KeyLookup(tdef, [eq[c][1] for c in pk], p.columns, None, p.with_key, rest)
+    indexes = [i for i in catalog.indexes_of(tdef.oid) if not i.primary and i.method == "btree"]
+    best: IndexDef | None = None
+    for idx in indexes:
+        pos = tdef.positions(idx.attnums)
+        if all(c in eq for c in pos) and (best is None or idx.unique and not best.unique):
+            best = idx
+    if best is not None:
+        pos = tdef.positions(best.attnums)
+        used = {eq[c][0] for c in pos}
+        rest = conjoin([c for i, c in enumerate(parts) if i not in used])
+        return P.KeyLookup(tdef, [eq[c][1] for c in pos], p.columns, best, p.with_key, rest)
+    candidates: list[tuple[IndexDef | None, int]] = []
+    if len(pk) == 1:
+        candidates.append((None, pk[0]))
+    for idx in indexes:
+        if len(idx.attnums) == 1:
+            candidates.append((idx, tdef.position(idx.attnums[0])))
+    for idx_or_none, col in candidates:
+        rs = ranges.get(col)
+        if not rs:
+            continue
+        lo = hi = None
+        lo_inc = hi_inc = True
+        for _, key, op in rs:
+            if op in (">", ">="):
+                lo, lo_inc = [key], op == ">="
+            else:
+                hi, hi_inc = [key], op == "<="
+        return P.KeyRange(tdef, p.columns, idx_or_none, lo, hi, lo_inc, hi_inc, False,
+                          p.with_key, p.filter)
+    return p
+
+
+# --- 3. hash joins -------------------------------------------------------------------------------
+
+def hash_joins(p: P.Plan, catalog: Catalog) -> P.Plan:
+    p = _map_children(p, lambda c: hash_joins(c, catalog))
+    if not isinstance(p, P.NestedLoopJoin) or p.lateral_corr or p.condition is None:
+        return p
+    nleft = len(p.left.columns)
+    lkeys: list[Expr] = []
+    rkeys: list[Expr] = []
+    residual: list[Expr] = []
+    for c in conjuncts(p.condition):
+        if isinstance(c, Call) and c.name == "=" and len(c.args) == 2 and \
+                not _has_volatile_or_subquery(c):
+            a, b = c.args
+            ua, ub = columns_used(a), columns_used(b)
+            if ua and ub and max(ua) < nleft and min(ub) >= nleft and \
+                    a.type.oid == b.type.oid and a.type.oid not in (T.FLOAT4.oid,
+                                                                    T.FLOAT8.oid,
+                                                                    T.BPCHAR.oid):
+                lkeys.append(a)
+                rkeys.append(shift(b, -nleft))
+                continue
+            if ua and ub and max(ub) < nleft and min(ua) >= nleft and \
+                    a.type.oid == b.type.oid and a.type.oid not in (T.FLOAT4.oid,
+                                                                    T.FLOAT8.oid,
+                                                                    T.BPCHAR.oid):
+                lkeys.append(b)
+                rkeys.append(shift(a, -nleft))
+                continue
+        residual.append(c)
+    if not lkeys:
+        return p
+    return P.HashJoin(p.left, p.right, p.kind, lkeys, rkeys, conjoin(residual), p.columns)
+
+
+# --- 4. index order ---------------------------------------------------------------------------------
+
+def index_order(p: P.Plan, catalog: Catalog) -> P.Plan:
+    p = _map_children(p, lambda c: index_order(c, catalog))
+    if not isinstance(p, P.Sort) or len(p.keys) != 1:
+        return p
+    key = p.keys[0]
+    inp = p.input
+    project = None
+    if isinstance(inp, P.Project):
+        project = inp
+        inp = inp.input
+    if not isinstance(inp, (P.Scan, P.KeyRange)) or not isinstance(key.expr, Col):
+        return p
+    col_index = key.expr.index
+    if project is not None:
+        src = project.exprs[col_index]
+        if not isinstance(src, Col):
+            return p
+        col_index = src.index
+    # PostgreSQL's defaults: ASC NULLS LAST / DESC NULLS FIRST match the index order
+    if key.nulls_first is not None and key.nulls_first != key.desc:
+        return p
+    tdef = inp.table
+    if col_index >= len(tdef.columns):
+        return p
+    index: IndexDef | None | bool = False
+    if tdef.pk_positions == (col_index,):
+        index = None
+    else:
+        for idx in catalog.indexes_of(tdef.oid):
+            if not idx.primary and idx.method == "btree" and idx.attnums and \
+                    tdef.position(idx.attnums[0]) == col_index and len(idx.attnums) == 1:
+                index = idx
+                break
+    if index is False:
+        return p
+    if isinstance(inp, P.KeyRange):
+        if inp.index is not index:
+            return p
+        scan: P.Plan = replace(inp, reverse=key.desc)
+    else:
+        scan = P.KeyRange(tdef, inp.columns, index, None, None, True, True,  # type: ignore
+                          key.desc, inp.with_key, inp.filter)
+    if project is not None:
+        return replace(project, input=scan)
+    return scan
+
+
+PASSES: list[Callable[[P.Plan, Catalog], P.Plan]] = [
+    push_filters, push_join_conditions, access_paths, hash_joins, index_order,
+]
+
+
+def optimize(p: P.Plan, catalog: Catalog) -> P.Plan:
+    for fn in PASSES:
+        p = fn(p, catalog)
+    return p
+

@@ -1,0 +1,736 @@
+"""A client session: settings, transaction state, prepared statements and
+portals, and statement execution. The server (top layer) drives it; this
+module never touches sockets.
+
+Transactions follow PostgreSQL: statements outside BEGIN run in an implicit
+transaction that ends with the simple Query message (or at Sync in the
+extended protocol); an error inside BEGIN ... leaves the transaction failed
+(25P02) until ROLLBACK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from aiondb import errors
+from aiondb import types as T
+from aiondb.sql import settings as S
+from aiondb.sql import statements as st
+from aiondb.sql.bind_dml import StatementBinder
+from aiondb.sql.executor import ExecContext, Operator, build
+from aiondb.sql.plan import OutCol, Plan
+from aiondb.sql.planner import optimize
+from aiondb.sql.textio import UTC, get_timezone, parse_text
+from aiondb.storage.catalog import (
+    INFORMATION_SCHEMA_OID,
+    PG_CATALOG_OID,
+    Catalog,
+    Relation,
+    ViewDef,
+)
+from aiondb.storage.database import Database
+from aiondb.storage.txn import LockWait, Transaction
+
+log = logging.getLogger("aiondb.session")
+
+_DML = (exp.Insert, exp.Update, exp.Delete)
+_QUERY = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
+
+
+class SleepRequest(Exception):
+    """pg_sleep: the session awaits, then re-runs the statement (see fn_system)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+@dataclass
+class PlanEntry:
+    kind: str                 # query | dml
+    plan: Plan
+    op: Operator
+    columns: list[OutCol]
+    param_types: list[T.SqlType]
+    tag: str                  # SELECT | INSERT | UPDATE | DELETE
+    catalog_version: int
+    volatile: bool = False
+
+
+@dataclass
+class Result:
+    """What one statement produced. columns None: no row description."""
+
+    tag: str
+    columns: list[OutCol] | None = None
+    rows: list[tuple] = field(default_factory=list)
+    copy: Any = None          # CopyIn / CopyOut handler for COPY statements
+    empty: bool = False       # empty query string
+
+
+@dataclass
+class PreparedStatement:
+    name: str
+    sql: str
+    statement: st.Statement | None     # None for an empty query
+    param_types: list[T.SqlType]
+    declared: list[int]                # OIDs the client declared at Parse
+    entry: PlanEntry | None = None
+
+
+@dataclass
+class Portal:
+    name: str
+    prepared: PreparedStatement
+    params: list[Any]
+    result_formats: tuple[int, ...]
+    rows: list[tuple] | None = None
+    pos: int = 0
+    result: Result | None = None
+    done: bool = False
+
+
+@dataclass
+class Cursor:
+    name: str
+    columns: list[OutCol]
+    rows: list[tuple]
+    pos: int = 0
+    hold: bool = False
+
+
+class Engine:
+    """State shared by all sessions of one server."""
+
+    def __init__(self, registry: Any, config: Any) -> None:
+        self.registry = registry
+        self.config = config
+        self.statements = st.StatementCache()
+        self.started_at = dt.datetime.now(UTC)
+        self.sessions: dict[int, Session] = {}
+
+    def parse(self, sql: str) -> list[st.Statement]:
+        return self.statements.parse(sql)
+
+
+class Session:
+    def __init__(self, engine: Engine, db: Database, user: str, startup: dict[str, str],
+                 pid: int) -> None:
+        self.engine = engine
+        self.db = db
+        self.user = user
+        self.pid = pid
+        self.values: dict[str, str] = {s.name: s.default for s in S.SETTINGS.values()}
+        self.values["session_authorization"] = user
+        self.values["synchronous_commit"] = "on" if getattr(engine.config, "synchronous_commit",
+                                                            True) else "off"
+        self._txn_settings_undo: list[tuple[str, str]] = []
+        self._local_settings: list[tuple[str, str]] = []
+        self.changed_reported: list[tuple[str, str]] = []
+        for key, value in startup.items():
+            if key in ("options", "replication"):
+                continue
+            try:
+                s, v = S.check_value(key, value)
+                self.values[s.name if s else key.lower()] = v
+            except errors.DatabaseError as exc:
+                log.debug("ignoring startup parameter %s=%r: %s", key, value, exc.message)
+        self.tz = get_timezone(self.values["timezone"])
+        self.txn: Transaction | None = None
+        self.in_block = False
+        self.failed = False
+        self.implicit_txn = False
+        self.block_isolation: str | None = None
+        self.block_read_only: bool | None = None
+        self.prepared: dict[str, PreparedStatement] = {}
+        self.portals: dict[str, Portal] = {}
+        self.cursors: dict[str, Cursor] = {}
+        self.notices: list[tuple[str, str]] = []
+        self.txn_started_at: dt.datetime | None = None
+        self.stmt_started_at = dt.datetime.now(UTC)
+        self._rules: dict[tuple[int, int], Any] = {}
+        self._waiting: asyncio.Future | None = None
+        self.cancel_requested = False
+        self.sleeps_done = 0
+        self.last_sequence_value: int | None = None
+        self.sequence_values: dict[int, int] = {}
+        self._views: dict[tuple[int, int], Plan] = {}
+        self.plan_cache: dict[tuple, PlanEntry] = {}
+
+    # --- status -----------------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        if self.failed:
+            return "E"
+        if self.in_block:
+            return "T"
+        return "I"
+
+    def reported_parameters(self) -> list[tuple[str, str]]:
+        return [(s.display or s.name, self.values[s.name]) for s in S.REPORTED]
+
+    def take_reported_changes(self) -> list[tuple[str, str]]:
+        out = self.changed_reported
+        self.changed_reported = []
+        return out
+
+    def take_notices(self) -> list[tuple[str, str]]:
+        out = self.notices
+        self.notices = []
+        return out
+
+    def notice(self, message: str, severity: str = "NOTICE") -> None:
+        self.notices.append((severity, message))
+
+    def statement_time(self) -> dt.datetime:
+        return self.stmt_started_at
+
+    def const_context(self) -> ExecContext:
+        now = self.stmt_started_at
+        ctx = ExecContext(None, self, [], self.db.catalog, self.tz, now, now)
+        return ctx
+
+    # --- settings -----------------------------------------------------------------------------------
+    def set_value(self, name: str, value: str | None, local: bool = False) -> None:
+        if value is None:
+            s = S.lookup(name)
+            value = s.default if s is not None else ""
+            if s is not None and s.name == "synchronous_commit":
+                value = "on" if getattr(self.engine.config, "synchronous_commit", True) else "off"
+        s, checked = S.check_value(name, value)
+        key = s.name if s is not None else name.lower()
+        old = self.values.get(key, "")
+        if key == "transaction_isolation":
+            self._set_txn_isolation(checked)
+            return
+        if key == "transaction_read_only":
+            if self.txn is not None:
+                self.txn.read_only = checked == "on"
+            self.block_read_only = checked == "on"
+            return
+        if self.in_block:
+            (self._local_settings if local else self._txn_settings_undo).append((key, old))
+        elif local:
+            self.notice("SET LOCAL can only be used in transaction blocks", "WARNING")
+            return
+        self._apply_value(key, checked)
+
+    def _apply_value(self, key: str, value: str) -> None:
+        self.values[key] = value
+        if key == "timezone":
+            self.tz = get_timezone(value)
+        s = S.lookup(key)
+        if s is not None and s.reported:
+            self.changed_reported.append((s.display or s.name, value))
+
+    def _set_txn_isolation(self, level: str) -> None:
+        if self.txn is not None and self.txn.snapshot is not None:
+            raise errors.ActiveSqlTransaction(
+                "SET TRANSACTION ISOLATION LEVEL must be called before any query")
+        if self.txn is not None:
+            from aiondb.storage.txn import READ_COMMITTED
+            self.txn.isolation = READ_COMMITTED if level == "read uncommitted" else level
+        self.block_isolation = level
+
+    def show(self, name: str) -> tuple[str, str]:
+        low = name.lower()
+        if low == "transaction_isolation":
+            iso = self.txn.isolation if self.txn is not None else (
+                self.block_isolation or self.values["default_transaction_isolation"])
+            return "transaction_isolation", iso
+        if low == "transaction_read_only":
+            ro = self.txn.read_only if self.txn is not None else self.values[
+                "default_transaction_read_only"] == "on"
+            return "transaction_read_only", "on" if ro else "off"
+        s = S.lookup(low)
+        if s is None:
+            if low in self.values:
+                return low, self.values[low]
+            raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        return s.display.lower() if s.display else s.name, self.values[s.name]
+
+    def search_path(self) -> list[str]:
+        out = []
+        for part in self.values["search_path"].split(","):
+            p = part.strip()
+            if p.startswith('"') and p.endswith('"'):
+                p = p[1:-1]
+            else:
+                p = p.lower()
+            if p == "$user":
+                p = self.user
+            if p:
+                out.append(p)
+        return out
+
+    # --- name resolution used by the binder -----------------------------------------------------------
+    def resolve_relation(self, catalog: Catalog, schema: str | None,
+                         name: str) -> tuple[Relation | None, Any]:
+        from aiondb.sql import pg_catalog
+        if schema in (None, "pg_catalog"):
+            view = pg_catalog.VIEWS.get(name)
+            if view is not None:
+                return None, view
+        if schema == "information_schema":
+            view = pg_catalog.INFO_VIEWS.get(name)
+            if view is not None:
+                return None, view
+        if schema is not None:
+            sdef = catalog.schema(schema)
+            if sdef is None:
+                if schema in ("pg_catalog", "information_schema"):
+                    raise errors.UndefinedTable(f'relation "{schema}.{name}" does not exist')
+                raise errors.InvalidSchemaName(f'schema "{schema}" does not exist')
+            rel = catalog.lookup(sdef.oid, name)
+            if rel is None:
+                raise errors.UndefinedTable(f'relation "{schema}.{name}" does not exist')
+            return rel, None
+        for sname in self.search_path():
+            sdef = catalog.schema(sname)
+            if sdef is None:
+                continue
+            rel = catalog.lookup(sdef.oid, name)
+            if rel is not None:
+                return rel, None
+        raise errors.UndefinedTable(f'relation "{name}" does not exist')
+
+    def creation_schema(self, catalog: Catalog, schema: str | None) -> int:
+        if schema is not None:
+            if schema == "pg_catalog":
+                return PG_CATALOG_OID
+            if schema == "information_schema":
+                return INFORMATION_SCHEMA_OID
+            sdef = catalog.schema(schema)
+            if sdef is None:
+                raise errors.InvalidSchemaName(f'schema "{schema}" does not exist')
+            return sdef.oid
+        for sname in self.search_path():
+            sdef = catalog.schema(sname)
+            if sdef is not None:
+                return sdef.oid
+        raise errors.InvalidSchemaName("no schema has been selected to create in")
+
+    def bind_view(self, catalog: Catalog, view: ViewDef, binder: Any) -> Plan:
+        from aiondb.sql.scope import Scope
+        parsed = self.engine.parse(view.sql)
+        if len(parsed) != 1 or parsed[0].ast is None:
+            raise errors.DataCorrupted(f'view "{view.name}" has an invalid definition')
+        sub = StatementBinder(catalog, self, [])
+        plan = sub.bind_query_node(parsed[0].ast, Scope())
+        if view.columns:
+            for c, vc in zip(plan.columns, view.columns, strict=False):
+                c.name = vc.name
+        return plan
+
+    def resolve_reg(self, t: T.SqlType, v: Any, ctx: ExecContext) -> Any:
+        from aiondb.sql.fn_system import resolve_reg
+        return resolve_reg(self, t, v, ctx)
+
+    def rules_for(self, catalog: Catalog) -> Callable[[int], Any]:
+        def get(oid: int) -> Any:
+            key = (catalog.version, oid)
+            r = self._rules.get(key)
+            if r is None:
+                if len(self._rules) > 256:
+                    self._rules.clear()
+                r = StatementBinder(catalog, self, []).table_rules(catalog.table(oid))
+                self._rules[key] = r
+            return r
+        return get
+
+    # --- transactions ------------------------------------------------------------------------------
+    def _ensure_txn(self) -> Transaction:
+        if self.txn is None:
+            iso = self.block_isolation or self.values["default_transaction_isolation"]
+            ro = self.block_read_only if self.block_read_only is not None else \
+                self.values["default_transaction_read_only"] == "on"
+            self.txn = self.db.begin(iso, ro)
+            self.txn.synchronous_commit = self.values.get("synchronous_commit") == "on"
+            self.txn_started_at = dt.datetime.now(UTC)
+            if not self.in_block:
+                self.implicit_txn = True
+        return self.txn
+
+    async def _commit(self) -> None:
+        txn = self.txn
+        self.txn = None
+        self.implicit_txn = False
+        self._end_txn_settings(commit=True)
+        if txn is not None:
+            txn.synchronous_commit = self.values.get("synchronous_commit") == "on"
+            await txn.commit()
+
+    def _rollback(self) -> None:
+        txn = self.txn
+        self.txn = None
+        self.implicit_txn = False
+        self._end_txn_settings(commit=False)
+        if txn is not None:
+            txn.rollback()
+
+    def _end_txn_settings(self, commit: bool) -> None:
+        for key, old in reversed(self._local_settings):
+            self._apply_value(key, old)
+        self._local_settings.clear()
+        if not commit:
+            for key, old in reversed(self._txn_settings_undo):
+                self._apply_value(key, old)
+        self._txn_settings_undo.clear()
+        self.block_isolation = None
+        self.block_read_only = None
+        for name in [n for n, c in self.cursors.items() if not c.hold]:
+            del self.cursors[name]
+
+    async def finish_implicit(self) -> None:
+        """End of a simple Query or Sync: commit the implicit transaction."""
+        if self.in_block:
+            return
+        if self.failed:
+            self.failed = False
+            self._rollback()
+            return
+        if self.txn is not None:
+            try:
+                await self._commit()
+            except errors.DatabaseError:
+                self.failed = False
+                raise
+
+    def on_error(self) -> None:
+        """A statement failed: a block becomes failed; an implicit one ends."""
+        if self.in_block:
+            self.failed = True
+        else:
+            self._rollback()
+
+    async def terminate(self) -> None:
+        self._rollback()
+        self.in_block = False
+        self.failed = False
+
+    # --- cancellation ---------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """CancelRequest: interrupt a wait (sleep, lock) of the running statement."""
+        self.cancel_requested = True
+        fut = self._waiting
+        if fut is not None and not fut.done():
+            fut.cancel()
+
+    async def _interruptible(self, awaitable: Any, timeout_ms: int) -> None:
+        loop = asyncio.get_running_loop()
+        fut = asyncio.ensure_future(awaitable) if not isinstance(awaitable, asyncio.Future) \
+            else awaitable
+        self._waiting = fut
+        timer = None
+        timed_out = []
+        if timeout_ms > 0:
+            def expire() -> None:
+                timed_out.append(True)
+                fut.cancel()
+            timer = loop.call_later(timeout_ms / 1000, expire)
+        try:
+            if self.cancel_requested:
+                fut.cancel()
+            await fut
+        except asyncio.CancelledError:
+            if timed_out:
+                raise errors.QueryCanceled("canceling statement due to statement timeout"
+                                           ) from None
+            raise errors.QueryCanceled("canceling statement due to user request") from None
+        finally:
+            self._waiting = None
+            if timer is not None:
+                timer.cancel()
+
+    # --- executing statements ---------------------------------------------------------------------------
+    def parse(self, sql: str) -> list[st.Statement]:
+        return self.engine.parse(sql)
+
+    def _check_not_failed(self, stmt: st.Statement) -> None:
+        if not self.failed:
+            return
+        u = stmt.utility
+        if isinstance(u, (st.Rollback, st.RollbackTo, st.Commit)):
+            return
+        raise errors.InFailedSqlTransaction(
+            "current transaction is aborted, commands ignored until end of transaction block")
+
+    async def execute(self, stmt: st.Statement, params: list[Any] | None = None,
+                      prepared: PreparedStatement | None = None) -> Result:
+        """Run one statement (simple or extended protocol)."""
+        self.cancel_requested = False
+        self.stmt_started_at = dt.datetime.now(UTC)
+        self._check_not_failed(stmt)
+        if stmt.utility is not None:
+            from aiondb.sql.utility import run_utility
+            return await run_utility(self, stmt.utility, stmt)
+        ast = stmt.ast
+        if isinstance(ast, _QUERY) or isinstance(ast, _DML):
+            entry = prepared.entry if prepared is not None else None
+            entry = self.plan(stmt, entry, prepared)
+            return await self.run_plan(entry, params or [])
+        from aiondb.sql import ddl
+        return await self.in_transaction(lambda txn: ddl.execute_ddl(self, txn, ast))
+
+    def plan(self, stmt: st.Statement, entry: PlanEntry | None,
+             prepared: PreparedStatement | None = None,
+             param_types: list[T.SqlType] | None = None) -> PlanEntry:
+        catalog = self.current_catalog()
+        if entry is not None and entry.catalog_version == catalog.version:
+            return entry
+        ptypes = list(param_types if param_types is not None else
+                      (prepared.param_types if prepared is not None else []))
+        key = (id(stmt), catalog.version, self.db.oid, self.values["search_path"],
+               self.values["timezone"], tuple(t.oid for t in ptypes))
+        cached = self.plan_cache.get(key)
+        if cached is not None:
+            if prepared is not None:
+                prepared.entry = cached
+            return cached
+        binder = StatementBinder(catalog, self, ptypes)
+        ast = stmt.ast
+        from aiondb.sql.scope import Scope
+        if isinstance(ast, exp.Insert):
+            plan: Plan = binder.bind_insert(ast)
+            kind, tag = "dml", "INSERT"
+        elif isinstance(ast, exp.Update):
+            plan = binder.bind_update(ast)
+            kind, tag = "dml", "UPDATE"
+        elif isinstance(ast, exp.Delete):
+            plan = binder.bind_delete(ast)
+            kind, tag = "dml", "DELETE"
+        else:
+            plan = binder.bind_query_node(ast, Scope())
+            kind, tag = "query", "SELECT"
+        plan = optimize(plan, catalog)
+        for i, t in enumerate(binder.params):
+            if t.oid == T.UNKNOWN.oid:
+                binder.params[i] = T.TEXT
+        op = build(plan)
+        entry = PlanEntry(kind, plan, op, plan.columns, binder.params, tag, catalog.version,
+                          binder.volatile)
+        if len(self.plan_cache) > 512:
+            self.plan_cache.clear()
+        self.plan_cache[key] = entry
+        if prepared is not None:
+            prepared.entry = entry
+            prepared.param_types = list(binder.params)
+        return entry
+
+    def current_catalog(self) -> Catalog:
+        if self.txn is not None and self.txn.ddl:
+            return self.txn.catalog
+        return self.db.catalog
+
+    def make_context(self, txn: Transaction | None, params: list[Any],
+                     catalog: Catalog) -> ExecContext:
+        now = self.txn_started_at or self.stmt_started_at
+        ctx = ExecContext(txn, self, params, catalog, self.tz, self.stmt_started_at, now)
+        ctx.rules_for = self.rules_for(catalog)
+        return ctx
+
+    async def in_transaction(self, fn: Callable[[Transaction], Any],
+                             retry: bool = True) -> Any:
+        """Run fn(txn) as one statement: rolled back to its start on error;
+        on a lock conflict, wait for the holder and run it again."""
+        txn = self._ensure_txn()
+        self.sleeps_done = 0
+        timeout = int(self.values.get("statement_timeout", "0") or 0)
+        lock_timeout = int(self.values.get("lock_timeout", "0") or 0)
+        started = time.monotonic()
+        while True:
+            mark = txn.mark()
+            try:
+                txn.begin_statement()
+                return fn(txn)
+            except LockWait as w:
+                txn.rollback_to_mark(mark)
+                if not retry:
+                    raise errors.LockNotAvailable("could not obtain lock") from None
+                remaining = 0
+                if timeout:
+                    remaining = max(1, timeout - int((time.monotonic() - started) * 1000))
+                if lock_timeout and (not remaining or lock_timeout < remaining):
+                    try:
+                        await self._interruptible(txn.wait_for(w.holder), lock_timeout)
+                    except errors.QueryCanceled:
+                        if self.cancel_requested:
+                            raise
+                        raise errors.LockNotAvailable(
+                            "canceling statement due to lock timeout") from None
+                else:
+                    await self._interruptible(txn.wait_for(w.holder), remaining)
+            except SleepRequest as s:
+                txn.rollback_to_mark(mark)
+                remaining = 0
+                if timeout:
+                    remaining = max(1, timeout - int((time.monotonic() - started) * 1000))
+                await self._interruptible(asyncio.sleep(max(s.seconds, 0)), remaining)
+                self.sleeps_done += 1
+            except BaseException:
+                txn.rollback_to_mark(mark)
+                raise
+
+    async def run_plan(self, entry: PlanEntry, params: list[Any]) -> Result:
+        catalog = self.current_catalog()
+
+        def run(txn: Transaction) -> Result:
+            ctx = self.make_context(txn, params, catalog)
+            rows = list(entry.op.rows(ctx))
+            if entry.kind == "query":
+                return Result(f"SELECT {len(rows)}", entry.columns, rows)
+            count = ctx.cache.get("rowcount", 0)
+            tag = f"INSERT 0 {count}" if entry.tag == "INSERT" else f"{entry.tag} {count}"
+            return Result(tag, entry.columns if entry.columns else None, rows)
+        return await self.in_transaction(run)
+
+    # --- extended protocol -----------------------------------------------------------------------------
+    def prepare(self, name: str, sql: str, param_oids: tuple[int, ...]) -> PreparedStatement:
+        if name and name in self.prepared:
+            raise errors.DuplicatePreparedStatement(
+                f'prepared statement "{name}" already exists')
+        stmts = self.parse(sql)
+        if len(stmts) > 1:
+            raise errors.SyntaxError("cannot insert multiple commands into a prepared "
+                                     "statement")
+        ptypes = []
+        for oid in param_oids:
+            if oid == 0:
+                ptypes.append(T.UNKNOWN)
+                continue
+            t = T.BY_OID.get(oid)
+            if t is None:
+                raise errors.UndefinedObject(f"type with OID {oid} does not exist")
+            ptypes.append(t)
+        stmt = stmts[0] if stmts else None
+        ps = PreparedStatement(name, sql, stmt, ptypes, list(param_oids))
+        if stmt is not None and stmt.ast is not None and (isinstance(stmt.ast, _QUERY) or
+                                                          isinstance(stmt.ast, _DML)):
+            self._check_not_failed(stmt)
+            self.plan(stmt, None, ps, ptypes)
+        elif stmt is not None and stmt.utility is not None and isinstance(
+                stmt.utility, st.Show):
+            ps.param_types = []
+        self.prepared[name] = ps
+        return ps
+
+    def describe_statement(self, name: str) -> tuple[list[T.SqlType], list[OutCol] | None]:
+        ps = self._get_prepared(name)
+        if ps.entry is not None:
+            self._revalidate(ps)
+            return ps.param_types, ps.entry.columns if ps.entry.kind == "query" or \
+                ps.entry.columns else None
+        return ps.param_types, self._utility_columns(ps)
+
+    def _utility_columns(self, ps: PreparedStatement) -> list[OutCol] | None:
+        if ps.statement is not None and isinstance(ps.statement.utility, st.Show):
+            name = ps.statement.utility.name
+            return [OutCol(name if name != "all" else "name", T.TEXT)] if name != "all" \
+                else [OutCol("name", T.TEXT), OutCol("setting", T.TEXT),
+                      OutCol("description", T.TEXT)]
+        return None
+
+    def _revalidate(self, ps: PreparedStatement) -> None:
+        if ps.entry is not None and ps.statement is not None:
+            self.plan(ps.statement, ps.entry, ps, ps.param_types)
+
+    def _get_prepared(self, name: str) -> PreparedStatement:
+        ps = self.prepared.get(name)
+        if ps is None:
+            raise errors.InvalidSqlStatementName(
+                f'prepared statement "{name}" does not exist' if name else
+                "unnamed prepared statement does not exist")
+        return ps
+
+    def bind(self, portal: str, stmt_name: str, formats: tuple[int, ...],
+             values: tuple[bytes | None, ...], result_formats: tuple[int, ...]) -> Portal:
+        ps = self._get_prepared(stmt_name)
+        if ps.statement is not None:
+            self._check_not_failed(ps.statement)
+        if portal and portal in self.portals:
+            raise errors.DuplicateCursor(f'portal "{portal}" already exists')
+        self._revalidate(ps)
+        ptypes = ps.param_types
+        if len(values) != len(ptypes):
+            raise errors.ProtocolViolation(
+                f"bind message supplies {len(values)} parameters, but prepared statement "
+                f'"{stmt_name}" requires {len(ptypes)}')
+        if len(formats) not in (0, 1, len(values)):
+            raise errors.ProtocolViolation(
+                f"bind message has {len(formats)} parameter formats but {len(values)} "
+                "parameters")
+        params = []
+        from aiondb.sql.binaryio import decode_binary
+        for i, raw in enumerate(values):
+            if raw is None:
+                params.append(None)
+                continue
+            fmt = formats[0] if len(formats) == 1 else (formats[i] if formats else 0)
+            t = ptypes[i] if ptypes[i].oid != T.UNKNOWN.oid else T.TEXT
+            if fmt == 1:
+                params.append(decode_binary(t, raw))
+            else:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise errors.CharacterNotInRepertoire(
+                        'invalid byte sequence for encoding "UTF8"') from None
+                params.append(parse_text(t, text, self.tz, self.stmt_started_at))
+        p = Portal(portal, ps, params, result_formats)
+        self.portals[portal] = p
+        return p
+
+    def describe_portal(self, name: str) -> list[OutCol] | None:
+        p = self._get_portal(name)
+        ps = p.prepared
+        if ps.entry is not None:
+            return ps.entry.columns if ps.entry.kind == "query" or ps.entry.columns else None
+        return self._utility_columns(ps)
+
+    def _get_portal(self, name: str) -> Portal:
+        p = self.portals.get(name)
+        if p is None:
+            raise errors.InvalidCursorName(f'portal "{name}" does not exist')
+        return p
+
+    async def execute_portal(self, name: str, max_rows: int) -> tuple[Result, bool]:
+        """Run (or continue) a portal. Returns (result, suspended)."""
+        p = self._get_portal(name)
+        if p.result is None:
+            ps = p.prepared
+            if ps.statement is None:
+                p.result = Result("", empty=True)
+            else:
+                if not self.in_block and self.txn is None:
+                    self.implicit_txn = True
+                p.result = await self.execute(ps.statement, p.params, ps)
+            p.rows = p.result.rows
+        res = p.result
+        rows = p.rows or []
+        if max_rows > 0 and res.columns is not None and len(rows) - p.pos > max_rows:
+            chunk = rows[p.pos:p.pos + max_rows]
+            p.pos += max_rows
+            return Result(res.tag, res.columns, chunk), True
+        chunk = rows[p.pos:] if p.pos else rows
+        p.pos = len(rows)
+        p.done = True
+        return Result(res.tag, res.columns, chunk, res.copy, res.empty), False
+
+    def close_statement(self, name: str) -> None:
+        self.prepared.pop(name, None)
+
+    def close_portal(self, name: str) -> None:
+        self.portals.pop(name, None)
+
+    async def sync(self) -> None:
+        """Sync: end the implicit transaction; unnamed portals go away."""
+        self.portals = {k: v for k, v in self.portals.items() if k and self.in_block}
+        await self.finish_implicit()

@@ -1,0 +1,1 @@
+"""Storage: catalog, in-memory engines, transactions, tenants."""

@@ -1,0 +1,345 @@
+"""Catalog of one tenant: schemas, tables, views, indexes, constraints, sequences.
+
+Definitions are frozen values; a change replaces a definition (dataclasses.
+replace). A transaction doing DDL works on its own copy (`Catalog.copy`) and
+COMMIT swaps it in, so DDL is transactional and readers never see half of it.
+`to_dict`/`from_dict` give the form written to the WAL and checkpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from aiondb import errors
+from aiondb import types as T
+
+FIRST_USER_OID = 16384
+PG_CATALOG_OID = 11
+PUBLIC_OID = 2200
+INFORMATION_SCHEMA_OID = 13000
+BOOTSTRAP_ROLE_OID = 10
+
+
+@dataclass(frozen=True)
+class ColumnDef:
+    name: str
+    type: T.SqlType
+    attnum: int
+    not_null: bool = False
+    default: str | None = None   # SQL expression text, bound by the sql layer
+    identity: str = ""           # '' | 'a' (ALWAYS) | 'd' (BY DEFAULT)
+    generated: str = ""          # '' | 's' (GENERATED ALWAYS AS (...) STORED)
+    sequence_oid: int = 0        # identity / serial sequence
+
+
+@dataclass(frozen=True)
+class IndexDef:
+    oid: int
+    name: str
+    schema_oid: int
+    table_oid: int
+    attnums: tuple[int, ...]
+    unique: bool = False
+    primary: bool = False
+    method: str = "btree"
+    opclass: str = ""            # e.g. vector_l2_ops
+    options: tuple[tuple[str, str], ...] = ()
+    descending: tuple[bool, ...] = ()
+
+    kind = "i"
+
+
+@dataclass(frozen=True)
+class ConstraintDef:
+    oid: int
+    name: str
+    kind: str                    # 'p' primary, 'u' unique, 'c' check, 'f' foreign key
+    table_oid: int
+    attnums: tuple[int, ...] = ()
+    expr: str | None = None      # CHECK expression text
+    index_oid: int = 0           # backing index for p/u
+    ref_table_oid: int = 0       # foreign key target
+    ref_attnums: tuple[int, ...] = ()
+    on_delete: str = "a"         # a no action, r restrict, c cascade, n set null, d default
+    on_update: str = "a"
+    deferrable: bool = False
+
+
+@dataclass(frozen=True)
+class TableDef:
+    oid: int
+    name: str
+    schema_oid: int
+    columns: tuple[ColumnDef, ...]
+    pk: tuple[int, ...] = ()     # attnums of the primary key, () if none
+    engine: str = "heap"         # heap | kv | graph | timeseries ...
+    options: tuple[tuple[str, str], ...] = ()
+    next_attnum: int = 0
+
+    kind = "r"
+
+    def column(self, name: str) -> ColumnDef | None:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        return None
+
+    def position(self, attnum: int) -> int:
+        for i, c in enumerate(self.columns):
+            if c.attnum == attnum:
+                return i
+        raise KeyError(attnum)
+
+    def positions(self, attnums: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(self.position(a) for a in attnums)
+
+    @property
+    def pk_positions(self) -> tuple[int, ...]:
+        return self.positions(self.pk)
+
+
+@dataclass(frozen=True)
+class ViewDef:
+    oid: int
+    name: str
+    schema_oid: int
+    sql: str
+    columns: tuple[ColumnDef, ...] = ()
+    depends: tuple[int, ...] = ()    # relations the view reads
+
+    kind = "v"
+
+
+@dataclass(frozen=True)
+class SequenceDef:
+    oid: int
+    name: str
+    schema_oid: int
+    type: T.SqlType = T.INT8
+    start: int = 1
+    increment: int = 1
+    min_value: int = 1
+    max_value: int = 9223372036854775807
+    cycle: bool = False
+    cache: int = 1
+    owned_by: tuple[int, int] = (0, 0)   # (table oid, attnum)
+
+    kind = "S"
+
+
+@dataclass(frozen=True)
+class SchemaDef:
+    oid: int
+    name: str
+    owner: int = BOOTSTRAP_ROLE_OID
+
+
+Relation = TableDef | ViewDef | IndexDef | SequenceDef
+
+
+@dataclass
+class Catalog:
+    """All definitions of one tenant. Mutated only through the methods below,
+    on a copy owned by a DDL transaction."""
+
+    version: int = 0
+    next_oid: int = FIRST_USER_OID
+    schemas: dict[str, SchemaDef] = field(default_factory=dict)
+    relations: dict[int, Relation] = field(default_factory=dict)
+    names: dict[tuple[int, str], int] = field(default_factory=dict)
+    constraints: dict[int, ConstraintDef] = field(default_factory=dict)
+
+    @classmethod
+    def bootstrap(cls) -> Catalog:
+        cat = cls()
+        cat.schemas["public"] = SchemaDef(PUBLIC_OID, "public")
+        return cat
+
+    def copy(self) -> Catalog:
+        return Catalog(self.version, self.next_oid, dict(self.schemas), dict(self.relations),
+                       dict(self.names), dict(self.constraints))
+
+    def allocate_oid(self) -> int:
+        oid = self.next_oid
+        self.next_oid += 1
+        return oid
+
+    # --- lookups -------------------------------------------------------------------
+    def schema(self, name: str) -> SchemaDef | None:
+        return self.schemas.get(name)
+
+    def schema_by_oid(self, oid: int) -> SchemaDef | None:
+        for s in self.schemas.values():
+            if s.oid == oid:
+                return s
+        return None
+
+    def lookup(self, schema_oid: int, name: str) -> Relation | None:
+        oid = self.names.get((schema_oid, name))
+        return None if oid is None else self.relations[oid]
+
+    def table(self, oid: int) -> TableDef:
+        rel = self.relations[oid]
+        assert isinstance(rel, TableDef)
+        return rel
+
+    def tables(self) -> list[TableDef]:
+        return [r for r in self.relations.values() if isinstance(r, TableDef)]
+
+    def indexes_of(self, table_oid: int) -> list[IndexDef]:
+        return [r for r in self.relations.values()
+                if isinstance(r, IndexDef) and r.table_oid == table_oid]
+
+    def constraints_of(self, table_oid: int) -> list[ConstraintDef]:
+        return [c for c in self.constraints.values() if c.table_oid == table_oid]
+
+    def referencing(self, table_oid: int) -> list[ConstraintDef]:
+        """Foreign keys that point at this table."""
+        return [c for c in self.constraints.values()
+                if c.kind == "f" and c.ref_table_oid == table_oid]
+
+    def sequences(self) -> list[SequenceDef]:
+        return [r for r in self.relations.values() if isinstance(r, SequenceDef)]
+
+    # --- changes -----------------------------------------------------------------
+    def add_schema(self, name: str) -> SchemaDef:
+        if name in self.schemas:
+            raise errors.DuplicateSchema(f'schema "{name}" already exists')
+        s = SchemaDef(self.allocate_oid(), name)
+        self.schemas[name] = s
+        return s
+
+    def drop_schema(self, name: str) -> None:
+        del self.schemas[name]
+
+    def add_relation(self, rel: Relation) -> None:
+        key = (rel.schema_oid, rel.name)
+        if key in self.names:
+            raise errors.DuplicateTable(f'relation "{rel.name}" already exists')
+        self.relations[rel.oid] = rel
+        self.names[key] = rel.oid
+
+    def replace_relation(self, rel: Relation) -> None:
+        old = self.relations[rel.oid]
+        if (old.schema_oid, old.name) != (rel.schema_oid, rel.name):
+            key = (rel.schema_oid, rel.name)
+            if key in self.names:
+                raise errors.DuplicateTable(f'relation "{rel.name}" already exists')
+            del self.names[(old.schema_oid, old.name)]
+            self.names[key] = rel.oid
+        self.relations[rel.oid] = rel
+
+    def drop_relation(self, oid: int) -> None:
+        rel = self.relations.pop(oid)
+        del self.names[(rel.schema_oid, rel.name)]
+        for con in [c for c in self.constraints.values() if c.table_oid == oid]:
+            del self.constraints[con.oid]
+
+    def add_constraint(self, con: ConstraintDef) -> None:
+        for other in self.constraints.values():
+            if other.table_oid == con.table_oid and other.name == con.name:
+                raise errors.DuplicateObject(
+                    f'constraint "{con.name}" for relation '
+                    f'"{self.relations[con.table_oid].name}" already exists')
+        self.constraints[con.oid] = con
+
+    def drop_constraint(self, oid: int) -> None:
+        del self.constraints[oid]
+
+    # --- serialization (WAL and checkpoint form) ---------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "next_oid": self.next_oid,
+            "schemas": [asdict(s) for s in self.schemas.values()],
+            "relations": [_rel_to_dict(r) for r in self.relations.values()],
+            "constraints": [asdict(c) for c in self.constraints.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Catalog:
+        cat = cls(version=d["version"], next_oid=d["next_oid"])
+        for s in d["schemas"]:
+            cat.schemas[s["name"]] = SchemaDef(**s)
+        for r in d["relations"]:
+            rel = _rel_from_dict(r)
+            cat.relations[rel.oid] = rel
+            cat.names[(rel.schema_oid, rel.name)] = rel.oid
+        for c in d["constraints"]:
+            c = dict(c)
+            for k in ("attnums", "ref_attnums"):
+                c[k] = tuple(c[k])
+            cat.constraints[c["oid"]] = ConstraintDef(**c)
+        return cat
+
+
+def _type_to_list(t: T.SqlType) -> list[int]:
+    return [t.oid, t.typmod]
+
+
+def _type_from_list(v: list[int]) -> T.SqlType:
+    base = T.BY_OID.get(v[0])
+    if base is None:
+        raise errors.DataCorrupted(f"catalog names unknown type OID {v[0]}")
+    return base if v[1] == -1 else base.with_typmod(v[1])
+
+
+def _col_to_dict(c: ColumnDef) -> dict[str, Any]:
+    d = asdict(c)
+    d["type"] = _type_to_list(c.type)
+    return d
+
+
+def _col_from_dict(d: dict[str, Any]) -> ColumnDef:
+    d = dict(d)
+    d["type"] = _type_from_list(d["type"])
+    return ColumnDef(**d)
+
+
+def _rel_to_dict(r: Relation) -> dict[str, Any]:
+    if isinstance(r, TableDef):
+        d = asdict(r)
+        d["columns"] = [_col_to_dict(c) for c in r.columns]
+        d["kind"] = "r"
+    elif isinstance(r, ViewDef):
+        d = asdict(r)
+        d["columns"] = [_col_to_dict(c) for c in r.columns]
+        d["kind"] = "v"
+    elif isinstance(r, SequenceDef):
+        d = asdict(r)
+        d["type"] = _type_to_list(r.type)
+        d["kind"] = "S"
+    else:
+        d = asdict(r)
+        d["kind"] = "i"
+    return d
+
+
+def _tuples(d: dict[str, Any], *keys: str) -> None:
+    for k in keys:
+        if k in d:
+            d[k] = tuple(tuple(x) if isinstance(x, list) else x for x in d[k])
+
+
+def _rel_from_dict(d: dict[str, Any]) -> Relation:
+    d = dict(d)
+    kind = d.pop("kind")
+    if kind == "r":
+        d["columns"] = tuple(_col_from_dict(c) for c in d["columns"])
+        _tuples(d, "pk", "options")
+        return TableDef(**d)
+    if kind == "v":
+        d["columns"] = tuple(_col_from_dict(c) for c in d["columns"])
+        d["depends"] = tuple(d.get("depends", ()))
+        return ViewDef(**d)
+    if kind == "S":
+        d["type"] = _type_from_list(d["type"])
+        d["owned_by"] = tuple(d["owned_by"])
+        return SequenceDef(**d)
+    _tuples(d, "attnums", "options", "descending")
+    return IndexDef(**d)
+
+
+__all__ = ["Catalog", "ColumnDef", "ConstraintDef", "IndexDef", "SchemaDef", "SequenceDef",
+           "TableDef", "ViewDef", "Relation", "replace"]

@@ -1,0 +1,658 @@
+"""Transactions over a tenant's in-memory state.
+
+A transaction buffers its writes (`writes[table][key] = row | None`) and an
+undo journal, so a savepoint or a statement that must be retried rolls back
+exactly its own part. Nothing is applied to shared state before COMMIT, which
+writes one record to the WAL, waits for it to be durable and then applies the
+write set (Database.apply_commit). Recovery is therefore redo-only.
+
+Concurrency is single-threaded (one asyncio loop): statements run without
+interleaving, so the only waits are row/table locks and the commit fsync. A
+write that meets a lock held by another transaction raises LockWait; the
+session rolls the statement back to its start, waits for the holder to end
+and runs the statement again (READ COMMITTED re-reads the now-committed row,
+as PostgreSQL's EvalPlanQual does; snapshot isolation then fails with 40001
+when the row changed after its snapshot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator
+from itertools import chain
+from typing import TYPE_CHECKING, Any
+
+from aiondb import errors
+from aiondb.storage.catalog import Catalog, IndexDef, TableDef
+from aiondb.storage.table import NULL_KEY, TableData, key_has_null
+
+if TYPE_CHECKING:
+    from aiondb.storage.database import Database
+
+READ_COMMITTED = "read committed"
+REPEATABLE_READ = "repeatable read"
+SERIALIZABLE = "serializable"
+ISOLATION_LEVELS = (READ_COMMITTED, REPEATABLE_READ, SERIALIZABLE, "read uncommitted")
+
+_MISSING = object()
+
+
+class SharedLock(set):
+    """Holders of a shared row lock."""
+
+    __slots__ = ()
+
+
+class LockWait(Exception):
+    """A lock is held by `holder`; roll back the statement, wait, retry."""
+
+    def __init__(self, holder: Transaction) -> None:
+        super().__init__(f"waiting for transaction {holder.xid}")
+        self.holder = holder
+
+
+class Savepoint:
+    __slots__ = ("name", "journal_len", "catalog", "pending", "ddl")
+
+    def __init__(self, name: str, txn: Transaction) -> None:
+        self.name = name
+        self.journal_len = len(txn.journal)
+        self.catalog = txn.catalog
+        self.pending = dict(txn.pending)
+        self.ddl = txn.ddl
+
+
+def _fmt_key(values: Iterable[Any]) -> str:
+    out = []
+    for v in values:
+        if v is None or v is NULL_KEY:
+            out.append("null")
+        elif v is True or v is False:
+            out.append("t" if v else "f")
+        else:
+            out.append(str(v))
+    return ", ".join(out)
+
+
+class Transaction:
+    """One transaction of one tenant."""
+
+    def __init__(self, db: Database, xid: int, isolation: str = READ_COMMITTED,
+                 read_only: bool = False) -> None:
+        self.db = db
+        self.xid = xid
+        self.isolation = READ_COMMITTED if isolation == "read uncommitted" else isolation
+        self.read_only = read_only
+        self.snapshot: int | None = None
+        self.writes: dict[int, dict[Any, tuple | None]] = {}
+        # undo journal: ("w", table, key, previous write-set value or _MISSING)
+        #               ("c", index oid, index key, previous claim or _MISSING)
+        #               ("W", table, previous whole write set or None)
+        self.journal: list[tuple] = []
+        self.claims: dict[tuple[int, Any], Any] = {}
+        self.catalog: Catalog = db.catalog
+        self.ddl = False
+        # tables whose data this transaction replaced: oid → (TableData, reason)
+        # reason: "new" (created here), "truncated", "rewritten" (full image at commit)
+        self.pending: dict[int, tuple[TableData, str]] = {}
+        self.touched: set[int] = set()
+        self.read_tables: set[int] = set()
+        self.row_locks: list[tuple[int, Any]] = []
+        self.exclusive_tables: set[int] = set()
+        self.sequences: set[int] = set()
+        self.savepoints: list[Savepoint] = []
+        self.state = "active"
+        self.waiting_for: Transaction | None = None
+        self._done: asyncio.Future | None = None
+        self.synchronous_commit = True
+
+    # --- snapshot ------------------------------------------------------------------------
+    def begin_statement(self) -> None:
+        """Called before each statement: RC sees the latest commits, snapshot
+        isolation takes its snapshot at the first statement (as PostgreSQL)."""
+        if self.isolation != READ_COMMITTED and self.snapshot is None:
+            self.snapshot = self.db.commit_seq
+            self.db.snapshots[self] = self.snapshot
+        if not self.ddl:
+            self.catalog = self.db.catalog
+
+    @property
+    def has_writes(self) -> bool:
+        return bool(self.writes or self.pending or self.ddl or self.sequences)
+
+    # --- table access ------------------------------------------------------------------------
+    def _touch(self, oid: int) -> None:
+        holder = self.db.exclusive_locks.get(oid)
+        if holder is not None and holder is not self:
+            raise LockWait(holder)
+        self.touched.add(oid)
+        self.db.table_users.setdefault(oid, set()).add(self)
+
+    def data(self, oid: int) -> TableData:
+        p = self.pending.get(oid)
+        if p is not None:
+            return p[0]
+        try:
+            return self.db.tables[oid]
+        except KeyError:
+            raise errors.UndefinedTable(f"relation with OID {oid} does not exist") from None
+
+    def _reads_committed(self, oid: int) -> bool:
+        return oid not in self.pending
+
+    def get(self, oid: int, key: Any) -> tuple | None:
+        if oid not in self.touched:
+            self._touch(oid)
+        w = self.writes.get(oid)
+        if w is not None:
+            row = w.get(key, _MISSING)
+            if row is not _MISSING:
+                return row
+        td = self.data(oid)
+        if self.snapshot is None or not self._reads_committed(oid):
+            return td.rows.get(key)
+        self.read_tables.add(oid)
+        return td.get_at(key, self.snapshot)
+
+    def scan(self, oid: int) -> Iterable[tuple]:
+        """Visible rows. The result must be consumed before the next write to
+        the same table by this transaction (the executor materializes DML
+        inputs)."""
+        return (row for _, row in self.scan_items(oid)) if self._needs_merge(oid) else \
+            self.data(oid).rows.values()
+
+    def _needs_merge(self, oid: int) -> bool:
+        if oid not in self.touched:
+            self._touch(oid)
+        if self.writes.get(oid):
+            return True
+        if self.snapshot is not None and self._reads_committed(oid):
+            self.read_tables.add(oid)
+            return bool(self.data(oid).versions)
+        return False
+
+    def scan_items(self, oid: int) -> Iterator[tuple[Any, tuple]]:
+        """Visible (key, row) pairs: committed (at the snapshot) then own writes."""
+        if oid not in self.touched:
+            self._touch(oid)
+        td = self.data(oid)
+        if self.snapshot is not None and self._reads_committed(oid):
+            self.read_tables.add(oid)
+            base: Iterable[tuple[Any, tuple]] = td.scan_at(self.snapshot)
+        else:
+            base = td.rows.items()
+        w = self.writes.get(oid)
+        if not w:
+            return iter(base)
+        return chain(((k, r) for k, r in base if k not in w),
+                     ((k, r) for k, r in w.items() if r is not None))
+
+    def index_lookup(self, oid: int, index_oid: int, ikey: Any) -> list[tuple[Any, tuple]]:
+        """Visible rows whose index key equals ikey (normalized with index_key)."""
+        if oid not in self.touched:
+            self._touch(oid)
+        td = self.data(oid)
+        idx = td.indexes.get(index_oid)
+        if idx is None:  # index created in this transaction: not built until COMMIT
+            return self._filtered_scan(oid, index_oid, ikey)
+        key_fn = idx.key_fn
+        out = []
+        w = self.writes.get(oid)
+        snap = self.snapshot if self._reads_committed(oid) else None
+        if snap is not None:
+            self.read_tables.add(oid)
+        seen = set()
+        for rk in idx.lookup(ikey):
+            if w is not None and rk in w:
+                continue
+            row = td.rows.get(rk) if snap is None else td.get_at(rk, snap)
+            if row is not None and (snap is None or key_fn(row) == ikey):
+                out.append((rk, row))
+                seen.add(rk)
+        if snap is not None and td.versions:
+            for rk in td.versions:
+                if rk in seen or (w is not None and rk in w):
+                    continue
+                row = td.get_at(rk, snap)
+                if row is not None and key_fn(row) == ikey:
+                    out.append((rk, row))
+        if w:
+            for rk, row in w.items():
+                if row is not None and key_fn(row) == ikey:
+                    out.append((rk, row))
+        return out
+
+    def _filtered_scan(self, oid: int, index_oid: int, ikey: Any) -> list[tuple[Any, tuple]]:
+        idx_def = self.catalog.relations[index_oid]
+        assert isinstance(idx_def, IndexDef)
+        from aiondb.storage.table import make_key_fn
+        kf = make_key_fn(self.catalog.table(oid).positions(idx_def.attnums))
+        return [(k, r) for k, r in self.scan_items(oid) if kf(r) == ikey]
+
+    def index_range(self, oid: int, index_oid: int, lo: Any, hi: Any, lo_inc: bool,
+                    hi_inc: bool, reverse: bool = False) -> Iterator[tuple[Any, tuple]]:
+        """Visible rows with index key in [lo, hi] in index order; own writes
+        and snapshot versions are merged in key order."""
+        if oid not in self.touched:
+            self._touch(oid)
+        td = self.data(oid)
+        idx = td.indexes.get(index_oid)
+        w = self.writes.get(oid)
+        snap = self.snapshot if self._reads_committed(oid) else None
+        if idx is None or w or (snap is not None and td.versions):
+            return iter(self._sorted_range_slow(oid, index_oid, lo, hi, lo_inc, hi_inc,
+                                                reverse))
+        rows = td.rows
+        return ((rk, rows[rk]) for rk in idx.range(lo, hi, lo_inc, hi_inc, reverse))
+
+    def _sorted_range_slow(self, oid: int, index_oid: int, lo: Any, hi: Any, lo_inc: bool,
+                           hi_inc: bool, reverse: bool) -> list[tuple[Any, tuple]]:
+        idx_def = self.catalog.relations[index_oid]
+        assert isinstance(idx_def, IndexDef)
+        from aiondb.storage.table import make_key_fn
+        kf = make_key_fn(self.catalog.table(oid).positions(idx_def.attnums))
+        out = []
+        for k, r in self.scan_items(oid):
+            ik = kf(r)
+            if lo is not None and (ik < lo or (ik == lo and not lo_inc)):
+                continue
+            if hi is not None and (ik > hi or (ik == hi and not hi_inc)):
+                continue
+            out.append((ik, k, r))
+        out.sort(key=lambda t: (t[0], _sort_rowkey(t[1])), reverse=reverse)
+        return [(k, r) for _, k, r in out]
+
+    def pk_range(self, oid: int, lo: Any, hi: Any, lo_inc: bool, hi_inc: bool,
+                 reverse: bool = False) -> Iterator[tuple[Any, tuple]]:
+        """Visible rows by primary key range in key order."""
+        if oid not in self.touched:
+            self._touch(oid)
+        td = self.data(oid)
+        w = self.writes.get(oid)
+        snap = self.snapshot if self._reads_committed(oid) else None
+        if w or (snap is not None and td.versions):
+            items = [(k, r) for k, r in self.scan_items(oid)
+                     if (lo is None or k > lo or (lo_inc and k == lo))
+                     and (hi is None or k < hi or (hi_inc and k == hi))]
+            items.sort(key=lambda kr: kr[0], reverse=reverse)
+            return iter(items)
+        rows = td.rows
+        keys = td.pk_sorted().irange(lo, hi, (lo_inc, hi_inc), reverse)
+        return ((k, rows[k]) for k in keys)
+
+    # --- writes ------------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise errors.ReadOnlySqlTransaction(
+                "cannot execute this statement in a read-only transaction")
+
+    def lock_row(self, oid: int, key: Any) -> None:
+        """Take the exclusive row lock (SELECT FOR UPDATE and every write)."""
+        if oid in self.pending:
+            return  # created, truncated or rewritten here: invisible to others
+        lk = (oid, key)
+        locks = self.db.row_locks
+        holder = locks.get(lk)
+        if holder is None:
+            locks[lk] = self
+            self.row_locks.append(lk)
+        elif isinstance(holder, SharedLock):
+            for other in holder:
+                if other is not self:
+                    raise LockWait(other)
+            locks[lk] = self  # upgrade our own shared lock
+        elif holder is not self:
+            raise LockWait(holder)
+        if self.snapshot is not None and self._reads_committed(oid):
+            if self.data(oid).modified_after(key, self.snapshot):
+                raise errors.SerializationFailure(
+                    "could not serialize access due to concurrent update")
+
+    def lock_row_shared(self, oid: int, key: Any) -> None:
+        """Shared row lock (foreign-key checks, SELECT FOR SHARE): blocks
+        writers of the row, not other sharers."""
+        if oid in self.pending:
+            return
+        lk = (oid, key)
+        locks = self.db.row_locks
+        holder = locks.get(lk)
+        if holder is None:
+            locks[lk] = SharedLock((self,))
+            self.row_locks.append(lk)
+        elif isinstance(holder, SharedLock):
+            if self not in holder:
+                holder.add(self)
+                self.row_locks.append(lk)
+        elif holder is not self:
+            raise LockWait(holder)
+
+    def _record(self, oid: int, key: Any, row: tuple | None) -> None:
+        w = self.writes.get(oid)
+        if w is None:
+            w = self.writes[oid] = {}
+        self.journal.append(("w", oid, key, w.get(key, _MISSING)))
+        w[key] = row
+
+    def insert(self, table: TableDef, row: tuple) -> Any:
+        """Insert a row (constraints other than uniqueness already checked)."""
+        self._check_writable()
+        oid = table.oid
+        if oid not in self.touched:
+            self._touch(oid)
+        td = self.data(oid)
+        if td.key_fn is None:
+            key = self.db.next_rowid()
+        else:
+            key = td.key_fn(row)
+            self.lock_row(oid, key)
+            if self._latest(oid, key) is not None:
+                pk = self.catalog.relations.get(self._pk_index_oid(table))
+                name = pk.name if pk is not None else f"{table.name}_pkey"
+                cols = ", ".join(table.columns[p].name for p in td.key_positions)
+                vals = key if isinstance(key, tuple) else (key,)
+                raise errors.UniqueViolation(
+                    f'duplicate key value violates unique constraint "{name}"',
+                    detail=f"Key ({cols})=({_fmt_key(vals)}) already exists.")
+        if td.key_fn is None:
+            self.lock_row(oid, key)
+        self._claim_unique(table, key, None, row)
+        self._record(oid, key, row)
+        return key
+
+    def update(self, table: TableDef, key: Any, new: tuple) -> Any:
+        """Replace the visible row at key. Returns the row's (new) key."""
+        self._check_writable()
+        oid = table.oid
+        td = self.data(oid)
+        self.lock_row(oid, key)
+        old = self._latest(oid, key)
+        if old is None:  # deleted meanwhile (only possible after a retry)
+            return None
+        if td.key_fn is not None:
+            new_key = td.key_fn(new)
+            if new_key != key:
+                self.lock_row(oid, new_key)
+                if self._latest(oid, new_key) is not None:
+                    pk = self.catalog.relations.get(self._pk_index_oid(table))
+                    name = pk.name if pk is not None else f"{table.name}_pkey"
+                    cols = ", ".join(table.columns[p].name for p in td.key_positions)
+                    vals = new_key if isinstance(new_key, tuple) else (new_key,)
+                    raise errors.UniqueViolation(
+                        f'duplicate key value violates unique constraint "{name}"',
+                        detail=f"Key ({cols})=({_fmt_key(vals)}) already exists.")
+                self._claim_unique(table, key, old, None)
+                self._record(oid, key, None)
+                self._claim_unique(table, new_key, None, new)
+                self._record(oid, new_key, new)
+                return new_key
+        self._claim_unique(table, key, old, new)
+        self._record(oid, key, new)
+        return key
+
+    def delete(self, table: TableDef, key: Any) -> bool:
+        self._check_writable()
+        oid = table.oid
+        self.lock_row(oid, key)
+        old = self._latest(oid, key)
+        if old is None:
+            return False
+        self._claim_unique(table, key, old, None)
+        self._record(oid, key, None)
+        return True
+
+    def _latest(self, oid: int, key: Any) -> tuple | None:
+        """Newest version (own write, else latest committed) for write checks."""
+        w = self.writes.get(oid)
+        if w is not None:
+            row = w.get(key, _MISSING)
+            if row is not _MISSING:
+                return row
+        return self.data(oid).rows.get(key)
+
+    def _pk_index_oid(self, table: TableDef) -> int:
+        for c in self.catalog.constraints_of(table.oid):
+            if c.kind == "p":
+                return c.index_oid
+        return -1
+
+    def _claim_unique(self, table: TableDef, key: Any, old: tuple | None,
+                      new: tuple | None) -> None:
+        """Keep unique secondary indexes unique across own writes, committed
+        rows and other transactions' uncommitted rows (via key locks)."""
+        td = self.data(table.oid)
+        for idx in self.catalog.indexes_of(table.oid):
+            if not idx.unique or idx.primary:
+                continue
+            built = td.indexes.get(idx.oid)
+            if built is not None:
+                kf = built.key_fn
+            else:
+                from aiondb.storage.table import make_key_fn
+                kf = make_key_fn(table.positions(idx.attnums))
+            ok = kf(old) if old is not None else _MISSING
+            nk = kf(new) if new is not None else _MISSING
+            if ok is not _MISSING and nk is not _MISSING and ok == nk:
+                continue
+            if ok is not _MISSING and not key_has_null(ok):
+                ck = (idx.oid, ok)
+                self.journal.append(("c", idx.oid, ok, self.claims.get(ck, _MISSING)))
+                self.claims[ck] = None
+            if nk is _MISSING or key_has_null(nk):
+                continue
+            ck = (idx.oid, nk)
+            lk = (-idx.oid, nk)
+            holder = self.db.row_locks.get(lk)
+            if holder is not None and holder is not self:
+                raise LockWait(holder)
+            owner = self.claims.get(ck, _MISSING)
+            if owner is _MISSING:
+                if built is not None:
+                    owners = [rk for rk in built.lookup(nk)
+                              if self._latest(table.oid, rk) is not None
+                              and kf(self._latest(table.oid, rk)) == nk]
+                else:
+                    owners = [rk for rk, r in self.scan_items(table.oid) if kf(r) == nk]
+                owner = owners[0] if owners else None
+            if owner is not None and owner != key:
+                cols = ", ".join(table.columns[table.position(a)].name for a in idx.attnums)
+                vals = nk if isinstance(nk, tuple) else (nk,)
+                raise errors.UniqueViolation(
+                    f'duplicate key value violates unique constraint "{idx.name}"',
+                    detail=f"Key ({cols})=({_fmt_key(vals)}) already exists.")
+            if holder is None:
+                self.db.row_locks[lk] = self
+                self.row_locks.append(lk)
+            self.journal.append(("c", idx.oid, nk, self.claims.get(ck, _MISSING)))
+            self.claims[ck] = key
+
+    # --- DDL -------------------------------------------------------------------------------
+    def begin_ddl(self) -> Catalog:
+        """Take the tenant's DDL lock and a private catalog copy to change."""
+        self._check_writable()
+        owner = self.db.ddl_owner
+        if owner is not None and owner is not self:
+            raise LockWait(owner)
+        if not self.ddl:
+            self.db.ddl_owner = self
+            self.catalog = self.db.catalog.copy()
+            self.catalog.version = self.db.new_catalog_version()
+            self.ddl = True
+        else:
+            # a fresh version per DDL statement, so cached plans never see stale defs
+            self.catalog.version = self.db.new_catalog_version()
+        return self.catalog
+
+    def lock_table_exclusive(self, oid: int) -> None:
+        """ACCESS EXCLUSIVE: wait until no other transaction uses the table."""
+        if oid in self.exclusive_tables:
+            return
+        holder = self.db.exclusive_locks.get(oid)
+        if holder is not None and holder is not self:
+            raise LockWait(holder)
+        for other in self.db.table_users.get(oid, ()):
+            if other is not self and other.state == "active":
+                raise LockWait(other)
+        self.db.exclusive_locks[oid] = self
+        self.exclusive_tables.add(oid)
+        self.touched.add(oid)
+        self.db.table_users.setdefault(oid, set()).add(self)
+
+    def create_table_data(self, table: TableDef) -> None:
+        td = TableData(table, self.catalog.indexes_of(table.oid))
+        self.pending[table.oid] = (td, "new")
+        self.touched.add(table.oid)
+
+    def replace_table_data(self, oid: int, td: TableData, reason: str) -> None:
+        """Swap in rebuilt data (TRUNCATE, table rewrite). Own earlier writes
+        are dropped: the caller already folded them into td (or truncated)."""
+        prev = self.pending.get(oid)
+        if prev is not None and prev[1] == "new":
+            reason = "new" if reason == "truncated" else "rewritten"
+        self.journal.append(("W", oid, self.writes.pop(oid, None)))
+        self.pending[oid] = (td, reason)
+
+    # --- savepoints and statement rollback -----------------------------------------------------
+    def mark(self) -> int:
+        return len(self.journal)
+
+    def rollback_to_mark(self, mark: int) -> None:
+        journal = self.journal
+        while len(journal) > mark:
+            entry = journal.pop()
+            kind = entry[0]
+            if kind == "w":
+                _, oid, key, prev = entry
+                w = self.writes[oid]
+                if prev is _MISSING:
+                    del w[key]
+                    if not w:
+                        del self.writes[oid]
+                else:
+                    w[key] = prev
+            elif kind == "c":
+                _, idx_oid, ikey, prev = entry
+                if prev is _MISSING:
+                    self.claims.pop((idx_oid, ikey), None)
+                else:
+                    self.claims[(idx_oid, ikey)] = prev
+            elif kind == "W":
+                _, oid, prev_w = entry
+                if prev_w is None:
+                    self.writes.pop(oid, None)
+                else:
+                    self.writes[oid] = prev_w
+
+    def savepoint(self, name: str) -> None:
+        self.savepoints.append(Savepoint(name, self))
+
+    def _find_savepoint(self, name: str) -> int:
+        for i in range(len(self.savepoints) - 1, -1, -1):
+            if self.savepoints[i].name == name:
+                return i
+        raise errors.InvalidSavepointSpecification(f'savepoint "{name}" does not exist')
+
+    def rollback_to_savepoint(self, name: str) -> None:
+        i = self._find_savepoint(name)
+        sp = self.savepoints[i]
+        del self.savepoints[i + 1:]
+        self.rollback_to_mark(sp.journal_len)
+        self.catalog = sp.catalog
+        self.pending = dict(sp.pending)
+        if not sp.ddl and self.ddl:
+            self.ddl = False
+            if self.db.ddl_owner is self:
+                self.db.ddl_owner = None
+
+    def release_savepoint(self, name: str) -> None:
+        i = self._find_savepoint(name)
+        del self.savepoints[i:]
+
+    # --- end ----------------------------------------------------------------------------------
+    def done_future(self) -> asyncio.Future:
+        if self._done is None:
+            self._done = asyncio.get_running_loop().create_future()
+            if self.state != "active":
+                self._done.set_result(self.state)
+        return self._done
+
+    async def wait_for(self, holder: Transaction) -> None:
+        """Wait until `holder` ends; 40P01 if that would close a cycle."""
+        t: Transaction | None = holder
+        while t is not None:
+            if t is self:
+                raise errors.DeadlockDetected(
+                    "deadlock detected",
+                    detail=f"Process waiting for transaction {holder.xid} which waits "
+                           f"for this transaction ({self.xid}).",
+                    hint="See server log for query details.")
+            t = t.waiting_for
+        self.waiting_for = holder
+        try:
+            await holder.done_future()
+        finally:
+            self.waiting_for = None
+
+    async def commit(self) -> None:
+        """Make the transaction durable, then visible. Raises if it could not
+        be made durable; then nothing of it is applied."""
+        if self.state != "active":
+            return
+        if self.isolation == SERIALIZABLE and self.has_writes and self.snapshot is not None:
+            for oid in self.read_tables:
+                td = self.db.tables.get(oid)
+                if td is not None and td.last_commit_seq > self.snapshot:
+                    self.rollback()
+                    raise errors.SerializationFailure(
+                        "could not serialize access due to read/write dependencies "
+                        "among transactions",
+                        detail="Reason code: Canceled on identification as a pivot, "
+                               "during commit attempt.",
+                        hint="The transaction might succeed if retried.")
+        try:
+            if self.has_writes:
+                await self.db.commit_transaction(self)
+        except BaseException:
+            self._finish("aborted")
+            raise
+        self._finish("committed")
+
+    def rollback(self) -> None:
+        if self.state != "active":
+            return
+        self.db.discard_transaction(self)
+        self._finish("aborted")
+
+    def _finish(self, state: str) -> None:
+        self.state = state
+        db = self.db
+        locks = db.row_locks
+        for lk in self.row_locks:
+            h = locks.get(lk)
+            if h is self:
+                del locks[lk]
+            elif isinstance(h, SharedLock):
+                h.discard(self)
+                if not h:
+                    del locks[lk]
+        self.row_locks.clear()
+        for oid in self.exclusive_tables:
+            if db.exclusive_locks.get(oid) is self:
+                del db.exclusive_locks[oid]
+        for oid in self.touched:
+            users = db.table_users.get(oid)
+            if users is not None:
+                users.discard(self)
+                if not users:
+                    del db.table_users[oid]
+        if db.ddl_owner is self:
+            db.ddl_owner = None
+        if self in db.snapshots:
+            del db.snapshots[self]
+            db.prune_versions()
+        if self._done is not None and not self._done.done():
+            self._done.set_result(state)
+        db.active.pop(self.xid, None)
+
+
+def _sort_rowkey(k: Any) -> Any:
+    return (0, k) if not isinstance(k, tuple) else (1, k)

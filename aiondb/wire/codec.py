@@ -1,0 +1,438 @@
+"""Sans-IO codec for PostgreSQL protocol 3.0: bytes in → messages out, and
+backend message encoders (values in → bytes out). No sockets here.
+
+Every malformed input raises errors.ProtocolViolation (08P01) naming what is
+wrong; the caller sends it and closes the connection.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from aiondb import errors
+from aiondb.wire import messages as m
+
+_I32 = struct.Struct("!i")
+_I16 = struct.Struct("!h")
+_HDR = struct.Struct("!ci")
+_I32_PAIR = struct.Struct("!ii")
+_PACK_I32 = _I32.pack
+_PACK_I16 = _I16.pack
+_UNPACK_I32 = _I32.unpack_from
+_UNPACK_I16 = _I16.unpack_from
+
+# A startup packet is small; anything bigger is an attack or garbage.
+MAX_STARTUP_PACKET = 10_000
+
+
+class _Reader:
+    """Cursor over one message body with bounds-checked field readers."""
+
+    __slots__ = ("buf", "pos", "end", "kind")
+
+    def __init__(self, buf: bytes, kind: str) -> None:
+        self.buf = buf
+        self.pos = 0
+        self.end = len(buf)
+        self.kind = kind
+
+    def _need(self, n: int) -> None:
+        if self.pos + n > self.end:
+            raise errors.ProtocolViolation(f"invalid {self.kind} message: truncated")
+
+    def int32(self) -> int:
+        self._need(4)
+        v = _UNPACK_I32(self.buf, self.pos)[0]
+        self.pos += 4
+        return v
+
+    def int16(self) -> int:
+        self._need(2)
+        v = _UNPACK_I16(self.buf, self.pos)[0]
+        self.pos += 2
+        return v
+
+    def byte(self) -> str:
+        self._need(1)
+        v = chr(self.buf[self.pos])
+        self.pos += 1
+        return v
+
+    def cstring(self) -> str:
+        buf = self.buf
+        idx = buf.find(b"\0", self.pos, self.end)
+        if idx < 0:
+            raise errors.ProtocolViolation(
+                f"invalid {self.kind} message: string is not null-terminated")
+        raw = buf[self.pos:idx]
+        self.pos = idx + 1
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise errors.CharacterNotInRepertoire(
+                "invalid byte sequence for encoding \"UTF8\"") from None
+
+    def raw(self, n: int) -> bytes:
+        if n < 0:
+            raise errors.ProtocolViolation(f"invalid {self.kind} message: negative length")
+        self._need(n)
+        v = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return v
+
+    def rest(self) -> bytes:
+        v = self.buf[self.pos:self.end]
+        self.pos = self.end
+        return v
+
+    def done(self) -> None:
+        if self.pos != self.end:
+            raise errors.ProtocolViolation(
+                f"invalid {self.kind} message: {self.end - self.pos} unexpected trailing bytes")
+
+
+def _count(r: _Reader, what: str) -> int:
+    n = r.int16()
+    if n < 0:
+        raise errors.ProtocolViolation(f"invalid {r.kind} message: negative {what} count")
+    return n
+
+
+def _parse_parse(r: _Reader) -> m.Parse:
+    name = r.cstring()
+    sql = r.cstring()
+    n = _count(r, "parameter type")
+    oids = tuple(r.int32() & 0xFFFFFFFF for _ in range(n))
+    r.done()
+    return m.Parse(name, sql, oids)
+
+
+def _parse_bind(r: _Reader) -> m.Bind:
+    portal = r.cstring()
+    stmt = r.cstring()
+    nf = _count(r, "parameter format")
+    formats = tuple(r.int16() for _ in range(nf))
+    np_ = _count(r, "parameter")
+    params: list[bytes | None] = []
+    for _ in range(np_):
+        ln = r.int32()
+        if ln == -1:
+            params.append(None)
+        elif ln < -1:
+            raise errors.ProtocolViolation("invalid Bind message: negative parameter length")
+        else:
+            params.append(r.raw(ln))
+    nr = _count(r, "result format")
+    rformats = tuple(r.int16() for _ in range(nr))
+    r.done()
+    for f in formats + rformats:
+        if f not in (0, 1):
+            raise errors.ProtocolViolation(f"unsupported format code: {f}")
+    return m.Bind(portal, stmt, formats, tuple(params), rformats)
+
+
+def _parse_describe(r: _Reader) -> m.Describe:
+    kind = r.byte()
+    name = r.cstring()
+    r.done()
+    if kind not in ("S", "P"):
+        raise errors.ProtocolViolation(f"invalid DESCRIBE message subtype {ord(kind)}")
+    return m.Describe(kind, name)
+
+
+def _parse_close(r: _Reader) -> m.Close:
+    kind = r.byte()
+    name = r.cstring()
+    r.done()
+    if kind not in ("S", "P"):
+        raise errors.ProtocolViolation(f"invalid CLOSE message subtype {ord(kind)}")
+    return m.Close(kind, name)
+
+
+def _parse_execute(r: _Reader) -> m.Execute:
+    portal = r.cstring()
+    max_rows = r.int32()
+    r.done()
+    return m.Execute(portal, max(max_rows, 0))
+
+
+def _parse_query(r: _Reader) -> m.Query:
+    sql = r.cstring()
+    r.done()
+    return m.Query(sql)
+
+
+def _empty(msg: object):
+    def parse(r: _Reader) -> object:
+        r.done()
+        return msg
+    return parse
+
+
+def _parse_copy_fail(r: _Reader) -> m.CopyFail:
+    text = r.cstring()
+    r.done()
+    return m.CopyFail(text)
+
+
+def _parse_function_call(r: _Reader) -> m.FunctionCall:
+    return m.FunctionCall(r.int32())
+
+
+_PARSERS = {
+    ord("Q"): ("Query", _parse_query),
+    ord("P"): ("Parse", _parse_parse),
+    ord("B"): ("Bind", _parse_bind),
+    ord("D"): ("Describe", _parse_describe),
+    ord("E"): ("Execute", _parse_execute),
+    ord("C"): ("Close", _parse_close),
+    ord("S"): ("Sync", _empty(m.SYNC)),
+    ord("H"): ("Flush", _empty(m.FLUSH)),
+    ord("X"): ("Terminate", _empty(m.TERMINATE)),
+    ord("p"): ("Password", lambda r: m.PasswordMessage(r.rest())),
+    ord("d"): ("CopyData", lambda r: m.CopyData(r.rest())),
+    ord("c"): ("CopyDone", _empty(m.COPY_DONE)),
+    ord("f"): ("CopyFail", _parse_copy_fail),
+    ord("F"): ("FunctionCall", _parse_function_call),
+}
+
+
+def parse_startup_packet(body: bytes) -> m.FrontendMessage:
+    """Decode a startup-phase packet body (after its length word)."""
+    r = _Reader(body, "startup packet")
+    code = r.int32()
+    if code == m.SSL_REQUEST_CODE:
+        r.done()
+        return m.SSLRequest()
+    if code == m.GSSENC_REQUEST_CODE:
+        r.done()
+        return m.GSSENCRequest()
+    if code == m.CANCEL_REQUEST_CODE:
+        pid = r.int32()
+        key = r.int32()
+        r.done()
+        return m.CancelRequest(pid, key)
+    major = code >> 16
+    if major != 3:
+        raise errors.FeatureNotSupported(
+            f"unsupported frontend protocol {major}.{code & 0xFFFF}: "
+            "server supports 3.0 to 3.0")
+    params: dict[str, str] = {}
+    while True:
+        key = r.cstring()
+        if key == "":
+            break
+        params[key] = r.cstring()
+    r.done()
+    return m.StartupMessage(code, params)
+
+
+class FrontendDecoder:
+    """Accumulates bytes and yields complete frontend messages.
+
+    `startup=True` until the startup packet (which has no type byte) is read.
+    """
+
+    __slots__ = ("_buf", "_pos", "startup", "max_message_size")
+
+    def __init__(self, max_message_size: int = 64 * 1024 * 1024) -> None:
+        self._buf = bytearray()
+        self._pos = 0
+        self.startup = True
+        self.max_message_size = max_message_size
+
+    def feed(self, data: bytes) -> None:
+        if self._pos and self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf) - self._pos
+
+    def next_message(self) -> m.FrontendMessage | None:
+        """The next complete message, or None if more bytes are needed."""
+        buf = self._buf
+        pos = self._pos
+        avail = len(buf) - pos
+        if self.startup:
+            if avail < 4:
+                return None
+            length = _UNPACK_I32(buf, pos)[0]
+            if length < 8 or length > MAX_STARTUP_PACKET:
+                raise errors.ProtocolViolation(f"invalid length of startup packet: {length}")
+            if avail < length:
+                return None
+            body = bytes(buf[pos + 4:pos + length])
+            self._consume(length)
+            msg = parse_startup_packet(body)
+            return msg
+        if avail < 5:
+            return None
+        kind = buf[pos]
+        length = _UNPACK_I32(buf, pos + 1)[0]
+        entry = _PARSERS.get(kind)
+        if entry is None:
+            raise errors.ProtocolViolation(
+                f"invalid frontend message type {kind}" +
+                (f" ('{chr(kind)}')" if 32 < kind < 127 else ""))
+        if length < 4:
+            raise errors.ProtocolViolation(f"invalid message length {length} for {entry[0]}")
+        if length > self.max_message_size:
+            raise errors.ProgramLimitExceeded(
+                f"{entry[0]} message of {length} bytes exceeds the limit of "
+                f"{self.max_message_size} bytes (max_message_size)")
+        if avail < length + 1:
+            return None
+        body = bytes(buf[pos + 5:pos + 1 + length])
+        self._consume(length + 1)
+        return entry[1](_Reader(body, entry[0]))
+
+    def _consume(self, n: int) -> None:
+        self._pos += n
+        if self._pos > 65536 and self._pos * 2 > len(self._buf):
+            del self._buf[:self._pos]
+            self._pos = 0
+
+
+# ---------------------------------------------------------------------------
+# Backend encoders. Each returns the complete framed message.
+
+
+def _frame(kind: bytes, body: bytes) -> bytes:
+    return kind + _PACK_I32(len(body) + 4) + body
+
+
+def auth_ok() -> bytes:
+    return b"R\x00\x00\x00\x08\x00\x00\x00\x00"
+
+
+def auth_cleartext() -> bytes:
+    return b"R\x00\x00\x00\x08\x00\x00\x00\x03"
+
+
+def auth_sasl(mechanisms: list[str]) -> bytes:
+    body = _PACK_I32(10) + b"".join(mm.encode() + b"\0" for mm in mechanisms) + b"\0"
+    return _frame(b"R", body)
+
+
+def auth_sasl_continue(data: bytes) -> bytes:
+    return _frame(b"R", _PACK_I32(11) + data)
+
+
+def auth_sasl_final(data: bytes) -> bytes:
+    return _frame(b"R", _PACK_I32(12) + data)
+
+
+def parameter_status(name: str, value: str) -> bytes:
+    return _frame(b"S", name.encode() + b"\0" + value.encode() + b"\0")
+
+
+def backend_key_data(pid: int, secret: int) -> bytes:
+    return _frame(b"K", _I32_PAIR.pack(pid, secret))
+
+
+READY_IDLE = b"Z\x00\x00\x00\x05I"
+READY_IN_TXN = b"Z\x00\x00\x00\x05T"
+READY_FAILED = b"Z\x00\x00\x00\x05E"
+_READY = {"I": READY_IDLE, "T": READY_IN_TXN, "E": READY_FAILED}
+
+
+def ready_for_query(status: str) -> bytes:
+    return _READY[status]
+
+
+PARSE_COMPLETE = b"1\x00\x00\x00\x04"
+BIND_COMPLETE = b"2\x00\x00\x00\x04"
+CLOSE_COMPLETE = b"3\x00\x00\x00\x04"
+NO_DATA = b"n\x00\x00\x00\x04"
+PORTAL_SUSPENDED = b"s\x00\x00\x00\x04"
+EMPTY_QUERY = b"I\x00\x00\x00\x04"
+COPY_DONE = b"c\x00\x00\x00\x04"
+SSL_NO = b"N"
+
+
+def command_complete(tag: str) -> bytes:
+    return _frame(b"C", tag.encode() + b"\0")
+
+
+def parameter_description(oids: list[int] | tuple[int, ...]) -> bytes:
+    return _frame(b"t", _PACK_I16(len(oids)) + b"".join(_PACK_I32(o if o < 2**31 else o - 2**32)
+                                                         for o in oids))
+
+
+_FIELD = struct.Struct("!ihihih")
+
+
+def row_description(
+    fields: list[tuple[str, int, int, int, int, int]], formats: list[int] | tuple[int, ...]
+) -> bytes:
+    """fields: (name, table_oid, column_attnum, type_oid, type_size, type_modifier)."""
+    parts = [_PACK_I16(len(fields))]
+    for (name, table_oid, attnum, type_oid, size, typmod), fmt in zip(fields, formats,
+                                                                      strict=True):
+        parts.append(name.encode() + b"\0")
+        parts.append(_FIELD.pack(table_oid, attnum, type_oid, size, typmod, fmt))
+    return _frame(b"T", b"".join(parts))
+
+
+def data_row(values: list[bytes | None] | tuple[bytes | None, ...]) -> bytes:
+    """Encode a DataRow from already-encoded column values (None = NULL)."""
+    parts = [_PACK_I16(len(values))]
+    append = parts.append
+    for v in values:
+        if v is None:
+            append(b"\xff\xff\xff\xff")
+        else:
+            append(_PACK_I32(len(v)))
+            append(v)
+    body = b"".join(parts)
+    return b"D" + _PACK_I32(len(body) + 4) + body
+
+
+def _error_fields(
+    severity: str, code: str, message: str, detail: str | None, hint: str | None,
+    position: int | None,
+) -> bytes:
+    parts = [b"S", severity.encode(), b"\0", b"V", severity.encode(), b"\0",
+             b"C", code.encode(), b"\0", b"M", message.encode("utf-8", "replace"), b"\0"]
+    if detail:
+        parts += [b"D", detail.encode("utf-8", "replace"), b"\0"]
+    if hint:
+        parts += [b"H", hint.encode("utf-8", "replace"), b"\0"]
+    if position:
+        parts += [b"P", str(position).encode(), b"\0"]
+    parts.append(b"\0")
+    return b"".join(parts)
+
+
+def error_response(err: errors.DatabaseError, severity: str | None = None) -> bytes:
+    sev = severity or err.severity
+    return _frame(b"E", _error_fields(sev, err.sqlstate, err.message, err.detail, err.hint,
+                                      err.position))
+
+
+def notice_response(message: str, severity: str = "NOTICE", code: str = "00000",
+                    detail: str | None = None, hint: str | None = None) -> bytes:
+    return _frame(b"N", _error_fields(severity, code, message, detail, hint, None))
+
+
+def copy_in_response(ncols: int, binary: bool = False) -> bytes:
+    fmt = 1 if binary else 0
+    return _frame(b"G", bytes([fmt]) + _PACK_I16(ncols) + _PACK_I16(fmt) * ncols)
+
+
+def copy_out_response(ncols: int, binary: bool = False) -> bytes:
+    fmt = 1 if binary else 0
+    return _frame(b"H", bytes([fmt]) + _PACK_I16(ncols) + _PACK_I16(fmt) * ncols)
+
+
+def copy_data(data: bytes) -> bytes:
+    return b"d" + _PACK_I32(len(data) + 4) + data
+
+
+def negotiate_protocol_version(minor: int, unknown_options: list[str]) -> bytes:
+    body = _PACK_I32(minor) + _PACK_I32(len(unknown_options)) + b"".join(
+        o.encode() + b"\0" for o in unknown_options)
+    return _frame(b"v", body)

@@ -1,0 +1,238 @@
+"""Data-driven SQL tests: script files of statements with their expected
+results, run over the real wire protocol.
+
+File format (tests/sql/*.slt):
+
+    # a comment
+    statement ok
+    CREATE TABLE t (id int PRIMARY KEY, v text)
+
+    statement error 23505
+    INSERT INTO t VALUES (1, 'a'), (1, 'b')
+
+    query                    (modifiers: sort, colnames, on <conn>)
+    SELECT id, v FROM t ORDER BY id
+    ----
+    1|a
+    NULL|
+
+A record's SQL runs until a blank line or `----`; expected rows until a
+blank line. Values are PostgreSQL's text output joined by `|`; NULL is
+`NULL`. `on c2` runs the record on a second connection (for concurrency
+cases). `skipif aiondb` / `skipif postgres` lines before a record skip it
+on one server; each must say why (`skipif postgres  # reason`).
+
+Expected output can be regenerated with AIONDB_REGEN=1 (from AionDB) or
+AIONDB_REGEN=pg (from PostgreSQL) and reviewed as a diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.pq import DiagnosticField, ExecStatus
+
+ROW_SEP = "|"
+
+
+@dataclass
+class Record:
+    kind: str                        # statement | query
+    sql: str
+    line: int
+    expect_error: str | None = None  # SQLSTATE, for statement error
+    error_text: str | None = None
+    expected: list[str] = field(default_factory=list)
+    sort: bool = False
+    colnames: bool = False
+    conn: str = "default"
+    skip: set[str] = field(default_factory=set)
+    header: list[str] = field(default_factory=list)   # comment/skip lines before it
+
+
+@dataclass
+class Outcome:
+    record: Record
+    ok: bool
+    actual: list[str]
+    message: str = ""
+
+
+def parse_file(path: Path) -> tuple[list[Record], list[str]]:
+    lines = path.read_text().splitlines()
+    records: list[Record] = []
+    header: list[str] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            header.append(line)
+            i += 1
+            continue
+        if stripped.startswith("skipif "):
+            header.append(line)
+            i += 1
+            continue
+        words = stripped.split("#")[0].split()
+        kind = words[0]
+        if kind not in ("statement", "query"):
+            raise ValueError(f"{path}:{i + 1}: expected 'statement' or 'query', got {line!r}")
+        rec = Record(kind, "", i + 1, header=header)
+        skips = {h.strip().split()[1] for h in header if h.strip().startswith("skipif ")}
+        rec.skip = skips
+        header = []
+        rest = words[1:]
+        j = 0
+        while j < len(rest):
+            w = rest[j]
+            if kind == "statement" and w == "ok":
+                pass
+            elif kind == "statement" and w == "error":
+                rec.expect_error = rest[j + 1] if j + 1 < len(rest) else "any"
+                j += 1
+                tail = stripped.split(rec.expect_error, 1)[1].split("#")[0].strip()
+                rec.error_text = tail or None
+                break
+            elif w == "sort":
+                rec.sort = True
+            elif w == "colnames":
+                rec.colnames = True
+            elif w == "on":
+                rec.conn = rest[j + 1]
+                j += 1
+            j += 1
+        i += 1
+        sql_lines = []
+        while i < n and lines[i].strip() and lines[i].strip() != "----":
+            sql_lines.append(lines[i])
+            i += 1
+        rec.sql = "\n".join(sql_lines)
+        if kind == "query":
+            if i < n and lines[i].strip() == "----":
+                i += 1
+                while i < n and lines[i] != "":
+                    rec.expected.append(lines[i])
+                    i += 1
+        records.append(rec)
+    return records, header
+
+
+def _format_result(res: Any, rec: Record) -> list[str]:
+    rows = []
+    for r in range(res.ntuples):
+        vals = []
+        for c in range(res.nfields):
+            v = res.get_value(r, c)
+            vals.append("NULL" if v is None else v.decode("utf-8", "replace"))
+        rows.append(ROW_SEP.join(vals))
+    if rec.sort:
+        rows.sort()
+    if rec.colnames:
+        names = [res.fname(c).decode() for c in range(res.nfields)]
+        rows.insert(0, ROW_SEP.join(names))
+    return rows
+
+
+class Runner:
+    """Runs records against one server (AionDB or PostgreSQL) in one database."""
+
+    def __init__(self, dsn_for: Any, server_name: str) -> None:
+        self.dsn_for = dsn_for          # fn(conn_name) → dsn
+        self.server = server_name
+        self.conns: dict[str, psycopg.Connection] = {}
+
+    def conn(self, name: str) -> psycopg.Connection:
+        c = self.conns.get(name)
+        if c is None or c.closed:
+            c = psycopg.connect(self.dsn_for(name), autocommit=True)
+            self.conns[name] = c
+        return c
+
+    def close(self) -> None:
+        for c in self.conns.values():
+            try:
+                c.close()
+            except Exception:  # noqa: BLE001 - best effort at teardown
+                pass
+
+    def run(self, rec: Record) -> Outcome:
+        pg = self.conn(rec.conn).pgconn
+        res = pg.exec_(rec.sql.encode())
+        # drain notices; they are not part of the expected output
+        status = res.status
+        if status == ExecStatus.FATAL_ERROR:
+            state = (res.error_field(DiagnosticField.SQLSTATE) or b"").decode()
+            msg = (res.error_field(DiagnosticField.MESSAGE_PRIMARY) or b"").decode()
+            if rec.kind == "statement" and rec.expect_error is not None:
+                ok = rec.expect_error in ("any", state) and (
+                    rec.error_text is None or rec.error_text in msg)
+                return Outcome(rec, ok, [f"error {state}: {msg}"],
+                               "" if ok else f"expected error {rec.expect_error}"
+                               f"{' ' + rec.error_text if rec.error_text else ''}, "
+                               f"got {state}: {msg}")
+            return Outcome(rec, False, [f"error {state}: {msg}"],
+                           f"unexpected error {state}: {msg}")
+        if rec.kind == "statement":
+            if rec.expect_error is not None:
+                return Outcome(rec, False, [], f"expected error {rec.expect_error}, got success")
+            return Outcome(rec, True, [])
+        actual = _format_result(res, rec)
+        ok = actual == rec.expected
+        return Outcome(rec, ok, actual, "" if ok else "result differs")
+
+
+def run_file(path: Path, runner: Runner) -> list[Outcome]:
+    records, _ = parse_file(path)
+    out = []
+    for rec in records:
+        if runner.server in rec.skip:
+            continue
+        out.append(runner.run(rec))
+    return out
+
+
+def render(records: list[Record], outcomes: dict[int, Outcome], trailer: list[str]) -> str:
+    """The script with expected output replaced by actual output (regeneration)."""
+    out: list[str] = []
+    for rec in records:
+        out += rec.header
+        oc = outcomes.get(rec.line)
+        mods = []
+        if rec.sort:
+            mods.append("sort")
+        if rec.colnames:
+            mods.append("colnames")
+        if rec.conn != "default":
+            mods += ["on", rec.conn]
+        if rec.kind == "statement":
+            if oc is not None and oc.actual and oc.actual[0].startswith("error "):
+                state = oc.actual[0].split()[1].rstrip(":")
+                out.append(" ".join(["statement", "error", state] + mods[-2:] if rec.conn !=
+                                    "default" else ["statement", "error", state]))
+            else:
+                out.append(" ".join(["statement", "ok"] + (mods if rec.conn != "default"
+                                                           else [])))
+            out.append(rec.sql)
+            out.append("")
+            continue
+        out.append(" ".join(["query"] + mods))
+        out.append(rec.sql)
+        out.append("----")
+        rows = oc.actual if oc is not None else rec.expected
+        out += rows
+        out.append("")
+    out += trailer
+    text = "\n".join(out)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def regen_mode() -> str | None:
+    v = os.environ.get("AIONDB_REGEN")
+    return v or None
