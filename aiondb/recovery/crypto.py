@@ -36,7 +36,7 @@ TAG_LEN = 16
 ALGORITHM = "aes-256-gcm"
 
 
-class KeyError_(errors.ConfigFileError):
+class MasterKeyError(errors.ConfigFileError):
     """A master key problem: missing, malformed or not the data directory's."""
 
 
@@ -59,7 +59,7 @@ def parse_master_key(text: str, source: str) -> bytes:
         raw = b""
     if len(raw) == KEY_LEN:
         return raw
-    raise KeyError_(f"master key from {source} is malformed: expected 64 hex characters "
+    raise MasterKeyError(f"master key from {source} is malformed: expected 64 hex characters "
                     f"or base64 of 32 bytes")
 
 
@@ -72,7 +72,7 @@ def load_master_key(key: str | None, key_file: str | None) -> bytes | None:
             with open(key_file, encoding="ascii", errors="replace") as fh:
                 text = fh.read()
         except OSError as exc:
-            raise KeyError_(f"cannot read master key file {key_file}: {exc.strerror}") from None
+            raise MasterKeyError(f"cannot read master key file {key_file}: {exc.strerror}") from None
         return parse_master_key(text, f"key file {key_file}")
     return None
 

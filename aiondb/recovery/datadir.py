@@ -27,7 +27,7 @@ from typing import Any
 
 from aiondb import errors
 from aiondb.recovery import crypto
-from aiondb.recovery.crypto import KeyError_, PlainSealer, Sealer
+from aiondb.recovery.crypto import MasterKeyError, PlainSealer, Sealer
 from aiondb.recovery.fs import TEMP_SUFFIX, FileSystem
 from aiondb.recovery.walformat import crc32c
 
@@ -151,13 +151,13 @@ class DataDir:
                                f"mode {mode!r}")
         expected = fmt.get("key_fingerprint", "?")
         if master is None:
-            raise KeyError_(
+            raise MasterKeyError(
                 f"data directory {self.root} is encrypted with the master key whose "
                 f"fingerprint is {expected}; no master key is configured (set "
                 f"AIONDB_MASTER_KEY or master_key_file). Nothing was written")
         got = crypto.fingerprint(master)
         if got != expected:
-            raise KeyError_(
+            raise MasterKeyError(
                 f"wrong master key for data directory {self.root}: it is encrypted with "
                 f"the master key whose fingerprint is {expected}, but the configured key's "
                 f"fingerprint is {got}. Nothing was written")
@@ -168,7 +168,7 @@ class DataDir:
     def check_create(master: bytes | None, allow_unencrypted: bool) -> None:
         """Refuse to create an unencrypted directory unless allowed."""
         if master is None and not allow_unencrypted:
-            raise KeyError_(
+            raise MasterKeyError(
                 "durable storage is encrypted at rest and needs a master key: set "
                 "AIONDB_MASTER_KEY (64 hex characters or base64 of 32 bytes) or "
                 "master_key_file, or set AIONDB_ALLOW_UNENCRYPTED_STORAGE=true to store "

@@ -19,7 +19,6 @@ from helpers_recovery import create_table, open_registry, reopen, rows_of, state
 from aiondb import errors
 from aiondb.recovery.fakefs import FaultyFS, MemoryFS
 
-
 SMALL = {"wal_segment_size": 2048}  # many segment switches and pre-creations
 
 

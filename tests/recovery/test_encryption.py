@@ -20,7 +20,7 @@ from helpers_recovery import (
 
 from aiondb import errors
 from aiondb.recovery import crypto
-from aiondb.recovery.crypto import KeyError_
+from aiondb.recovery.crypto import MasterKeyError
 from aiondb.recovery.datadir import DataDirError
 from aiondb.recovery.fakefs import MemoryFS
 
@@ -47,7 +47,7 @@ def test_parse_master_key_forms() -> None:
     assert crypto.parse_master_key(base64.b64encode(raw).decode(), "x") == raw
     assert crypto.parse_master_key(base64.urlsafe_b64encode(raw).decode() + "\n", "x") == raw
     for bad in ("", "abc", "zz" * 32, base64.b64encode(b"short").decode()):
-        with pytest.raises(KeyError_, match="malformed"):
+        with pytest.raises(MasterKeyError, match="malformed"):
             crypto.parse_master_key(bad, "x")
 
 
@@ -55,7 +55,7 @@ def test_key_file(tmp_path) -> None:
     p = tmp_path / "key"
     p.write_text(KEY + "\n")
     assert crypto.load_master_key(None, str(p)) == bytes.fromhex(KEY)
-    with pytest.raises(KeyError_, match="cannot read"):
+    with pytest.raises(MasterKeyError, match="cannot read"):
         crypto.load_master_key(None, str(tmp_path / "missing"))
     assert crypto.load_master_key(None, None) is None
 
@@ -82,7 +82,7 @@ def test_unencrypted_mode_stores_plaintext_when_allowed() -> None:
 
 def test_new_directory_without_key_is_refused_and_nothing_written() -> None:
     fs = MemoryFS()
-    with pytest.raises(KeyError_, match="needs a master key"):
+    with pytest.raises(MasterKeyError, match="needs a master key"):
         asyncio.run(open_registry(fs, master_key=None))
     assert not fs.exists(DATA) and fs.files == {}
 
@@ -92,7 +92,7 @@ def test_wrong_or_missing_key_is_refused_naming_the_fingerprint(key, match) -> N
     fs = MemoryFS()
     asyncio.run(populated(fs))
     before = contents(fs)
-    with pytest.raises(KeyError_, match=match) as ei:
+    with pytest.raises(MasterKeyError, match=match) as ei:
         asyncio.run(open_registry(fs, master_key=key))
     assert crypto.fingerprint(bytes.fromhex(KEY)) in str(ei.value)
     assert "Nothing was written" in str(ei.value)
