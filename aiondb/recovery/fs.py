@@ -17,6 +17,8 @@ import fcntl
 import os
 from typing import Protocol
 
+from aiondb import errors
+
 ZERO_CHUNK = bytes(1 << 20)
 TEMP_SUFFIX = ".tmp"
 
@@ -250,6 +252,12 @@ class OsFS(FileSystem):
             return True
         finally:
             os.close(fd)
+
+
+def error_class(exc: OSError) -> type[errors.DatabaseError]:
+    """The SQLSTATE class for a failed file operation: disk full (53100) or
+    I/O error (58030)."""
+    return errors.DiskFull if exc.errno in (errno.ENOSPC, errno.EDQUOT) else errors.IoError
 
 
 def os_error_message(exc: OSError) -> str:

@@ -42,7 +42,7 @@ from collections.abc import Callable
 
 from aiondb import errors
 from aiondb.recovery.crypto import PlainSealer, Sealer
-from aiondb.recovery.fs import File, FileSystem, os_error_message
+from aiondb.recovery.fs import File, FileSystem, error_class, os_error_message
 from aiondb.recovery.walformat import (
     COMMIT,
     MIN_RECORD,
@@ -96,10 +96,6 @@ class _Batch:
         self.end = end
         self.end_last = end_last
         self.had_async = had_async
-
-
-def _error_for(exc: OSError) -> type[errors.DatabaseError]:
-    return errors.DiskFull if exc.errno in (errno.ENOSPC, errno.EDQUOT) else errors.IoError
 
 
 class WalWriter:
@@ -212,7 +208,7 @@ class WalWriter:
             try:
                 nxt = self._create_segment(seg.end, max(self.segment_size, need))
             except OSError as exc:
-                cls = _error_for(exc)
+                cls = error_class(exc)
                 raise cls(f'could not create a WAL segment for tenant "{self.tenant_name}": '
                           f"{os_error_message(exc)}; the transaction was not committed") from None
         return nxt
@@ -339,7 +335,7 @@ class WalWriter:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        cls = _error_for(exc)
+        cls = error_class(exc)
         why = os_error_message(exc)
         why2 = ""
         try:

@@ -24,7 +24,6 @@ later record already follows in the copy changes nothing.
 from __future__ import annotations
 
 import asyncio
-import errno
 import itertools
 import logging
 import os
@@ -42,7 +41,7 @@ from aiondb.recovery.checkpoint import (
     prune_checkpoints,
 )
 from aiondb.recovery.datadir import DataDir, TenantPaths, now_iso
-from aiondb.recovery.fs import FileSystem, OsFS, os_error_message
+from aiondb.recovery.fs import FileSystem, OsFS, error_class, os_error_message
 from aiondb.recovery.wal import COMMIT, WalWriter, format_lsn
 from aiondb.recovery.walformat import WalCorruption, WalScanner, quarantine
 from aiondb.storage import records
@@ -188,9 +187,9 @@ class TenantStore:
     def request_checkpoint(self, why: str) -> None:
         if self._ckpt_task is None or self._ckpt_task.done():
             self._ckpt_task = asyncio.get_running_loop().create_task(
-                self._background_checkpoint(why))
+                self.checkpoint_in_background(why))
 
-    async def _background_checkpoint(self, why: str) -> None:
+    async def checkpoint_in_background(self, why: str) -> None:
         try:
             await self.checkpoint(None, why)
         except errors.DatabaseError as exc:
@@ -223,7 +222,7 @@ class TenantStore:
                 oldest = min(k[0] for k in kept) if kept else lsn
                 removed = self.wal.remove_segments_before(oldest, self.registry.archive_hook)
             except OSError as exc:
-                cls = errors.DiskFull if exc.errno == errno.ENOSPC else errors.IoError
+                cls = error_class(exc)
                 raise cls(f'checkpoint of tenant "{name}" failed: {os_error_message(exc)}; '
                           f"the previous checkpoint and the WAL are intact") from None
             self.checkpoint_lsn = lsn
@@ -416,14 +415,14 @@ class DurableRegistry(TenantRegistry):
             entry = self.datadir.add_tenant(self.cluster, name, self.master)
         except OSError as exc:
             self.cluster = self.datadir.load_cluster(self.master)  # as on disk
-            cls = errors.DiskFull if exc.errno == errno.ENOSPC else errors.IoError
+            cls = error_class(exc)
             raise cls(f'could not create database "{name}": {os_error_message(exc)}') from None
         try:
             return self._open_tenant(name, entry, None)
         except OSError as exc:  # recorded, but its first WAL segment could not be made
             why = os_error_message(exc)
             self.unavailable[name] = why
-            cls = errors.DiskFull if exc.errno == errno.ENOSPC else errors.IoError
+            cls = error_class(exc)
             raise cls(f'database "{name}" was created but cannot be opened: {why}') from None
 
     async def drop(self, name: str) -> None:
@@ -451,7 +450,7 @@ class DurableRegistry(TenantRegistry):
             await asyncio.sleep(self.settings.checkpoint_interval)
             for store in list(self.stores.values()):
                 if store.wal.fatal is None and store.position()[0] != store.checkpoint_lsn:
-                    await store._background_checkpoint("timed")
+                    await store.checkpoint_in_background("timed")
 
     async def close(self) -> None:
         if self._timer is not None:
