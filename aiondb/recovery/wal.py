@@ -319,11 +319,19 @@ class WalWriter:
         if exc is None:
             self.flushed = batch.end
             self.flushed_last = batch.end_last
+            self._close_retired(batch.pending)
             for _end, fut in batch.waiters:
                 if not fut.done():
                     fut.set_result(None)
             return
         self._fail(batch, exc)
+
+    def _close_retired(self, pending: list[list]) -> None:
+        """Close segments left behind by a switch once their last write is done."""
+        live = {id(self.seg)} | {id(p[0]) for p in self._pending}
+        for seg in {id(s): s for s, _o, _d in pending}.values():
+            if id(seg) not in live:
+                seg.file.close()
 
     def _fail(self, batch: _Batch, exc: OSError) -> None:
         # records buffered after the failed batch (thread mode) follow it in the
@@ -348,7 +356,9 @@ class WalWriter:
             repaired = False
             why2 = os_error_message(exc2)
         if repaired:
-            self._rewind(pending[0][0] if pending else self.seg, batch.start, batch.start_last)
+            first = pending[0][0] if pending else self.seg
+            self._rewind(first, batch.start, batch.start_last)
+            self._close_retired([p for p in pending if p[0] is not first])
         if not repaired or had_async:
             reason = (f"a WAL write failed ({why}) and could not be undone ({why2})"
                       if not repaired else
@@ -374,19 +384,24 @@ class WalWriter:
 
     def _rewind(self, first: _Seg | None, start: int, start_last: int) -> None:
         """After zeroing a failed batch: continue at its start. Segments the
-        batch switched to are dropped (they hold only zeros now)."""
+        batch switched to (and one pre-created after them) hold only zeros
+        now and are removed, newest first, so what stays is contiguous."""
         if first is not None and first is not self.seg and self.seg is not None:
+            doomed = [self.seg]
             if self._next is not None:
-                self._next.cancel()
+                try:
+                    doomed.append(self._next.result())
+                except (OSError, concurrent.futures.CancelledError):
+                    pass
                 self._next = None
-            dropped = self.seg
             self.seg = first
-            dropped.file.close()
             try:
-                self.fs.remove(dropped.path)
+                for seg in reversed(doomed):
+                    seg.file.close()
+                    self.fs.remove(seg.path)
                 self.fs.fsync_dir(self.waldir)
             except OSError:
-                pass  # a zero-filled segment after the end of the log is harmless
+                pass  # zero-filled segments after the end of the log are harmless
         self.end, self.last = start, start_last
         self.epoch = secrets.randbits(32)  # these LSNs will be reused: fresh nonces
 

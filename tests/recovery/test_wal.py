@@ -318,3 +318,50 @@ def test_reopen_continues_the_log() -> None:
 
     asyncio.run(go())
     assert [r.payload for r in scan(fs)[0]] == [b"a", b"b", b"c"]
+
+
+def test_segment_files_are_closed_after_a_switch(tmp_path) -> None:
+    from aiondb.recovery.fs import OsFS
+    waldir = str(tmp_path / "wal")
+    os.makedirs(waldir)
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async def go() -> tuple[int, int]:
+        w = WalWriter(OsFS(), waldir, 5, "t", Sealer(KEY), 2048)
+        w.open(64, 0)
+        await commit(w, [b"x" * 100])
+        before = open_fds()
+        for _ in range(100):
+            await commit(w, [b"x" * 300])
+        after = open_fds()
+        w.close()
+        return before, after
+
+    before, after = asyncio.run(go())
+    assert len(os.listdir(waldir)) > 10
+    assert after <= before + 1
+
+
+def test_failed_batch_after_a_switch_leaves_a_contiguous_log() -> None:
+    mem = new_fs()
+    fs = FaultyFS(mem)
+
+    async def go() -> None:
+        w = writer(fs, seg=2048)
+        await commit(w, [b"a" * 1000])  # past half the segment: the next is pre-created
+        assert w._next is not None
+        w._next.result()
+        # the write into the second segment fails; by then a third one is being
+        # pre-created (c fills the second past half)
+        fs.fail_after(0, errno.EIO, only="0000000000000800.wal", persistent=False)
+        with pytest.raises(errors.IoError, match="not committed"):
+            await commit(w, [b"b" * 400, b"c" * 1000])  # c spills into the next segment
+        assert len(list_segments(mem, WAL)) == 1
+        await commit(w, [b"d" * 100])
+        w.close()
+
+    asyncio.run(go())
+    recs, res = scan(mem)
+    assert [r.payload[:1] for r in recs] == [b"a", b"d"] and res.tail is None
