@@ -18,7 +18,8 @@ File format (tests/sql/*.slt):
 
 A record's SQL runs until a blank line or `----`; expected rows until a
 blank line. Values are PostgreSQL's text output joined by `|`; NULL is
-`NULL`. `on c2` runs the record on a second connection (for concurrency
+`NULL`, a newline inside a value is written `\\n`, and a row that is one
+empty string is written `(empty)`. `on c2` runs the record on a second connection (for concurrency
 cases). `skipif aiondb` / `skipif postgres` lines before a record skip it
 on one server; each must say why (`skipif postgres  # reason`).
 
@@ -30,6 +31,8 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,8 +133,10 @@ def _format_result(res: Any, rec: Record) -> list[str]:
         vals = []
         for c in range(res.nfields):
             v = res.get_value(r, c)
-            vals.append("NULL" if v is None else v.decode("utf-8", "replace"))
-        rows.append(ROW_SEP.join(vals))
+            vals.append("NULL" if v is None else
+                        v.decode("utf-8", "replace").replace("\n", "\\n"))
+        # a blank line would end the record: an all-empty row is written (empty)
+        rows.append(ROW_SEP.join(vals) or "(empty)")
     if rec.sort:
         rows.sort()
     if rec.colnames:
@@ -198,35 +203,76 @@ def run_file(path: Path, runner: Runner) -> list[Outcome]:
     return out
 
 
+def run_script(path: Path, server: str, admin_dsn: str,
+               dsn_for_db: Callable[[str], str]) -> list[Outcome]:
+    """Run one script in a fresh database of `server` ('aiondb' or 'postgres'),
+    dropped afterwards so a reference cluster stays clean."""
+    name = f"s_{path.stem}_{uuid.uuid4().hex[:6]}".lower().replace("-", "_")
+    with psycopg.connect(admin_dsn, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    runner = Runner(lambda _c: dsn_for_db(name), server)
+    try:
+        return run_file(path, runner)
+    finally:
+        runner.close()
+        try:
+            with psycopg.connect(admin_dsn, autocommit=True) as c:
+                c.execute(f"DROP DATABASE IF EXISTS {name}")
+        except psycopg.Error:
+            pass  # best effort: the reference cluster is thrown away at the end anyway
+
+
+def failure_report(path: Path, outcomes: list[Outcome]) -> str:
+    lines = []
+    for o in outcomes:
+        if o.ok:
+            continue
+        lines.append(f"{path.name}:{o.record.line}: {o.message}\n  SQL: {o.record.sql}")
+        if o.record.kind == "query":
+            lines.append("  expected:\n    " + "\n    ".join(o.record.expected))
+            lines.append("  actual:\n    " + "\n    ".join(o.actual))
+    return "\n".join(lines)
+
+
+def _directive(rec: Record, oc: Outcome | None) -> tuple[str, list[str] | None]:
+    """The record's first line after regeneration, and its rows (queries)."""
+    on = ["on", rec.conn] if rec.conn != "default" else []
+    failed = oc is not None and oc.actual[:1] and oc.actual[0].startswith("error ") and \
+        (rec.kind == "statement" or not oc.ok)
+    if oc is None:            # skipped on this server: keep the record as written
+        if rec.kind == "statement":
+            words = ["statement", "error", rec.expect_error] if rec.expect_error else \
+                ["statement", "ok"]
+            if rec.expect_error and rec.error_text:
+                words.append(rec.error_text)
+            return " ".join(words + on), None
+        failed = False
+    elif failed:
+        state = oc.actual[0].split()[1].rstrip(":")
+        words = ["statement", "error", state]
+        if rec.error_text and rec.error_text in oc.actual[0]:
+            words.append(rec.error_text)
+        return " ".join(words + on), None
+    if rec.kind == "statement":
+        return " ".join(["statement", "ok"] + on), None
+    mods = (["sort"] if rec.sort else []) + (["colnames"] if rec.colnames else []) + on
+    rows = oc.actual if oc is not None else rec.expected
+    return " ".join(["query"] + mods), rows
+
+
 def render(records: list[Record], outcomes: dict[int, Outcome], trailer: list[str]) -> str:
-    """The script with expected output replaced by actual output (regeneration)."""
+    """The script with expected results replaced by actual ones (regeneration).
+    A query that failed becomes `statement error <state>`; records skipped on
+    the regenerating server are kept as written."""
     out: list[str] = []
     for rec in records:
         out += rec.header
-        oc = outcomes.get(rec.line)
-        mods = []
-        if rec.sort:
-            mods.append("sort")
-        if rec.colnames:
-            mods.append("colnames")
-        if rec.conn != "default":
-            mods += ["on", rec.conn]
-        if rec.kind == "statement":
-            if oc is not None and oc.actual and oc.actual[0].startswith("error "):
-                state = oc.actual[0].split()[1].rstrip(":")
-                out.append(" ".join(["statement", "error", state] + mods[-2:] if rec.conn !=
-                                    "default" else ["statement", "error", state]))
-            else:
-                out.append(" ".join(["statement", "ok"] + (mods if rec.conn != "default"
-                                                           else [])))
-            out.append(rec.sql)
-            out.append("")
-            continue
-        out.append(" ".join(["query"] + mods))
+        line, rows = _directive(rec, outcomes.get(rec.line))
+        out.append(line)
         out.append(rec.sql)
-        out.append("----")
-        rows = oc.actual if oc is not None else rec.expected
-        out += rows
+        if rows is not None:
+            out.append("----")
+            out += rows
         out.append("")
     out += trailer
     text = "\n".join(out)
