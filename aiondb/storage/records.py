@@ -368,6 +368,7 @@ for _tag, _v in _CONST.items():
 del _tag, _fn, _v
 
 _q_from = _q.unpack_from
+_d_from = _d.unpack_from
 
 
 def decode_value(buf: bytes, pos: int) -> tuple[Any, int]:
@@ -399,8 +400,14 @@ def decode_row(buf: bytes, pos: int) -> tuple[tuple, int]:
             pos += 2
             append(buf[pos:pos + k].decode("utf-8", "surrogatepass"))
             pos += k
+        elif tag == T_FLOAT:
+            append(_d_from(buf, pos + 1)[0])
+            pos += 9
         elif tag == T_NONE:
             append(None)
+            pos += 1
+        elif tag == T_TRUE or tag == T_FALSE:
+            append(tag == T_TRUE)
             pos += 1
         else:
             v, pos = dec[tag](buf, pos + 1)
