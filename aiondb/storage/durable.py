@@ -249,9 +249,9 @@ async def _wait_uncancellable(fut: asyncio.Future) -> None:
             await asyncio.shield(fut)
             break
         except asyncio.CancelledError:
+            cancelled = True
             if fut.done():
                 break
-            cancelled = True
     if cancelled:
         task = asyncio.current_task()
         if task is not None:
@@ -303,7 +303,7 @@ def _recover_tenant(fs: FileSystem, paths: TenantPaths, name: str, oid: int,
             reader = CheckpointReader(fs, path, oid, sealer)
             rep.checkpoint_rows = load_checkpoint(db, reader)
             break
-        except errors.DataCorrupted as exc:
+        except (errors.DataCorrupted, KeyError, TypeError, ValueError) as exc:
             _say(progress, f'tenant "{name}": checkpoint at LSN {format_lsn(lsn)} is unusable '
                            f"({exc}); falling back to an older one", logging.WARNING)
             reader = None
@@ -363,6 +363,20 @@ class DurableRegistry(TenantRegistry):
         self._opened = False
 
     async def open(self, progress: Progress | None = None) -> None:
+        """Check keys and format, lock the directory, sweep temporary files and
+        recover every tenant (one that cannot be recovered is listed in
+        `unavailable`; the others start). Raises errors.DatabaseError
+        subclasses (MasterKeyError/DataDirError are ConfigFileError) when the
+        directory cannot be used at all."""
+        try:
+            await self._open(progress)
+        except BaseException:
+            if self._opened:
+                self.datadir.unlock()
+                self._opened = False
+            raise
+
+    async def _open(self, progress: Progress | None) -> None:
         s = self.settings
         self.master = crypto.load_master_key(s.master_key, s.master_key_file)
         dd = self.datadir
@@ -370,12 +384,13 @@ class DurableRegistry(TenantRegistry):
             dd.check_create(self.master, s.allow_unencrypted_storage)  # before any write
             self.fs.makedirs(s.data_dir)
             dd.lock()
+            self._opened = True
             dd.create(self.master, s.allow_unencrypted_storage, s.user)
             _say(progress, f"initialized data directory {s.data_dir}")
         else:
             dd.check_access(self.master, s.allow_unencrypted_storage)  # writes nothing
             dd.lock()
-        self._opened = True
+            self._opened = True
         if self.master is not None:
             self.description = (f"durable at {s.data_dir}, encrypted at rest (AES-256-GCM, "
                                 f"master key fingerprint {crypto.fingerprint(self.master)})")

@@ -147,3 +147,14 @@ def test_description_says_which_mode() -> None:
     fs2 = MemoryFS()
     reg2 = asyncio.run(open_registry(fs2, master_key=None, allow_unencrypted_storage=True))
     assert "NOT encrypted" in reg2.description
+
+
+def test_failed_open_releases_the_directory() -> None:
+    fs = MemoryFS()
+    asyncio.run(populated(fs))
+    c = json.loads(fs.read_file(f"{DATA}/cluster"))
+    c["next_oid"] += 1
+    fs.write_atomic(f"{DATA}/cluster", json.dumps(c).encode())
+    for _ in range(2):  # the second attempt fails the same way, not with "in use"
+        with pytest.raises(errors.DataCorrupted, match="altered"):
+            asyncio.run(open_registry(fs))
