@@ -375,3 +375,25 @@ def test_cancelled_session_still_completes_a_commit_already_in_the_log() -> None
 
     asyncio.run(go())
     assert rows_of(reopen(fs).get("postgres"), "t") == {1: (1, "x")}
+
+
+def test_checkpoint_timer() -> None:
+    fs = MemoryFS()
+
+    async def go() -> None:
+        reg = await open_registry(fs, checkpoint_interval=0.01)
+        db = reg.get("postgres")
+        txn = db.begin()
+        create_table(txn, "t")
+        await txn.commit()
+        await insert_rows(db, "t", [(1, "a")])
+        store = reg.stores["postgres"]
+        for _ in range(500):
+            if store.checkpoint_lsn == store.position()[0]:
+                break
+            await asyncio.sleep(0.01)
+        assert store.checkpoint_lsn == store.position()[0]
+        await reg.close()
+
+    asyncio.run(go())
+    assert reopen(fs).reports["postgres"].checkpoint_rows == 1
