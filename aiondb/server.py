@@ -35,7 +35,6 @@ from aiondb.wire.connection import (
     Authenticator,
     CancelReceived,
     ServerConnection,
-    State,
 )
 from aiondb.wire.scram import ScramVerifier
 
@@ -45,10 +44,40 @@ FLUSH_THRESHOLD = 256 * 1024
 READ_PAUSE_THRESHOLD = 16 * 1024 * 1024
 
 
+# Per (column list, formats[, time zone]) caches: a prepared statement's column
+# list is one object for its lifetime, so its RowDescription bytes and row
+# encoders are computed once, not per execution. The key keeps the list alive
+# so its id cannot be reused while cached.
+_ROWDESC_CACHE: dict[tuple, tuple[list[OutCol], bytes]] = {}
+_ENCODER_CACHE: dict[tuple, tuple[list[OutCol], list]] = {}
+_CACHE_LIMIT = 2048
+
+
 def _row_description(columns: list[OutCol], formats: tuple[int, ...] | list[int]) -> bytes:
+    key = (id(columns), tuple(formats))
+    hit = _ROWDESC_CACHE.get(key)
+    if hit is not None and hit[0] is columns:
+        return hit[1]
     fields = [(c.name, c.table_oid, c.attnum, c.type.oid, T.type_size(c.type), c.type.typmod)
               for c in columns]
-    return codec.row_description(fields, formats)
+    data = codec.row_description(fields, formats)
+    if len(_ROWDESC_CACHE) >= _CACHE_LIMIT:
+        _ROWDESC_CACHE.clear()
+    _ROWDESC_CACHE[key] = (columns, data)
+    return data
+
+
+def _row_encoders(columns: list[OutCol], fmts: list[int], tz: Any) -> list:
+    key = (id(columns), tuple(fmts), tz)
+    hit = _ENCODER_CACHE.get(key)
+    if hit is not None and hit[0] is columns:
+        return hit[1]
+    encs = [binary_encoder(c.type) if f == 1 else output_encoder(c.type, tz)
+            for c, f in zip(columns, fmts, strict=True)]
+    if len(_ENCODER_CACHE) >= _CACHE_LIMIT:
+        _ENCODER_CACHE.clear()
+    _ENCODER_CACHE[key] = (columns, encs)
+    return encs
 
 
 def as_db_error(exc: Exception) -> errors.DatabaseError:
@@ -173,11 +202,11 @@ class ClientProtocol(asyncio.Protocol):
         if self.closed:
             self._end_session()
             return
+        # _process returns only once no complete message is buffered (data that
+        # arrived during an await was consumed by its loop), so nothing to restart
         if self._read_paused and self.transport is not None:
             self._read_paused = False
             self.transport.resume_reading()
-        if self.conn.decoder.buffered and self.conn.state not in (State.CLOSED, State.STARTING):
-            self._start()
 
     async def _process(self) -> None:
         conn = self.conn
@@ -191,7 +220,16 @@ class ClientProtocol(asyncio.Protocol):
             self._send_outbox()
             if ev is None:
                 break
-            await self._dispatch(ev)
+            sync_handler = _SYNC_HANDLERS.get(type(ev))
+            if sync_handler is not None:
+                sync_handler(self, ev)  # no coroutine for messages that never wait
+            elif type(ev) is m.Execute and self._execute_now(ev):
+                pass
+            elif type(ev) is m.Sync and self.session is not None and \
+                    self.session.try_sync_now():
+                self._after_sync()
+            else:
+                await self._dispatch(ev)
         self.flush()
 
     def _send_outbox(self) -> None:
@@ -371,9 +409,7 @@ class ClientProtocol(asyncio.Protocol):
                          rows: list[tuple]) -> None:
         session = self.session
         assert session is not None
-        tz = session.tz
-        encs = [binary_encoder(c.type) if f == 1 else output_encoder(c.type, tz)
-                for c, f in zip(columns, fmts, strict=True)]
+        encs = _row_encoders(columns, fmts, session.tz)
         data_row = codec.data_row
         write = self.write
         if len(encs) == 1:
@@ -402,7 +438,7 @@ class ClientProtocol(asyncio.Protocol):
         self.write(codec.command_complete(tag))
 
     # --- COPY FROM STDIN ---------------------------------------------------------------------------------------
-    async def _on_copy_data(self, ev: m.CopyData) -> None:
+    def _on_copy_data(self, ev: m.CopyData) -> None:
         if self.copy_in is not None:
             self.copy_in.feed(ev.data)
 
@@ -435,7 +471,7 @@ class ClientProtocol(asyncio.Protocol):
         self._error(exc)
         self.conn.error_in_extended_query()
 
-    async def _on_parse(self, ev: m.Parse) -> None:
+    def _on_parse(self, ev: m.Parse) -> None:
         session = self.session
         assert session is not None
         try:
@@ -447,7 +483,7 @@ class ClientProtocol(asyncio.Protocol):
             return
         self.write(codec.PARSE_COMPLETE)
 
-    async def _on_bind(self, ev: m.Bind) -> None:
+    def _on_bind(self, ev: m.Bind) -> None:
         session = self.session
         assert session is not None
         try:
@@ -460,7 +496,7 @@ class ClientProtocol(asyncio.Protocol):
             return
         self.write(codec.BIND_COMPLETE)
 
-    async def _on_describe(self, ev: m.Describe) -> None:
+    def _on_describe(self, ev: m.Describe) -> None:
         session = self.session
         assert session is not None
         try:
@@ -479,6 +515,31 @@ class ClientProtocol(asyncio.Protocol):
                     self.write(_row_description(cols, fmts))
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             self._ext_error(as_db_error(exc))
+
+    def _execute_now(self, ev: m.Execute) -> bool:
+        """Execute a plain read without awaiting anything; False when the
+        general path is needed."""
+        session = self.session
+        if session is None or ev.max_rows:
+            return False
+        try:
+            res = session.try_execute_portal_now(ev.portal)
+            if res is None:
+                return False
+            portal = session.portals[ev.portal]
+            self._notices_and_status()
+            assert res.columns is not None
+            fmts = _formats(len(res.columns), portal.result_formats)
+            encs = _row_encoders(res.columns, fmts, session.tz)
+            data_row = codec.data_row
+            write = self.write
+            for r in res.rows:
+                write(data_row([None if v is None else e(v)
+                                for v, e in zip(r, encs, strict=True)]))
+            write(codec.command_complete(res.tag))
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
+        return True
 
     async def _on_execute(self, ev: m.Execute) -> None:
         session = self.session
@@ -505,7 +566,7 @@ class ClientProtocol(asyncio.Protocol):
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             self._ext_error(as_db_error(exc))
 
-    async def _on_close(self, ev: m.Close) -> None:
+    def _on_close(self, ev: m.Close) -> None:
         session = self.session
         assert session is not None
         if ev.kind == "S":
@@ -521,34 +582,42 @@ class ClientProtocol(asyncio.Protocol):
             await session.sync()
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             self._error(as_db_error(exc))
+        self._after_sync()
+
+    def _after_sync(self) -> None:
+        session = self.session
+        assert session is not None
         self._notices_and_status()
         self.write(codec.ready_for_query(session.status))
         self.flush()
 
-    async def _on_flush(self, ev: m.Flush) -> None:
+    def _on_flush(self, ev: m.Flush) -> None:
         self.flush()
 
-    async def _on_function_call(self, ev: m.FunctionCall) -> None:
+    def _on_function_call(self, ev: m.FunctionCall) -> None:
         self._ext_error(errors.FeatureNotSupported("the fastpath function call protocol is "
                                                    "not supported"))
 
+
+_SYNC_HANDLERS: dict[type, Any] = {
+    m.Parse: ClientProtocol._on_parse,
+    m.Bind: ClientProtocol._on_bind,
+    m.Describe: ClientProtocol._on_describe,
+    m.Close: ClientProtocol._on_close,
+    m.Flush: ClientProtocol._on_flush,
+    m.CopyData: ClientProtocol._on_copy_data,
+    m.FunctionCall: ClientProtocol._on_function_call,
+}
 
 _HANDLERS: dict[type, Any] = {
     Authenticated: ClientProtocol._on_authenticated,
     CancelReceived: ClientProtocol._on_cancel,
     m.Terminate: ClientProtocol._on_terminate,
     m.Query: ClientProtocol._on_query,
-    m.Parse: ClientProtocol._on_parse,
-    m.Bind: ClientProtocol._on_bind,
-    m.Describe: ClientProtocol._on_describe,
     m.Execute: ClientProtocol._on_execute,
-    m.Close: ClientProtocol._on_close,
     m.Sync: ClientProtocol._on_sync,
-    m.Flush: ClientProtocol._on_flush,
-    m.CopyData: ClientProtocol._on_copy_data,
     m.CopyDone: ClientProtocol._on_copy_done,
     m.CopyFail: ClientProtocol._on_copy_fail,
-    m.FunctionCall: ClientProtocol._on_function_call,
 }
 
 

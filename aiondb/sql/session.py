@@ -63,6 +63,12 @@ class PlanEntry:
     tag: str                  # SELECT | INSERT | UPDATE | DELETE
     catalog_version: int
     volatile: bool = False
+    # a plain read (no volatile functions, no row locks): outside a transaction
+    # block it runs on the tenant's shared autocommit reader
+    read_only: bool = False
+    text_decoders: list[Callable[[bytes], Any]] | None = None
+    # server-side caches (RowDescription bytes, row encoders) keyed by formats
+    wire_cache: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -105,6 +111,36 @@ class Cursor:
     rows: list[tuple]
     pos: int = 0
     hold: bool = False
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.CharacterNotInRepertoire('invalid byte sequence for encoding "UTF8"'
+                                              ) from None
+
+
+def text_param_decoder(t: T.SqlType, session: Session) -> Callable[[bytes], Any]:
+    """Text-format parameter bytes → value of type t."""
+    if t.oid in (T.INT2.oid, T.INT4.oid, T.INT8.oid):
+        lo, hi, _ = T.INT_RANGES[t.oid]
+        from aiondb.sql.textio import parse_int
+
+        def dec_int(raw: bytes) -> int:
+            try:
+                v = int(raw)
+            except ValueError:
+                return parse_int(t, _utf8(raw))
+            if lo <= v <= hi and b"_" not in raw:
+                return v
+            return parse_int(t, _utf8(raw))
+        return dec_int
+    if t.oid in (T.TEXT.oid, T.NAME.oid, T.UNKNOWN.oid) or (
+            t.oid == T.VARCHAR.oid and t.typmod == -1):
+        return _utf8
+    t = t if t.oid != T.UNKNOWN.oid else T.TEXT
+    return lambda raw: parse_text(t, _utf8(raw), session.tz, session.stmt_started_at)
 
 
 class Engine:
@@ -476,6 +512,10 @@ class Session:
         if isinstance(ast, _QUERY) or isinstance(ast, _DML):
             entry = prepared.entry if prepared is not None else None
             entry = self.plan(stmt, entry, prepared)
+            if len(entry.param_types) > len(params or ()):
+                # e.g. "SELECT $1" as a simple query: no values were sent
+                raise errors.UndefinedParameter(
+                    f"there is no parameter ${len(params or ()) + 1}")
             return await self.run_plan(entry, params or [])
         from aiondb.sql import ddl
         return await self.in_transaction(lambda txn: ddl.execute_ddl(self, txn, ast))
@@ -494,6 +534,7 @@ class Session:
         if cached is not None:
             if prepared is not None:
                 prepared.entry = cached
+                prepared.param_types = cached.param_types
             return cached
         binder = StatementBinder(catalog, self, ptypes)
         ast = stmt.ast
@@ -515,14 +556,17 @@ class Session:
             if t.oid == T.UNKNOWN.oid:
                 binder.params[i] = T.TEXT
         op = build(plan)
+        from aiondb.sql.plan import LockRows, walk_plan
+        read_only = kind == "query" and not binder.volatile and not any(
+            isinstance(n, LockRows) for n in walk_plan(plan))
         entry = PlanEntry(kind, plan, op, plan.columns, binder.params, tag, catalog.version,
-                          binder.volatile)
+                          binder.volatile, read_only)
         if len(self.plan_cache) > 512:
             self.plan_cache.clear()
         self.plan_cache[key] = entry
         if prepared is not None:
             prepared.entry = entry
-            prepared.param_types = list(binder.params)
+            prepared.param_types = entry.param_types
         return entry
 
     def current_catalog(self) -> Catalog:
@@ -580,6 +624,10 @@ class Session:
                 raise
 
     async def run_plan(self, entry: PlanEntry, params: list[Any]) -> Result:
+        if entry.read_only and self.txn is None and not self.in_block:
+            res = self._run_autocommit_read(entry, params)
+            if res is not None:
+                return res
         catalog = self.current_catalog()
 
         def run(txn: Transaction) -> Result:
@@ -591,6 +639,24 @@ class Session:
             tag = f"INSERT 0 {count}" if entry.tag == "INSERT" else f"{entry.tag} {count}"
             return Result(tag, entry.columns if entry.columns else None, rows)
         return await self.in_transaction(run)
+
+    def _run_autocommit_read(self, entry: PlanEntry, params: list[Any]) -> Result | None:
+        """A read-only statement outside a block: no Transaction to create,
+        commit or release. None means: take the general path (a table lock
+        to wait for, or the catalog changed)."""
+        db = self.db
+        catalog = db.catalog
+        if catalog.version != entry.catalog_version:
+            return None
+        reader = db.reader
+        reader.catalog = catalog
+        now = self.stmt_started_at
+        ctx = ExecContext(reader, self, params, catalog, self.tz, now, now)
+        try:
+            rows = list(entry.op.rows(ctx))
+        except LockWait:
+            return None
+        return Result(f"SELECT {len(rows)}", entry.columns, rows)
 
     # --- extended protocol -----------------------------------------------------------------------------
     def prepare(self, name: str, sql: str, param_oids: tuple[int, ...]) -> PreparedStatement:
@@ -667,8 +733,23 @@ class Session:
             raise errors.ProtocolViolation(
                 f"bind message has {len(formats)} parameter formats but {len(values)} "
                 "parameters")
-        params = []
+        entry = ps.entry
+        if entry is not None and not any(formats) and entry.param_types is ptypes:
+            decs = entry.text_decoders
+            if decs is None:
+                decs = entry.text_decoders = [text_param_decoder(t, self) for t in ptypes]
+            params = [None if raw is None else dec(raw)
+                      for raw, dec in zip(values, decs, strict=True)]
+        else:
+            params = self._decode_params(ptypes, formats, values)
+        p = Portal(portal, ps, params, result_formats)
+        self.portals[portal] = p
+        return p
+
+    def _decode_params(self, ptypes: list[T.SqlType], formats: tuple[int, ...],
+                       values: tuple[bytes | None, ...]) -> list[Any]:
         from aiondb.sql.binaryio import decode_binary
+        params = []
         for i, raw in enumerate(values):
             if raw is None:
                 params.append(None)
@@ -678,15 +759,8 @@ class Session:
             if fmt == 1:
                 params.append(decode_binary(t, raw))
             else:
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise errors.CharacterNotInRepertoire(
-                        'invalid byte sequence for encoding "UTF8"') from None
-                params.append(parse_text(t, text, self.tz, self.stmt_started_at))
-        p = Portal(portal, ps, params, result_formats)
-        self.portals[portal] = p
-        return p
+                params.append(text_param_decoder(t, self)(raw))
+        return params
 
     def describe_portal(self, name: str) -> list[OutCol] | None:
         p = self._get_portal(name)
@@ -700,6 +774,35 @@ class Session:
         if p is None:
             raise errors.InvalidCursorName(f'portal "{name}" does not exist')
         return p
+
+    def try_execute_portal_now(self, name: str) -> Result | None:
+        """Synchronous fast path for the common case: a fresh portal of a plain
+        read outside a transaction block, fetched whole. None: use
+        execute_portal (which may wait)."""
+        p = self.portals.get(name)
+        if p is None or p.result is not None or self.in_block or self.txn is not None:
+            return None
+        ps = p.prepared
+        entry = ps.entry
+        if entry is None or not entry.read_only or self.failed or \
+                entry.catalog_version != self.db.catalog.version:
+            return None
+        self.cancel_requested = False
+        self.stmt_started_at = dt.datetime.now(UTC)
+        res = self._run_autocommit_read(entry, p.params)
+        if res is not None:
+            p.result = res
+            p.pos = len(res.rows)
+            p.done = True
+        return res
+
+    def try_sync_now(self) -> bool:
+        """Sync when no transaction is open: nothing to commit or wait for."""
+        if self.txn is not None or self.in_block or self.failed:
+            return False
+        if self.portals:
+            self.portals = {}
+        return True
 
     async def execute_portal(self, name: str, max_rows: int) -> tuple[Result, bool]:
         """Run (or continue) a portal. Returns (result, suspended)."""

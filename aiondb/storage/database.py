@@ -65,6 +65,8 @@ class Database:
         self.ddl_owner: Transaction | None = None
         self._versioned: set[TableData] = set()
         self.read_only_reason: str | None = None
+        from aiondb.storage.txn import AutocommitReader
+        self.reader = AutocommitReader(self)
 
     # --- transactions ---------------------------------------------------------------------
     def begin(self, isolation: str = READ_COMMITTED, read_only: bool = False) -> Transaction:

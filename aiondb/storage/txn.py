@@ -654,5 +654,27 @@ class Transaction:
         db.active.pop(self.xid, None)
 
 
+class AutocommitReader(Transaction):
+    """Reads of a single read-only statement outside a transaction block
+    (READ COMMITTED, latest committed state). One per tenant, shared: a
+    statement runs without yielding to the event loop, so nothing can commit
+    or take a table lock while it reads, and there is nothing to register,
+    commit or release afterwards."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db, 0, READ_COMMITTED, read_only=True)
+
+    def _touch(self, oid: int) -> None:
+        holder = self.db.exclusive_locks.get(oid)
+        if holder is not None:
+            raise LockWait(holder)
+
+    def begin_statement(self) -> None:
+        self.catalog = self.db.catalog
+
+    async def commit(self) -> None:  # pragma: no cover - never used as a transaction
+        raise RuntimeError("the autocommit reader cannot commit")
+
+
 def _sort_rowkey(k: Any) -> Any:
     return (0, k) if not isinstance(k, tuple) else (1, k)

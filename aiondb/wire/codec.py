@@ -197,6 +197,78 @@ _PARSERS = {
 }
 
 
+# Fast paths for the per-transaction messages of prepared statements. Each
+# parses in place and returns None to defer anything unusual (bad lengths,
+# odd encodings, format codes) to the checked _Reader parsers above.
+_STRUCT_H = struct.Struct("!H").unpack_from
+
+
+def _fast_empty(msg: object) -> object:
+    def parse(buf: bytearray, start: int, end: int) -> object:
+        return msg if start == end else None
+    return parse
+
+
+def _fast_execute(buf: bytearray, start: int, end: int) -> m.Execute | None:
+    z = buf.find(0, start, end)
+    if z < 0 or end - z != 5:
+        return None
+    portal = buf[start:z].decode("ascii") if z > start else ""
+    max_rows = _UNPACK_I32(buf, z + 1)[0]
+    return m.Execute(portal, max_rows if max_rows > 0 else 0)
+
+
+def _fast_describe(buf: bytearray, start: int, end: int) -> m.Describe | None:
+    if end - start < 2 or buf[end - 1] != 0 or buf.find(0, start + 1, end) != end - 1:
+        return None
+    kind = chr(buf[start])
+    if kind not in ("S", "P"):
+        return None
+    name = buf[start + 1:end - 1].decode("ascii") if end - start > 2 else ""
+    return m.Describe(kind, name)
+
+
+def _fast_bind(buf: bytearray, start: int, end: int) -> m.Bind | None:
+    z1 = buf.find(0, start, end)
+    portal = buf[start:z1].decode("ascii") if z1 > start else ""
+    z2 = buf.find(0, z1 + 1, end)
+    stmt = buf[z1 + 1:z2].decode("ascii") if z2 > z1 + 1 else ""
+    p = z2 + 1
+    nf = _STRUCT_H(buf, p)[0]
+    formats = struct.unpack_from(f"!{nf}h", buf, p + 2) if nf else ()
+    p += 2 + 2 * nf
+    np_ = _STRUCT_H(buf, p)[0]
+    p += 2
+    params: list[bytes | None] = []
+    for _ in range(np_):
+        ln = _UNPACK_I32(buf, p)[0]
+        p += 4
+        if ln == -1:
+            params.append(None)
+        elif ln < -1 or p + ln > end:
+            return None
+        else:
+            params.append(bytes(buf[p:p + ln]))
+            p += ln
+    nr = _STRUCT_H(buf, p)[0]
+    rformats = struct.unpack_from(f"!{nr}h", buf, p + 2) if nr else ()
+    if p + 2 + 2 * nr != end or z1 < 0 or z2 < 0 or nf > 1 and nf != np_:
+        return None
+    for f in formats:
+        if f not in (0, 1):
+            return None
+    for f in rformats:
+        if f not in (0, 1):
+            return None
+    return m.Bind(portal, stmt, formats, tuple(params), rformats)
+
+
+_FAST = {
+    ord("S"): _fast_empty(m.SYNC), ord("H"): _fast_empty(m.FLUSH),
+    ord("E"): _fast_execute, ord("D"): _fast_describe, ord("B"): _fast_bind,
+}
+
+
 def parse_startup_packet(body: bytes) -> m.FrontendMessage:
     """Decode a startup-phase packet body (after its length word)."""
     r = _Reader(body, "startup packet")
@@ -253,25 +325,44 @@ class FrontendDecoder:
 
     def next_message(self) -> m.FrontendMessage | None:
         """The next complete message, or None if more bytes are needed."""
+        if self.startup:
+            return self._startup_message()
         buf = self._buf
         pos = self._pos
         avail = len(buf) - pos
-        if self.startup:
-            if avail < 4:
-                return None
-            length = _UNPACK_I32(buf, pos)[0]
-            if length < 8 or length > MAX_STARTUP_PACKET:
-                raise errors.ProtocolViolation(f"invalid length of startup packet: {length}")
-            if avail < length:
-                return None
-            body = bytes(buf[pos + 4:pos + length])
-            self._consume(length)
-            msg = parse_startup_packet(body)
-            return msg
         if avail < 5:
             return None
         kind = buf[pos]
         length = _UNPACK_I32(buf, pos + 1)[0]
+        fast = _FAST.get(kind)
+        if fast is not None and 4 <= length <= self.max_message_size:
+            if avail < length + 1:
+                return None
+            try:
+                msg = fast(buf, pos + 5, pos + 1 + length)
+            except (struct.error, UnicodeDecodeError, ValueError):
+                msg = None  # the checked parser reports the problem
+            if msg is not None:
+                self._consume(length + 1)
+                return msg
+        return self._checked_message(kind, length, avail)
+
+    def _startup_message(self) -> m.FrontendMessage | None:
+        buf = self._buf
+        pos = self._pos
+        avail = len(buf) - pos
+        if avail < 4:
+            return None
+        length = _UNPACK_I32(buf, pos)[0]
+        if length < 8 or length > MAX_STARTUP_PACKET:
+            raise errors.ProtocolViolation(f"invalid length of startup packet: {length}")
+        if avail < length:
+            return None
+        body = bytes(buf[pos + 4:pos + length])
+        self._consume(length)
+        return parse_startup_packet(body)
+
+    def _checked_message(self, kind: int, length: int, avail: int) -> m.FrontendMessage | None:
         entry = _PARSERS.get(kind)
         if entry is None:
             raise errors.ProtocolViolation(
@@ -285,7 +376,8 @@ class FrontendDecoder:
                 f"{self.max_message_size} bytes (max_message_size)")
         if avail < length + 1:
             return None
-        body = bytes(buf[pos + 5:pos + 1 + length])
+        pos = self._pos
+        body = bytes(self._buf[pos + 5:pos + 1 + length])
         self._consume(length + 1)
         return entry[1](_Reader(body, entry[0]))
 
