@@ -179,6 +179,9 @@ class DataDir:
         self.check_create(master, allow_unencrypted)
         mode = crypto.ALGORITHM if master is not None else UNENCRYPTED
         self.fs.makedirs(self.path(TENANTS))
+        parent = os.path.dirname(os.path.abspath(self.root))
+        if self.fs.isdir(parent):
+            self.fs.fsync_dir(parent)  # the data directory's own name
         self.save_cluster({"format_version": FORMAT_VERSION, "created": now_iso(),
                            "next_oid": FIRST_TENANT_OID, "bootstrap_role": bootstrap_role,
                            "tenants": {}}, master)
