@@ -11,7 +11,6 @@ from aiondb.recovery.fs import FileSystem
 from aiondb.storage.catalog import PUBLIC_OID, ColumnDef, IndexDef, TableDef
 from aiondb.storage.database import Database
 from aiondb.storage.durable import DurableRegistry
-from aiondb.storage.table import make_key_fn
 from aiondb.storage.txn import Transaction
 
 KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -94,6 +93,5 @@ def state(db: Database) -> dict[str, Any]:
             assert got == expect, f"index {idx.definition.name} disagrees with its rows"
         if td.key_fn is not None:
             assert all(td.key_fn(r) == k for k, r in td.rows.items())
-    _ = make_key_fn
     return {"catalog": cat, "tables": {oid: dict(td.rows) for oid, td in db.tables.items()},
             "sequences": {k: list(v) for k, v in db.seq_values.items()}}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from aiondb import errors
 from aiondb import types as T
 from aiondb.recovery.fakefs import MemoryFS
-from aiondb.storage.catalog import PUBLIC_OID, ColumnDef, SequenceDef, TableDef, replace
+from aiondb.storage.catalog import PUBLIC_OID, ColumnDef, SequenceDef, replace
 from aiondb.storage.database import Database
 from aiondb.storage.txn import Transaction
 
@@ -39,21 +39,16 @@ step = st.one_of(st.tuples(st.just("txn"), st.lists(op, min_size=1, max_size=5),
                  st.tuples(st.just("checkpoint")), st.tuples(st.just("restart")))
 
 
-def tables(db: Database) -> list[TableDef]:
-    return sorted((t for t in db.catalog.tables()), key=lambda t: t.oid)
-
-
 def apply_op(db: Database, txn: Transaction, o: tuple, names: list[int]) -> None:
     kind = o[0]
     ts = sorted(txn.catalog.tables(), key=lambda t: t.oid)
     if kind == "create":
         names[0] += 1
-        t = create_table(txn, f"t{names[0]}", (("id", T.INT8), ("v", T.TEXT), ("j", T.JSONB)),
-                         pk=o[1])
+        create_table(txn, f"t{names[0]}", (("id", T.INT8), ("v", T.TEXT), ("j", T.JSONB)),
+                     pk=o[1])
         if not txn.catalog.sequences():
             cat = txn.begin_ddl()
             cat.add_relation(SequenceDef(cat.allocate_oid(), "seq", PUBLIC_OID))
-        _ = t
         return
     if kind == "nextval":
         seqs = txn.catalog.sequences()

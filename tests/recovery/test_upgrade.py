@@ -10,13 +10,12 @@ import os
 import shutil
 
 import pytest
-from helpers_recovery import KEY, OTHER_KEY, rows_of
+from helpers_recovery import OTHER_KEY, rows_of
 from make_fixtures import EXPECTED, fixture_settings
 
 from aiondb.recovery import run_doctor, run_upgrade
 from aiondb.recovery.datadir import DataDirError
 from aiondb.recovery.fakefs import FaultyFS, MemoryFS
-from aiondb.recovery.fs import OsFS
 from aiondb.storage.durable import DurableRegistry
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -161,4 +160,3 @@ def test_doctor_usage_errors(tmp_path) -> None:
     s.data_dir = None
     assert run_doctor(s, lambda _m: None) == 2
     assert run_upgrade(s, lambda _m: None) == 2
-    _ = (KEY, OsFS)
