@@ -77,6 +77,10 @@ TRANSITIONS: dict[State, tuple[type, ...]] = {
 }
 
 
+_READY_PASSTHROUGH = frozenset((m.Query, m.Parse, m.Bind, m.Describe, m.Execute, m.Close,
+                                m.Sync, m.Flush, m.FunctionCall))
+
+
 class ServerConnection:
     """Protocol state for one client. Raises errors.DatabaseError subclasses
     for bad input; after one, `state` is CLOSED and the caller should send
@@ -100,21 +104,38 @@ class ServerConnection:
 
     def next_event(self) -> object | None:
         """Next message for the application, or None when more bytes are needed."""
-        while True:
-            if self.state in (State.CLOSED, State.STARTING):
-                return None
+        if self.state is State.READY and not self.skip_until_sync:
+            # hot path: query traffic in the READY state passes straight through
             try:
                 msg = self.decoder.next_message()
             except errors.DatabaseError:
                 self.state = State.CLOSED
                 raise
+            if msg is None or type(msg) in _READY_PASSTHROUGH:
+                return msg
+            return self._slow_event(msg)
+        return self._slow_event(None)
+
+    def _slow_event(self, pending: object | None) -> object | None:
+        while True:
+            if self.state in (State.CLOSED, State.STARTING):
+                return None
+            if pending is not None:
+                msg, pending = pending, None
+            else:
+                try:
+                    msg = self.decoder.next_message()
+                except errors.DatabaseError:
+                    self.state = State.CLOSED
+                    raise
             if msg is None:
                 return None
             allowed = TRANSITIONS[self.state]
             if not isinstance(msg, allowed):
-                self.state = State.CLOSED
-                raise errors.ProtocolViolation(
+                err = errors.ProtocolViolation(
                     f"unexpected {type(msg).__name__} message in state '{self.state.value}'")
+                self.state = State.CLOSED
+                raise err
             handler = self._HANDLERS.get((self.state, type(msg)))
             if handler is not None:
                 event = handler(self, msg)
@@ -157,6 +178,13 @@ class ServerConnection:
                 "no PostgreSQL user name specified in startup packet")
         self.user = user
         self.database = params.pop("database", "") or user
+        # Like PostgreSQL: a newer 3.x minor or `_pq_.` protocol options get a
+        # NegotiateProtocolVersion naming what we speak, and the session goes on.
+        options = [k for k in params if k.startswith("_pq_.")]
+        for k in options:
+            del params[k]
+        if msg.protocol & 0xFFFF or options:
+            self.outbox.append(codec.negotiate_protocol_version(0, options))
         self.params = params
         if self.auth.method == "trust":
             return self._authenticated()

@@ -44,6 +44,17 @@ class ScramVerifier:
                 f"{b64(self.stored_key).decode()}:{b64(self.server_key).decode()}")
 
 
+# Unknown users get a salt that is stable per name (as PostgreSQL's
+# scram_mock_salt), so repeated attempts cannot tell them from real users.
+_MOCK_KEY = secrets.token_bytes(32)
+
+
+def _mock_verifier(user: str) -> ScramVerifier:
+    salt = hmac.digest(_MOCK_KEY, user.encode("utf-8", "surrogateescape"), "sha256")[:16]
+    return ScramVerifier(salt, DEFAULT_ITERATIONS, secrets.token_bytes(32),
+                         secrets.token_bytes(32))
+
+
 def _auth_failed(user: str) -> errors.DatabaseError:
     return errors.InvalidPassword(f'password authentication failed for user "{user}"')
 
@@ -62,11 +73,13 @@ class ScramExchange:
     exchange runs against a mock verifier and fails at the end, as PostgreSQL
     does, so the reply does not reveal which users exist."""
 
-    def __init__(self, user: str, verifier: ScramVerifier | None) -> None:
+    def __init__(self, user: str, verifier: ScramVerifier | None,
+                 server_nonce: str | None = None) -> None:
         self.user = user
+        # Fixed only by tests replaying RFC 7677's example; random otherwise.
+        self._server_nonce = server_nonce or base64.b64encode(secrets.token_bytes(18)).decode()
         self.known = verifier is not None
-        self.verifier = verifier or ScramVerifier.from_password(
-            secrets.token_hex(16), iterations=DEFAULT_ITERATIONS)
+        self.verifier = verifier or _mock_verifier(user)
         self._nonce = ""
         self._client_first_bare = ""
         self._server_first = ""
@@ -97,7 +110,7 @@ class ScramExchange:
             raise errors.ProtocolViolation("malformed SCRAM message: missing nonce or user")
         self._gs2_header = f"{flag},{authzid},"
         self._client_first_bare = bare
-        self._nonce = cnonce + base64.b64encode(secrets.token_bytes(18)).decode()
+        self._nonce = cnonce + self._server_nonce
         v = self.verifier
         self._server_first = (f"r={self._nonce},s={base64.b64encode(v.salt).decode()},"
                               f"i={v.iterations}")
