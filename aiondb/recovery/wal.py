@@ -82,6 +82,17 @@ class _Seg:
         return self.start + self.size
 
 
+_SEGMENT_POOL: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _segment_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """Zero-filling segments ahead of need: one small pool for all tenants."""
+    global _SEGMENT_POOL
+    if _SEGMENT_POOL is None:
+        _SEGMENT_POOL = concurrent.futures.ThreadPoolExecutor(2, "wal-segment")
+    return _SEGMENT_POOL
+
+
 class _Batch:
     """One flush: the pending writes, their waiters, and the LSN range."""
 
@@ -132,8 +143,8 @@ class WalWriter:
         self._flush_soon = False
         self._flushing = False       # thread mode: a batch is being written
         self._next: concurrent.futures.Future | None = None
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, f"wal-flush-{tenant_name}")
-        self._prepool = concurrent.futures.ThreadPoolExecutor(1, f"wal-segment-{tenant_name}")
+        self._pool = (concurrent.futures.ThreadPoolExecutor(1, f"wal-flush-{tenant_name}")
+                      if flush_mode == "thread" else None)
         self._lock = threading.Lock()
         self.commits = 0
         self.flushes = 0
@@ -184,7 +195,7 @@ class WalWriter:
     def _precreate(self) -> None:
         seg = self.seg
         assert seg is not None
-        self._next = self._prepool.submit(self._create_segment, seg.end, self.segment_size)
+        self._next = _segment_pool().submit(self._create_segment, seg.end, self.segment_size)
 
     def _take_next(self, need: int) -> _Seg:
         """The segment after the current one, at least `need` bytes large."""
@@ -453,7 +464,8 @@ class WalWriter:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        self._pool.shutdown(wait=True)  # thread mode: let an in-flight batch finish
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)  # let an in-flight batch finish
         if self._pending and self.fatal is None:
             batch = self._take_batch()
             try:
@@ -472,7 +484,6 @@ class WalWriter:
             except (OSError, concurrent.futures.CancelledError):
                 pass
             self._next = None
-        self._prepool.shutdown(wait=True)
         if self.seg is not None:
             self.seg.file.close()
             self.seg = None
