@@ -340,11 +340,13 @@ class WalScanner:
         dirty_bytes = tail_end - off
         for s in live[k + 1:]:
             sbuf = self._read(s)
-            n, ms = self._chain_from(sbuf, SEG_HDR_SIZE, s.start) if s.header_ok else (0, 0)
-            found += n
-            max_sync = max(max_sync, ms)
-            extra = len(sbuf.rstrip(b"\0")) - SEG_HDR_SIZE
-            dirty_bytes += max(extra, 0)
+            used = len(sbuf.rstrip(b"\0"))
+            if s.header_ok and used > SEG_HDR_SIZE:
+                n, ms = self._intact_after(sbuf, SEG_HDR_SIZE - 1, s.start, used,
+                                           s.start + SEG_HDR_SIZE - 1)
+                found += n
+                max_sync = max(max_sync, ms)
+            dirty_bytes += max(used - SEG_HDR_SIZE, 0)
         if max_sync > pos:
             raise WalCorruption(
                 f"WAL corruption in {live[k].path} at offset {off} (LSN {format_lsn(pos)}): "
@@ -360,31 +362,45 @@ class WalScanner:
     def _intact_after(self, buf: bytes, off: int, seg_start: int, tail_end: int,
                       bad_lsn: int) -> tuple[int, int]:
         """Count intact records after the bad position in this segment and the
-        highest sync_lsn among them. The successor of a damaged record names it
-        as prev_lsn, which finds it even when the damaged length is garbage."""
-        if tail_end <= off:
-            return 0, 0
+        highest sync_lsn among them, across any further damaged stretches."""
+        n = max_sync = 0
+        while off < tail_end:
+            cand = self._next_intact(buf, off, seg_start, tail_end, bad_lsn)
+            if cand is None:
+                break
+            k, ms, off = self._chain_from(buf, cand, seg_start)
+            n += k
+            max_sync = max(max_sync, ms)
+            bad_lsn = seg_start + off
+        return n, max_sync
+
+    def _next_intact(self, buf: bytes, off: int, seg_start: int, tail_end: int,
+                     bad_lsn: int) -> int | None:
+        """Offset of the first intact record after a damaged one at `off`. Its
+        successor names it as prev_lsn, which finds it even when the damaged
+        length is garbage; failing that (two damaged in a row), any record
+        whose LSN matches its place."""
         needle = U64.pack(bad_lsn)
         i = buf.find(needle, off + 1, tail_end)
         while i != -1:
             cand = i - 12  # prev_lsn sits 12 bytes into the header
             if cand > off and self._parse(buf, cand, seg_start, None) is not None:
-                return self._chain_from(buf, cand, seg_start)
+                return cand
             i = buf.find(needle, i + 1, tail_end)
-        # no successor: look for any intact record (e.g. two damaged in a row)
         for cand in range(off + 1, tail_end - MIN_RECORD + 1):
             if U64.unpack_from(buf, cand + 4)[0] == seg_start + cand:
                 if self._parse(buf, cand, seg_start, None) is not None:
-                    return self._chain_from(buf, cand, seg_start)
-        return 0, 0
+                    return cand
+        return None
 
-    def _chain_from(self, buf: bytes, off: int, seg_start: int) -> tuple[int, int]:
+    def _chain_from(self, buf: bytes, off: int, seg_start: int) -> tuple[int, int, int]:
+        """(records, highest sync_lsn, offset where the chain breaks)."""
         n = max_sync = 0
         prev = None
         while True:
             rec = self._parse(buf, off, seg_start, prev)
             if rec is None:
-                return n, max_sync
+                return n, max_sync, off
             n += 1
             max_sync = max(max_sync, rec.sync)
             prev = rec.lsn

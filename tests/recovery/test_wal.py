@@ -365,3 +365,17 @@ def test_failed_batch_after_a_switch_leaves_a_contiguous_log() -> None:
     asyncio.run(go())
     recs, res = scan(mem)
     assert [r.payload[:1] for r in recs] == [b"a", b"d"] and res.tail is None
+
+
+def test_corruption_is_found_past_a_second_damaged_record() -> None:
+    # b and x are damaged; c (same flush as b) is intact but proves nothing;
+    # d was written after b's flush had completed, so b was durable: corruption
+    fs = new_fs()
+    write_log(fs, [[b"a" * 50], [b"b" * 50, b"c" * 50, b"x" * 50], [b"d" * 50]])
+    recs, _ = scan(fs)
+    seg = list_segments(fs, WAL)[0].path
+    for r in (recs[1], recs[3]):
+        flip_bit(fs, seg, r.lsn + REC_HDR_SIZE + 5)
+    with pytest.raises(WalCorruption) as ei:
+        scan(fs, repair=True)
+    assert ei.value.offset == recs[1].lsn
