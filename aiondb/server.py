@@ -343,7 +343,7 @@ class ClientProtocol(asyncio.Protocol):
         session = self.session
         assert session is not None
         try:
-            stmts = session.parse(ev.sql)
+            stmts = session.parse(ev.sql, normalize_literals=True)
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             self._error(as_db_error(exc))
             await self._finish_query()

@@ -42,6 +42,8 @@ from aiondb.storage.txn import LockWait, Transaction
 log = logging.getLogger("aiondb.session")
 
 _DML = (exp.Insert, exp.Update, exp.Delete)
+_REG_OIDS = frozenset((T.REGCLASS.oid, T.REGTYPE.oid, T.REGPROC.oid, T.REGNAMESPACE.oid,
+                       T.REGROLE.oid))
 _QUERY = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
 
 
@@ -140,7 +142,7 @@ def text_param_decoder(t: T.SqlType, session: Session) -> Callable[[bytes], Any]
             t.oid == T.VARCHAR.oid and t.typmod == -1):
         return _utf8
     t = t if t.oid != T.UNKNOWN.oid else T.TEXT
-    return lambda raw: parse_text(t, _utf8(raw), session.tz, session.stmt_started_at)
+    return lambda raw: session.text_to_value(t, _utf8(raw))
 
 
 class Engine:
@@ -153,8 +155,8 @@ class Engine:
         self.started_at = dt.datetime.now(UTC)
         self.sessions: dict[int, Session] = {}
 
-    def parse(self, sql: str) -> list[st.Statement]:
-        return self.statements.parse(sql)
+    def parse(self, sql: str, normalize_literals: bool = False) -> list[st.Statement]:
+        return self.statements.parse(sql, normalize_literals)
 
 
 class Session:
@@ -487,8 +489,8 @@ class Session:
                 timer.cancel()
 
     # --- executing statements ---------------------------------------------------------------------------
-    def parse(self, sql: str) -> list[st.Statement]:
-        return self.engine.parse(sql)
+    def parse(self, sql: str, normalize_literals: bool = False) -> list[st.Statement]:
+        return self.engine.parse(sql, normalize_literals)
 
     def _check_not_failed(self, stmt: st.Statement) -> None:
         if not self.failed:
@@ -511,6 +513,9 @@ class Session:
         ast = stmt.ast
         if isinstance(ast, _QUERY) or isinstance(ast, _DML):
             entry = prepared.entry if prepared is not None else None
+            if stmt.params is not None:
+                entry = self.plan(stmt, None, None, stmt.param_types)
+                return await self.run_plan(entry, self._literal_params(stmt, entry))
             entry = self.plan(stmt, entry, prepared)
             if len(entry.param_types) > len(params or ()):
                 # e.g. "SELECT $1" as a simple query: no values were sent
@@ -528,7 +533,8 @@ class Session:
             return entry
         ptypes = list(param_types if param_types is not None else
                       (prepared.param_types if prepared is not None else []))
-        key = (id(stmt), catalog.version, self.db.oid, self.values["search_path"],
+        key = (stmt.plan_key or id(stmt), catalog.version, self.db.oid,
+               self.values["search_path"],
                self.values["timezone"], tuple(t.oid for t in ptypes))
         cached = self.plan_cache.get(key)
         if cached is not None:
@@ -568,6 +574,25 @@ class Session:
             prepared.entry = entry
             prepared.param_types = entry.param_types
         return entry
+
+    def _literal_params(self, stmt: st.Statement, entry: PlanEntry) -> list[Any]:
+        """Values of a normalized statement's literals, as the plan's types:
+        string literals (unknown) take the type binding gave their parameter."""
+        assert stmt.params is not None
+        out = list(stmt.params)
+        for i, (v, declared) in enumerate(zip(stmt.params, stmt.param_types or (),
+                                              strict=False)):
+            if declared.oid == T.UNKNOWN.oid and i < len(entry.param_types):
+                t = entry.param_types[i]
+                if t.oid not in (T.TEXT.oid, T.UNKNOWN.oid, T.NAME.oid) or t.typmod != -1:
+                    out[i] = self.text_to_value(t, v)
+        return out
+
+    def text_to_value(self, t: T.SqlType, text: str) -> Any:
+        """Text of a parameter → value: reg* names resolve against the catalog."""
+        if t.oid in _REG_OIDS:
+            return self.resolve_reg(t, text, None)
+        return parse_text(t, text, self.tz, self.stmt_started_at)
 
     def current_catalog(self) -> Catalog:
         if self.txn is not None and self.txn.ddl:

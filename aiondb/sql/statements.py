@@ -185,6 +185,12 @@ class Statement:
     ast: exp.Expr | None = None
     utility: Any = None
     first_word: str = ""
+    # literal normalization (normalize.py): the template's literal values and
+    # their types, and the identity plans are cached under (shared by all texts
+    # with the same template)
+    params: list[Any] | None = None
+    param_types: list[Any] | None = None
+    plan_key: int = 0
 
     @property
     def is_utility(self) -> bool:
@@ -808,32 +814,81 @@ def _parse_one(text: str, offset: int) -> Statement:
     if isinstance(ast, exp.Command):
         raise errors.SyntaxError(f'syntax error at or near "{toks[0].text}"',
                                  position=offset + 1)
+    fold_identifiers(ast)
     return Statement(text, offset, ast, None, first)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_identifiers(ast: exp.Expr) -> None:
+    """PostgreSQL folds unquoted identifiers to lower case (ASCII letters only);
+    quoted ones keep their case."""
+    for node in ast.find_all(exp.Identifier):
+        if not node.quoted and isinstance(node.this, str):
+            node.set("this", node.this.translate(_ASCII_LOWER))
 
 
 class StatementCache:
     """query text → parsed statements, LRU-bounded. Parsed ASTs are never
-    mutated after parsing, so sessions share them."""
+    mutated after parsing, so sessions share them. Statements that differ
+    only in literals share one parsed template (see normalize.py)."""
 
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
         self._map: OrderedDict[str, list[Statement]] = OrderedDict()
+        self._templates: OrderedDict[str, Statement | None] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def parse(self, sql: str) -> list[Statement]:
+    def parse(self, sql: str, normalize_literals: bool = False) -> list[Statement]:
+        key = sql if not normalize_literals else "\0n" + sql
         m = self._map
-        stmts = m.get(sql)
+        stmts = m.get(key)
         if stmts is not None:
             self.hits += 1
-            m.move_to_end(sql)
+            m.move_to_end(key)
             return stmts
         self.misses += 1
-        stmts = parse_query(sql)
-        m[sql] = stmts
+        stmts = parse_query(sql) if not normalize_literals else self._parse_normalized(sql)
+        m[key] = stmts
         if len(m) > self.capacity:
             m.popitem(last=False)
         return stmts
+
+    def _parse_normalized(self, sql: str) -> list[Statement]:
+        from aiondb.sql.normalize import normalize
+        out = []
+        for start, end in split_statements(sql):
+            text = sql[start:end]
+            norm = normalize(text)
+            template = self._template(norm[0]) if norm is not None else None
+            if template is None:
+                stmt = _parse_one(text, start)
+                if stmt.ast is None and stmt.utility is None:
+                    continue
+                out.append(stmt)
+                continue
+            assert norm is not None
+            out.append(Statement(text, start, template.ast, None, template.first_word,
+                                 norm[1], norm[2], id(template)))
+        return out
+
+    def _template(self, text: str) -> Statement | None:
+        t = self._templates
+        if text in t:
+            t.move_to_end(text)
+            return t[text]
+        try:
+            stmt: Statement | None = _parse_one(text, 0)
+            if stmt is not None and (stmt.ast is None or stmt.utility is not None):
+                stmt = None
+        except errors.DatabaseError:
+            stmt = None   # the literal-free form does not parse: use the text as written
+        t[text] = stmt
+        if len(t) > self.capacity:
+            t.popitem(last=False)
+        return stmt
 
 
 def parse_query(sql: str) -> list[Statement]:
