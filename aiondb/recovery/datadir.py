@@ -164,9 +164,17 @@ class DataDir:
         return mode
 
     # --- creation ------------------------------------------------------------------------
-    @staticmethod
-    def check_create(master: bytes | None, allow_unencrypted: bool) -> None:
-        """Refuse to create an unencrypted directory unless allowed."""
+    def check_create(self, master: bytes | None, allow_unencrypted: bool) -> None:
+        """Refuse to create an unencrypted directory unless allowed, and to
+        initialize a directory that holds something else."""
+        if self.fs.isdir(self.root):
+            ours = {LOCK_FILE, TENANTS, CLUSTER_FILE, CLUSTER_FILE + TEMP_SUFFIX,
+                    FORMAT_FILE + TEMP_SUFFIX, "lost+found"}
+            foreign = [n for n in self.fs.listdir(self.root) if n not in ours]
+            if foreign:
+                raise DataDirError(
+                    f"{self.root} is not empty and is not an AionDB data directory (it "
+                    f"holds {', '.join(sorted(foreign)[:3])}); use an empty or new directory")
         if master is None and not allow_unencrypted:
             raise MasterKeyError(
                 "durable storage is encrypted at rest and needs a master key: set "

@@ -158,3 +158,12 @@ def test_failed_open_releases_the_directory() -> None:
     for _ in range(2):  # the second attempt fails the same way, not with "in use"
         with pytest.raises(errors.DataCorrupted, match="altered"):
             asyncio.run(open_registry(fs))
+
+
+def test_a_foreign_non_empty_directory_is_not_initialized() -> None:
+    fs = MemoryFS()
+    fs.makedirs(DATA)
+    fs.open(f"{DATA}/precious.txt", "w").write(b"mine")
+    with pytest.raises(DataDirError, match="not empty"):
+        asyncio.run(open_registry(fs))
+    assert fs.listdir(DATA) == ["precious.txt"]
