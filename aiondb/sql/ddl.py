@@ -876,7 +876,7 @@ def alter(session: Session, txn: Transaction, node: D.AlterTable) -> Result:
                 cat.replace_relation(replace(rel, name=a.new_name))
                 for con in list(cat.constraints.values()):
                     if isinstance(rel, IndexDef) and con.index_oid == rel.oid:
-                        cat.constraints[con.oid] = replace(con, name=a.new_name)
+                        cat.replace_constraint(replace(con, name=a.new_name))
             elif a.kind != "noop":
                 raise errors.WrongObjectType(f'"{rel.name}" is not a table')
         return _result(tag)
@@ -1108,8 +1108,8 @@ def _a_rename_column(session: Session, txn: Transaction, cat: Catalog, tdef: Tab
     new = _replace_col(cat, tdef, replace(col, name=a.new_name))
     for con in cat.constraints_of(tdef.oid):
         if con.kind == "c" and con.expr:
-            cat.constraints[con.oid] = replace(con, expr=_rename_in_expr(con.expr, col.name,
-                                                                         a.new_name or ""))
+            cat.replace_constraint(replace(con, expr=_rename_in_expr(con.expr, col.name,
+                                                                     a.new_name or "")))
     return new
 
 
@@ -1117,7 +1117,7 @@ def _a_rename_constraint(session: Session, txn: Transaction, cat: Catalog, tdef:
                          a: D.AlterAction) -> TableDef:
     for con in cat.constraints_of(tdef.oid):
         if con.name == a.column:
-            cat.constraints[con.oid] = replace(con, name=a.new_name)
+            cat.replace_constraint(replace(con, name=a.new_name))
             if con.index_oid in cat.relations:
                 cat.replace_relation(replace(cat.relations[con.index_oid], name=a.new_name))
             return tdef

@@ -5,7 +5,7 @@ CHECKPOINT, BACKUP ...). sqlglot parses everything else."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from aiondb import errors
 
@@ -25,8 +25,10 @@ _TOKEN_RE = re.compile(r"""
 """, re.VERBOSE | re.DOTALL)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A lexer token (a NamedTuple: tokens are made per statement on the hot
+    path of the simple query protocol, and tuples are cheap to build)."""
+
     kind: str      # word, qident, string, number, param, op
     text: str      # raw text
     value: str     # identifier folded to lower case / string contents
@@ -153,6 +155,12 @@ _SPLIT_RE = re.compile(r"""
 def split_statements(sql: str) -> list[tuple[int, int]]:
     """(start, end) offsets of each non-empty statement, split at top-level
     semicolons (outside quotes, dollar quotes and comments)."""
+    # fast path: one statement, at most a final ';' and no comments
+    semi = sql.find(";")
+    if "--" not in sql and "/*" not in sql and (
+            semi < 0 or (semi == len(sql.rstrip()) - 1 and sql.count(";") == 1)):
+        end = semi if semi >= 0 else len(sql)
+        return [(0, end)] if sql[:end].strip() else []
     spans = []
     start = 0
     i = 0

@@ -149,6 +149,10 @@ class Catalog:
     relations: dict[int, Relation] = field(default_factory=dict)
     names: dict[tuple[int, str], int] = field(default_factory=dict)
     constraints: dict[int, ConstraintDef] = field(default_factory=dict)
+    # derived lookups (indexes of a table, ...), cleared by every change; the
+    # per-row write path asks for them, and a scan of all relations each time
+    # would grow with the schema
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def bootstrap(cls) -> Catalog:
@@ -184,26 +188,38 @@ class Catalog:
         assert isinstance(rel, TableDef)
         return rel
 
+    def _memoized(self, key: Any, make: Any) -> Any:
+        v = self._memo.get(key)
+        if v is None:
+            v = self._memo[key] = make()
+        return list(v)
+
     def tables(self) -> list[TableDef]:
-        return [r for r in self.relations.values() if isinstance(r, TableDef)]
+        return self._memoized("tables", lambda: [
+            r for r in self.relations.values() if isinstance(r, TableDef)])
 
     def indexes_of(self, table_oid: int) -> list[IndexDef]:
-        return [r for r in self.relations.values()
-                if isinstance(r, IndexDef) and r.table_oid == table_oid]
+        return self._memoized(("idx", table_oid), lambda: [
+            r for r in self.relations.values()
+            if isinstance(r, IndexDef) and r.table_oid == table_oid])
 
     def constraints_of(self, table_oid: int) -> list[ConstraintDef]:
-        return [c for c in self.constraints.values() if c.table_oid == table_oid]
+        return self._memoized(("con", table_oid), lambda: [
+            c for c in self.constraints.values() if c.table_oid == table_oid])
 
     def referencing(self, table_oid: int) -> list[ConstraintDef]:
         """Foreign keys that point at this table."""
-        return [c for c in self.constraints.values()
-                if c.kind == "f" and c.ref_table_oid == table_oid]
+        return self._memoized(("ref", table_oid), lambda: [
+            c for c in self.constraints.values()
+            if c.kind == "f" and c.ref_table_oid == table_oid])
 
     def sequences(self) -> list[SequenceDef]:
-        return [r for r in self.relations.values() if isinstance(r, SequenceDef)]
+        return self._memoized("seqs", lambda: [
+            r for r in self.relations.values() if isinstance(r, SequenceDef)])
 
     # --- changes -----------------------------------------------------------------
     def add_schema(self, name: str) -> SchemaDef:
+        self._memo.clear()
         if name in self.schemas:
             raise errors.DuplicateSchema(f'schema "{name}" already exists')
         s = SchemaDef(self.allocate_oid(), name)
@@ -211,9 +227,11 @@ class Catalog:
         return s
 
     def drop_schema(self, name: str) -> None:
+        self._memo.clear()
         del self.schemas[name]
 
     def add_relation(self, rel: Relation) -> None:
+        self._memo.clear()
         key = (rel.schema_oid, rel.name)
         if key in self.names:
             raise errors.DuplicateTable(f'relation "{rel.name}" already exists')
@@ -221,6 +239,7 @@ class Catalog:
         self.names[key] = rel.oid
 
     def replace_relation(self, rel: Relation) -> None:
+        self._memo.clear()
         old = self.relations[rel.oid]
         if (old.schema_oid, old.name) != (rel.schema_oid, rel.name):
             key = (rel.schema_oid, rel.name)
@@ -231,12 +250,14 @@ class Catalog:
         self.relations[rel.oid] = rel
 
     def drop_relation(self, oid: int) -> None:
+        self._memo.clear()
         rel = self.relations.pop(oid)
         del self.names[(rel.schema_oid, rel.name)]
         for con in [c for c in self.constraints.values() if c.table_oid == oid]:
             del self.constraints[con.oid]
 
     def add_constraint(self, con: ConstraintDef) -> None:
+        self._memo.clear()
         for other in self.constraints.values():
             if other.table_oid == con.table_oid and other.name == con.name:
                 raise errors.DuplicateObject(
@@ -245,7 +266,12 @@ class Catalog:
         self.constraints[con.oid] = con
 
     def drop_constraint(self, oid: int) -> None:
+        self._memo.clear()
         del self.constraints[oid]
+
+    def replace_constraint(self, con: ConstraintDef) -> None:
+        self._memo.clear()
+        self.constraints[con.oid] = con
 
     # --- serialization (WAL and checkpoint form) ---------------------------------
     def to_dict(self) -> dict[str, Any]:
