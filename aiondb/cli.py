@@ -10,6 +10,7 @@ from typing import Any
 
 from aiondb import __version__
 from aiondb.config import FIELDS, ConfigError, Settings, load_settings
+from aiondb.errors import DatabaseError
 
 SUBCOMMANDS = ("serve", "doctor", "upgrade")
 
@@ -101,6 +102,11 @@ def serve(settings: Settings) -> int:
     except ConfigError as exc:
         print(f"aiondb: error: {exc}", file=sys.stderr)
         return 2
+    except DatabaseError as exc:
+        # e.g. a wrong master key or a data directory in another format: the
+        # message names what is wrong; no traceback
+        print(f"aiondb: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     return 0

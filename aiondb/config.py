@@ -129,7 +129,7 @@ class Settings:
         "parse": _parse_bool, "help": "permit a durable data directory without encryption"})
     checkpoint_interval: float = field(default=300.0, metadata={
         "parse": _parse_seconds, "help": "seconds between automatic checkpoints (0: never)"})
-    max_wal_size: int = field(default=1024**3, metadata={
+    max_wal_size: int = field(default=256 * 1024**2, metadata={
         "parse": _parse_size, "help": "WAL volume that triggers a checkpoint, e.g. 1GB"})
     wal_segment_size: int = field(default=16 * 1024 * 1024, metadata={
         "parse": _parse_size, "help": "size of each pre-allocated WAL segment file"})

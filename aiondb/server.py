@@ -645,7 +645,12 @@ class Server:
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        await self.registry.open(lambda msg: log.info("%s", msg))
+        from aiondb.recovery import crc_extension_warning
+        warning = crc_extension_warning()
+        if warning:
+            log.warning("%s", warning)
+        # the registry logs its own open/recovery lines (aiondb.recovery logger)
+        await self.registry.open(None)
         self.listener = await self.loop.create_server(
             lambda: ClientProtocol(self), self.settings.host, self.settings.port,
             reuse_address=True, backlog=512)
