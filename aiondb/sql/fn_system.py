@@ -16,7 +16,6 @@ from aiondb.storage.catalog import (
     INFORMATION_SCHEMA_OID,
     PG_CATALOG_OID,
     Catalog,
-    IndexDef,
     SequenceDef,
     TableDef,
     ViewDef,
@@ -68,12 +67,14 @@ def relation_label(session: Any, catalog: Catalog, oid: int) -> str:
     rel = catalog.relations.get(oid)
     if rel is None:
         from aiondb.sql import pg_catalog
-        name = pg_catalog.SYSTEM_OIDS.get(oid)
-        return name if name is not None else str(oid)
+        sysv = pg_catalog.SYSTEM_OIDS.get(oid)
+        if sysv is None:
+            return str(oid)
+        return sysv.name if sysv.schema == "pg_catalog" else f"{sysv.schema}.{sysv.name}"
     schema = catalog.schema_by_oid(rel.schema_oid)
     if schema is None:
         return rel.name
-    if _visible(session, catalog, rel):
+    if is_visible(session, catalog, rel):
         return _quote_ident(rel.name)
     return f"{_quote_ident(schema.name)}.{_quote_ident(rel.name)}"
 
@@ -85,7 +86,8 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _visible(session: Any, catalog: Catalog, rel: Any) -> bool:
+def is_visible(session: Any, catalog: Catalog, rel: Any) -> bool:
+    """Found first on the search path (pg_table_is_visible)."""
     for sname in session.search_path():
         sdef = catalog.schema(sname)
         if sdef is None:
@@ -103,6 +105,43 @@ def type_label(oid: int, typmod: int = -1) -> str:
     return (t if typmod == -1 else t.with_typmod(typmod)).sql_name()
 
 
+def _row_type_label(session: Any, catalog: Catalog, oid: int) -> str | None:
+    from aiondb.sql.pg_catalog.pg_type import row_type_relation
+    from aiondb.sql.pg_catalog.registry import rowtype_oid
+    rel = row_type_relation(catalog, oid)
+    if rel is None:
+        return None
+    label = relation_label(session, catalog, rel.oid)
+    return label if oid == rowtype_oid(rel.oid) else label + "[]"
+
+
+def _resolve_type_name(session: Any, catalog: Catalog, text: str) -> RegValue:
+    """regtype input: a type name, an internal name (_int4), or a table's
+    row type (its name, optionally schema-qualified, optionally with [])."""
+    from aiondb.sql.binder import type_from_name
+    from aiondb.sql.pg_catalog.registry import rowtype_array_oid, rowtype_oid
+    try:
+        tt = type_from_name(text)
+        return RegValue(tt.oid, tt.base.sql_name() if tt.elem is None else tt.sql_name())
+    except errors.UndefinedObject:
+        pass
+    name = text.strip()
+    internal = T.BY_NAME.get(name.lower())
+    if internal is not None:
+        return RegValue(internal.oid, type_label(internal.oid))
+    array = name.endswith("[]")
+    parts = _split_name(name[:-2] if array else name)
+    schema, rel_name = (parts[0], parts[1]) if len(parts) == 2 else (None, parts[-1])
+    try:
+        rel, _ = session.resolve_relation(catalog, schema, rel_name)
+    except errors.DatabaseError:
+        rel = None
+    if isinstance(rel, (TableDef, ViewDef)):
+        oid = rowtype_array_oid(rel.oid) if array else rowtype_oid(rel.oid)
+        return RegValue(oid, _row_type_label(session, catalog, oid) or rel.name)
+    raise errors.UndefinedObject(f'type "{text.strip()}" does not exist')
+
+
 def resolve_reg(session: Any, t: T.SqlType, v: Any, ctx: Any) -> RegValue:
     catalog = ctx.catalog if ctx is not None and ctx.catalog is not None else \
         session.current_catalog()
@@ -111,7 +150,7 @@ def resolve_reg(session: Any, t: T.SqlType, v: Any, ctx: Any) -> RegValue:
         if t.oid == T.REGCLASS.oid:
             return RegValue(oid, relation_label(session, catalog, oid))
         if t.oid == T.REGTYPE.oid:
-            return RegValue(oid, type_label(oid))
+            return RegValue(oid, _row_type_label(session, catalog, oid) or type_label(oid))
         if t.oid == T.REGNAMESPACE.oid:
             s = catalog.schema_by_oid(oid)
             return RegValue(oid, s.name if s else {PG_CATALOG_OID: "pg_catalog",
@@ -131,9 +170,7 @@ def resolve_reg(session: Any, t: T.SqlType, v: Any, ctx: Any) -> RegValue:
             return RegValue(sysv.oid, name)
         return RegValue(rel.oid, relation_label(session, catalog, rel.oid))
     if t.oid == T.REGTYPE.oid:
-        from aiondb.sql.binder import type_from_name
-        tt = type_from_name(text)
-        return RegValue(tt.oid, tt.base.sql_name() if tt.elem is None else tt.sql_name())
+        return _resolve_type_name(session, catalog, text)
     if t.oid == T.REGNAMESPACE.oid:
         name = _split_name(text)[0]
         if name == "pg_catalog":
@@ -303,122 +340,6 @@ def _serial_sequence(ctx: Any, table: str, column: str) -> str | None:
     return f"{schema.name if schema else 'public'}.{seq.name}"
 
 
-# --- catalog helpers for psql ------------------------------------------------------------------------------
-
-@func("pg_table_is_visible", (T.OID,), T.BOOL, needs_ctx=True)
-def _table_is_visible(ctx: Any, oid: int) -> bool:
-    rel = ctx.catalog.relations.get(oid)
-    if rel is None:
-        return oid < 16384
-    return _visible(ctx.session, ctx.catalog, rel)
-
-
-@func(("pg_type_is_visible", "pg_function_is_visible"), (T.OID,), T.BOOL)
-def _type_visible(oid: int) -> bool:
-    return True
-
-
-@func("pg_get_userbyid", (T.OID,), T.NAME, needs_ctx=True)
-def _userbyid(ctx: Any, oid: int) -> str:
-    return ctx.session.user if oid == BOOTSTRAP_ROLE_OID else f"unknown (OID={oid})"
-
-
-@func("format_type", (T.OID, T.INT4), T.TEXT, strict=False)
-def _format_type(oid: int | None, typmod: int | None) -> str | None:
-    if oid is None:
-        return None
-    return type_label(oid, typmod if typmod is not None else -1)
-
-
-func("pg_encoding_to_char", (T.INT4,), T.NAME)(lambda e: "UTF8" if e == 6 else "SQL_ASCII")
-func(("obj_description", "shobj_description"), (T.OID, T.NAME), T.TEXT, strict=False)(
-    lambda oid, cat: None)
-func("obj_description", (T.OID,), T.TEXT, strict=False)(lambda oid: None)
-func("col_description", (T.OID, T.INT4), T.TEXT, strict=False)(lambda oid, n: None)
-func("pg_get_expr", (T.PG_NODE_TREE, T.OID), T.TEXT)(lambda e, rel: e)
-func("pg_get_expr", (T.PG_NODE_TREE, T.OID, T.BOOL), T.TEXT)(lambda e, rel, pretty: e)
-func("pg_get_statisticsobjdef_columns", (T.OID,), T.TEXT, strict=False)(lambda oid: None)
-func("pg_relation_is_publishable", (T.REGCLASS,), T.BOOL)(lambda oid: False)
-for _name in ("has_table_privilege", "has_schema_privilege", "has_database_privilege",
-              "has_sequence_privilege", "has_column_privilege", "has_function_privilege"):
-    func(_name, (T.TEXT, T.TEXT), T.BOOL, strict=False)(lambda a, b: True)
-    func(_name, (T.TEXT, T.TEXT, T.TEXT), T.BOOL, strict=False)(lambda a, b, c: True)
-func("pg_has_role", (T.TEXT, T.TEXT), T.BOOL, strict=False)(lambda a, b: True)
-
-
-def index_definition(catalog: Catalog, idx: IndexDef) -> str:
-    table = catalog.relations.get(idx.table_oid)
-    schema = catalog.schema_by_oid(idx.schema_oid)
-    sname = schema.name if schema else "public"
-    cols = []
-    for i, a in enumerate(idx.attnums):
-        name = table.columns[table.position(a)].name if isinstance(table, TableDef) else str(a)
-        cols.append(_quote_ident(name) + (" DESC" if idx.descending and idx.descending[i]
-                                          else ""))
-    unique = "UNIQUE " if idx.unique else ""
-    return (f"CREATE {unique}INDEX {_quote_ident(idx.name)} ON {sname}."
-            f"{_quote_ident(table.name if table else '?')} USING {idx.method} "
-            f"({', '.join(cols)})")
-
-
-@func("pg_get_indexdef", (T.OID,), T.TEXT, needs_ctx=True)
-def _indexdef(ctx: Any, oid: int, col: int = 0, pretty: bool = False) -> str | None:
-    idx = ctx.catalog.relations.get(oid)
-    if not isinstance(idx, IndexDef):
-        return None
-    return index_definition(ctx.catalog, idx)
-
-
-func("pg_get_indexdef", (T.OID, T.INT4, T.BOOL), T.TEXT, needs_ctx=True)(_indexdef)
-
-_FK_TEXT = {"a": "", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
-
-
-def constraint_definition(catalog: Catalog, con: Any) -> str:
-    table = catalog.relations.get(con.table_oid)
-
-    def names(t: Any, attnums: tuple[int, ...]) -> str:
-        return ", ".join(_quote_ident(t.columns[t.position(a)].name) for a in attnums)
-    if con.kind == "p":
-        return f"PRIMARY KEY ({names(table, con.attnums)})"
-    if con.kind == "u":
-        return f"UNIQUE ({names(table, con.attnums)})"
-    if con.kind == "c":
-        return f"CHECK (({con.expr}))" if not (con.expr or "").startswith("(") else \
-            f"CHECK ({con.expr})"
-    if con.kind == "f":
-        parent = catalog.relations.get(con.ref_table_oid)
-        text = (f"FOREIGN KEY ({names(table, con.attnums)}) REFERENCES "
-                f"{_quote_ident(parent.name) if parent else '?'}"
-                f"({names(parent, con.ref_attnums) if parent else ''})")
-        if con.on_update != "a":
-            text += f" ON UPDATE {_FK_TEXT[con.on_update]}"
-        if con.on_delete != "a":
-            text += f" ON DELETE {_FK_TEXT[con.on_delete]}"
-        return text
-    return ""
-
-
-@func("pg_get_constraintdef", (T.OID,), T.TEXT, needs_ctx=True)
-def _constraintdef(ctx: Any, oid: int, pretty: bool = False) -> str | None:
-    con = ctx.catalog.constraints.get(oid)
-    if con is None:
-        return None
-    return constraint_definition(ctx.catalog, con)
-
-
-func("pg_get_constraintdef", (T.OID, T.BOOL), T.TEXT, needs_ctx=True)(_constraintdef)
-
-
-@func("pg_get_viewdef", (T.OID,), T.TEXT, needs_ctx=True)
-def _viewdef(ctx: Any, oid: int, pretty: bool = False) -> str | None:
-    v = ctx.catalog.relations.get(oid)
-    return (" " + v.sql + ";") if isinstance(v, ViewDef) else None
-
-
-func("pg_get_viewdef", (T.OID, T.BOOL), T.TEXT, needs_ctx=True)(_viewdef)
-
-
 @func("pg_typeof", (ANY,), T.REGTYPE, strict=False)
 def _pg_typeof(v: Any) -> Any:   # the binder replaces this with the static type
     return None
@@ -473,3 +394,8 @@ def _try_reg(ctx: Any, t: T.SqlType, name: str) -> Any:
 
 
 func("pg_column_size", (ANY,), T.INT4)(lambda v: len(str(v).encode()))
+
+
+# The catalog functions (pg_get_*def, format_type, visibility...) and the system
+# relations live in the pg_catalog package; importing it registers them.
+from aiondb.sql import pg_catalog  # noqa: E402,F401
