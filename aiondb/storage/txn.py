@@ -588,7 +588,9 @@ class Transaction:
             t = t.waiting_for
         self.waiting_for = holder
         try:
-            await holder.done_future()
+            # shielded: a waiter cancelled by lock_timeout or a cancel request
+            # must not cancel the holder's future that other waiters share
+            await asyncio.shield(holder.done_future())
         finally:
             self.waiting_for = None
 
