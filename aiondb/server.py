@@ -144,6 +144,7 @@ class ClientProtocol(asyncio.Protocol):
         self._write_paused = False
         self._drain_waiter: asyncio.Future | None = None
         self._read_paused = False
+        self.reported: dict[str, str] = {}  # ParameterStatus values the client has
 
     # --- asyncio callbacks -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -288,8 +289,18 @@ class ClientProtocol(asyncio.Protocol):
         for severity, message in s.take_notices():
             self.write(codec.notice_response(message, severity,
                                              "01000" if severity == "WARNING" else "00000"))
-        for name, value in s.take_reported_changes():
-            self.write(codec.parameter_status(name, value))
+
+    def _ready(self, status: str) -> None:
+        """ReadyForQuery, preceded (as in PostgreSQL) by a ParameterStatus for
+        each reported setting whose value differs from what the client saw."""
+        s = self.session
+        if s is not None and s.changed_reported:
+            seen = self.reported
+            for name, value in s.take_reported_changes():
+                if seen.get(name) != value:
+                    seen[name] = value
+                    self.write(codec.parameter_status(name, value))
+        self.write(codec.ready_for_query(status))
 
     def _error(self, exc: errors.DatabaseError) -> None:
         self._notices_and_status()
@@ -317,7 +328,8 @@ class ClientProtocol(asyncio.Protocol):
         self.session = session
         server.engine.sessions[self.pid] = session
         server.cancel_keys[self.pid] = (self.secret, self)
-        for name, value in session.reported_parameters():
+        self.reported = dict(session.reported_parameters())
+        for name, value in self.reported.items():
             self.write(codec.parameter_status(name, value))
         session.take_reported_changes()
         self.write(codec.backend_key_data(self.pid, self.secret))
@@ -387,7 +399,7 @@ class ClientProtocol(asyncio.Protocol):
             except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
                 self._error(as_db_error(exc))
             self._notices_and_status()
-            self.write(codec.ready_for_query(session.status))
+            self._ready(session.status)
         self.flush()
 
     async def _send_result(self, res: Result, formats: tuple[int, ...] | None,
@@ -491,6 +503,13 @@ class ClientProtocol(asyncio.Protocol):
                 session.close_portal("")
             session.bind(ev.portal, ev.statement, ev.param_formats, ev.params,
                          ev.result_formats)
+            if len(ev.result_formats) > 1:  # one format per column: checked at Bind
+                cols = session.describe_portal(ev.portal)
+                if cols is not None and len(cols) != len(ev.result_formats):
+                    session.close_portal(ev.portal)
+                    raise errors.ProtocolViolation(
+                        f"bind message has {len(ev.result_formats)} result formats but "
+                        f"query has {len(cols)} columns")
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             self._ext_error(as_db_error(exc))
             return
@@ -588,11 +607,18 @@ class ClientProtocol(asyncio.Protocol):
         session = self.session
         assert session is not None
         self._notices_and_status()
-        self.write(codec.ready_for_query(session.status))
+        self._ready(session.status)
         self.flush()
 
     def _on_flush(self, ev: m.Flush) -> None:
         self.flush()
+
+    async def _on_undecodable(self, ev: m.Undecodable) -> None:
+        if ev.kind == "Q":
+            self._error(ev.error)
+            await self._finish_query()
+        else:
+            self._ext_error(ev.error)
 
     def _on_function_call(self, ev: m.FunctionCall) -> None:
         self._ext_error(errors.FeatureNotSupported("the fastpath function call protocol is "
@@ -618,6 +644,7 @@ _HANDLERS: dict[type, Any] = {
     m.Sync: ClientProtocol._on_sync,
     m.CopyDone: ClientProtocol._on_copy_done,
     m.CopyFail: ClientProtocol._on_copy_fail,
+    m.Undecodable: ClientProtocol._on_undecodable,
 }
 
 

@@ -32,6 +32,15 @@ def _bad(t: T.SqlType) -> errors.DatabaseError:
         f"incorrect binary data format for type {t.sql_name()}")
 
 
+def _check_size(t: T.SqlType, b: bytes, n: int) -> None:
+    """PostgreSQL's recv functions read fields off the message: too few bytes
+    is a protocol violation (08P01), bytes left over a bad value (22P03)."""
+    if len(b) < n:
+        raise errors.ProtocolViolation("insufficient data left in message")
+    if len(b) > n:
+        raise _bad(t)
+
+
 # --- numeric ---------------------------------------------------------------------------------------
 
 def numeric_send(v: Decimal) -> bytes:
@@ -46,8 +55,10 @@ def numeric_send(v: Decimal) -> bytes:
     if exp > 0:
         text += "0" * exp
         exp = 0
-    int_part = text[:len(text) + exp] if exp < 0 else text
-    frac_part = text[len(text) + exp:] if exp < 0 else ""
+    # more fractional digits than digits (0.0909): the missing ones are zeros
+    text = text.rjust(-exp, "0")
+    int_part = text[:len(text) + exp]
+    frac_part = text[len(text) + exp:]
     int_part = int_part.lstrip("0")
     pad_int = (-len(int_part)) % 4
     int_part = "0" * pad_int + int_part
@@ -63,29 +74,39 @@ def numeric_send(v: Decimal) -> bytes:
         groups.pop()
     if not groups:
         weight = 0
+        sign = 0  # no negative zero in PostgreSQL's numeric
     head = struct.pack("!hhHh", len(groups), weight, 0x4000 if sign else 0, dscale)
     return head + b"".join(struct.pack("!h", g) for g in groups)
 
 
 def numeric_recv(b: bytes) -> Decimal:
     if len(b) < 8:
-        raise _bad(T.NUMERIC)
+        raise errors.ProtocolViolation("insufficient data left in message")
     ndigits, weight, sign, dscale = struct.unpack_from("!hhHh", b)
     if sign == 0xC000:
         return Decimal("NaN")
     if sign in (0xD000, 0xF000):
         return Decimal("Infinity") if sign == 0xD000 else Decimal("-Infinity")
-    if len(b) != 8 + 2 * ndigits or sign not in (0, 0x4000):
+    if ndigits < 0 or dscale < 0 or sign not in (0, 0x4000):
         raise _bad(T.NUMERIC)
+    _check_size(T.NUMERIC, b, 8 + 2 * ndigits)
     digits = struct.unpack_from(f"!{ndigits}h", b, 8)
-    value = Decimal(0)
-    for i, d in enumerate(digits):
-        if not 0 <= d < 10000:
-            raise _bad(T.NUMERIC)
-        value += Decimal(d).scaleb(4 * (weight - i))
-    if sign == 0x4000:
-        value = -value
-    return value.quantize(Decimal(1).scaleb(-dscale)) if dscale or value != 0 else value
+    if any(not 0 <= d < 10000 for d in digits):
+        raise _bad(T.NUMERIC)
+    # Build the decimal text: exact at any size, unlike Decimal arithmetic
+    # under a context precision. Digits beyond dscale are cut, as PostgreSQL does.
+    text = "".join(f"{d:04d}" for d in digits)
+    int_groups = weight + 1
+    if int_groups >= ndigits:
+        int_part, frac = text + "0000" * (int_groups - ndigits), ""
+    elif int_groups <= 0:
+        int_part, frac = "", "0000" * -int_groups + text
+    else:
+        int_part, frac = text[:4 * int_groups], text[4 * int_groups:]
+    frac = frac[:dscale].ljust(dscale, "0")
+    text = (int_part.lstrip("0") or "0") + ("." + frac if frac else "")
+    negative = sign == 0x4000 and text.strip("0.") != ""
+    return Decimal("-" + text if negative else text)
 
 
 # --- encoders (value → bytes) -------------------------------------------------------------------------
@@ -167,7 +188,7 @@ def _flatten(v: list) -> list:
 def _fixed(t: T.SqlType, s: struct.Struct) -> Callable[[bytes], Any]:
     def dec(b: bytes) -> Any:
         if len(b) != s.size:
-            raise _bad(t)
+            _check_size(t, b, s.size)
         return s.unpack(b)[0]
     return dec
 
@@ -184,13 +205,13 @@ def _text(t: T.SqlType) -> Callable[[bytes], Any]:
 
 def _bool(b: bytes) -> bool:
     if len(b) != 1:
-        raise _bad(T.BOOL)
+        _check_size(T.BOOL, b, 1)
     return b != b"\x00"
 
 
 def _date(b: bytes) -> dt.date:
     if len(b) != 4:
-        raise _bad(T.DATE)
+        _check_size(T.DATE, b, 4)
     try:
         return dt.date.fromordinal(_I32.unpack(b)[0] + _EPOCH_ORD)
     except (ValueError, OverflowError):
@@ -200,7 +221,7 @@ def _date(b: bytes) -> dt.date:
 def _ts(epoch: dt.datetime) -> Callable[[bytes], dt.datetime]:
     def dec(b: bytes) -> dt.datetime:
         if len(b) != 8:
-            raise _bad(T.TIMESTAMP)
+            _check_size(T.TIMESTAMP, b, 8)
         try:
             return epoch + dt.timedelta(microseconds=_I64.unpack(b)[0])
         except OverflowError:
@@ -210,7 +231,7 @@ def _ts(epoch: dt.datetime) -> Callable[[bytes], dt.datetime]:
 
 def _time(b: bytes) -> dt.time:
     if len(b) != 8:
-        raise _bad(T.TIME)
+        _check_size(T.TIME, b, 8)
     us = _I64.unpack(b)[0]
     if not 0 <= us <= USECS_PER_DAY:
         raise errors.DatetimeFieldOverflow("time out of range")
@@ -220,14 +241,14 @@ def _time(b: bytes) -> dt.time:
 
 def _interval(b: bytes) -> Interval:
     if len(b) != 16:
-        raise _bad(T.INTERVAL)
+        _check_size(T.INTERVAL, b, 16)
     micros, days, months = _IV.unpack(b)
     return Interval(months, days, micros)
 
 
 def _uuid(b: bytes) -> uuid.UUID:
     if len(b) != 16:
-        raise _bad(T.UUID)
+        _check_size(T.UUID, b, 16)
     return uuid.UUID(bytes=b)
 
 
@@ -264,14 +285,21 @@ def decode_binary(t: T.SqlType, b: bytes) -> Any:
     return v
 
 
+_MAXDIM = 6  # PostgreSQL's limit on array dimensions
+
+
 def _decode_array(t: T.SqlType, b: bytes) -> list:
     assert t.elem is not None
     try:
-        ndim, _flags, elem_oid = struct.unpack_from("!iiI", b)
+        ndim, flags, elem_oid = struct.unpack_from("!iiI", b)
+        if not 0 <= ndim <= _MAXDIM or flags not in (0, 1):
+            raise _bad(t)
         pos = 12
         dims = []
         for _ in range(ndim):
             n, _lb = struct.unpack_from("!ii", b, pos)
+            if n < 0:
+                raise _bad(t)
             dims.append(n)
             pos += 8
         total = 1
@@ -279,6 +307,8 @@ def _decode_array(t: T.SqlType, b: bytes) -> list:
             total *= d
         if ndim == 0:
             total = 0
+        if total * 4 > len(b) - pos:   # every element needs at least its length word
+            raise _bad(t)
         elem = T.BY_OID.get(elem_oid, t.elem)
         flat = []
         for _ in range(total):
@@ -286,9 +316,13 @@ def _decode_array(t: T.SqlType, b: bytes) -> list:
             pos += 4
             if ln == -1:
                 flat.append(None)
+            elif ln < -1 or pos + ln > len(b):
+                raise _bad(t)
             else:
                 flat.append(decode_binary(elem, b[pos:pos + ln]))
                 pos += ln
+        if pos != len(b):
+            raise _bad(t)
     except struct.error:
         raise _bad(t) from None
 
@@ -297,4 +331,4 @@ def _decode_array(t: T.SqlType, b: bytes) -> list:
             return items
         size = len(items) // ds[0]
         return [nest(items[i * size:(i + 1) * size], ds[1:]) for i in range(ds[0])]
-    return nest(flat, dims)
+    return nest(flat, dims) if total else []

@@ -293,7 +293,7 @@ class Session:
             if low in self.values:
                 return low, self.values[low]
             raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
-        return s.display.lower() if s.display else s.name, self.values[s.name]
+        return s.display or s.name, self.values[s.name]   # PostgreSQL's column name
 
     def search_path(self) -> list[str]:
         out = []
@@ -426,6 +426,8 @@ class Session:
         self.block_read_only = None
         for name in [n for n, c in self.cursors.items() if not c.hold]:
             del self.cursors[name]
+        if self.portals:  # portals end with their transaction, as in PostgreSQL
+            self.portals = {}
 
     async def finish_implicit(self) -> None:
         """End of a simple Query or Sync: commit the implicit transaction."""
@@ -724,7 +726,7 @@ class Session:
     def _utility_columns(self, ps: PreparedStatement) -> list[OutCol] | None:
         if ps.statement is not None and isinstance(ps.statement.utility, st.Show):
             name = ps.statement.utility.name
-            return [OutCol(name if name != "all" else "name", T.TEXT)] if name != "all" \
+            return [OutCol(self.show(name)[0], T.TEXT)] if name != "all" \
                 else [OutCol("name", T.TEXT), OutCol("setting", T.TEXT),
                       OutCol("description", T.TEXT)]
         return None
@@ -843,14 +845,19 @@ class Session:
             p.rows = p.result.rows
         res = p.result
         rows = p.rows or []
-        if max_rows > 0 and res.columns is not None and len(rows) - p.pos > max_rows:
+        # As PostgreSQL: a fetch that fills its row limit suspends (even on the
+        # last row), and the closing tag counts the rows of this Execute only.
+        if max_rows > 0 and res.columns is not None and len(rows) - p.pos >= max_rows:
             chunk = rows[p.pos:p.pos + max_rows]
             p.pos += max_rows
             return Result(res.tag, res.columns, chunk), True
         chunk = rows[p.pos:] if p.pos else rows
         p.pos = len(rows)
         p.done = True
-        return Result(res.tag, res.columns, chunk, res.copy, res.empty), False
+        tag = res.tag
+        if len(chunk) != len(res.rows) and tag[-1:].isdigit():
+            tag = f"{tag.rsplit(' ', 1)[0]} {len(chunk)}"
+        return Result(tag, res.columns, chunk, res.copy, res.empty), False
 
     def close_statement(self, name: str) -> None:
         self.prepared.pop(name, None)

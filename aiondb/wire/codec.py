@@ -170,7 +170,13 @@ def _empty(msg: object):
 
 
 def _parse_copy_fail(r: _Reader) -> m.CopyFail:
-    text = r.cstring()
+    end = r.buf.find(b"\0", r.pos, r.end)
+    if end < 0:
+        raise errors.ProtocolViolation("invalid CopyFail message: string is not "
+                                       "null-terminated")
+    # Only an error text for the client: never worth refusing for its encoding.
+    text = r.buf[r.pos:end].decode("utf-8", "replace")
+    r.pos = end + 1
     r.done()
     return m.CopyFail(text)
 
@@ -379,7 +385,10 @@ class FrontendDecoder:
         pos = self._pos
         body = bytes(self._buf[pos + 5:pos + 1 + length])
         self._consume(length + 1)
-        return entry[1](_Reader(body, entry[0]))
+        try:
+            return entry[1](_Reader(body, entry[0]))
+        except errors.CharacterNotInRepertoire as exc:
+            return m.Undecodable(chr(kind), exc)
 
     def _consume(self, n: int) -> None:
         self._pos += n
@@ -524,7 +533,8 @@ def copy_data(data: bytes) -> bytes:
     return b"d" + _PACK_I32(len(data) + 4) + data
 
 
-def negotiate_protocol_version(minor: int, unknown_options: list[str]) -> bytes:
-    body = _PACK_I32(minor) + _PACK_I32(len(unknown_options)) + b"".join(
+def negotiate_protocol_version(newest: int, unknown_options: list[str]) -> bytes:
+    """`newest`: the full version code we speak (PostgreSQL 15 sends 3.0 as 196608)."""
+    body = _PACK_I32(newest) + _PACK_I32(len(unknown_options)) + b"".join(
         o.encode() + b"\0" for o in unknown_options)
     return _frame(b"v", body)

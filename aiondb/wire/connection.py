@@ -70,7 +70,8 @@ TRANSITIONS: dict[State, tuple[type, ...]] = {
     State.AUTH_PASSWORD: (m.PasswordMessage, m.Terminate),
     State.STARTING: (),
     # Copy messages outside COPY are ignored, as PostgreSQL does.
-    State.READY: _QUERY_MSGS + (m.Terminate, m.CopyData, m.CopyDone, m.CopyFail),
+    State.READY: _QUERY_MSGS + (m.Terminate, m.CopyData, m.CopyDone, m.CopyFail,
+                                m.Undecodable),
     # Flush and Sync are ignored during COPY IN, as PostgreSQL does.
     State.COPY_IN: (m.CopyData, m.CopyDone, m.CopyFail, m.Flush, m.Sync, m.Terminate),
     State.CLOSED: (),
@@ -184,7 +185,7 @@ class ServerConnection:
         for k in options:
             del params[k]
         if msg.protocol & 0xFFFF or options:
-            self.outbox.append(codec.negotiate_protocol_version(0, options))
+            self.outbox.append(codec.negotiate_protocol_version(m.PROTOCOL_3_0, options))
         self.params = params
         if self.auth.method == "trust":
             return self._authenticated()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiondb import errors
+
 PROTOCOL_3_0 = 196608
 SSL_REQUEST_CODE = 80877103
 GSSENC_REQUEST_CODE = 80877104
@@ -118,10 +120,20 @@ class FunctionCall:
     function_oid: int
 
 
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A whole, well-framed message whose text is not valid UTF-8. Framing is
+    intact, so as in PostgreSQL this is an ordinary ERROR, not the end of the
+    connection. kind: the message type byte ('Q', 'P', ...)."""
+
+    kind: str
+    error: errors.DatabaseError
+
+
 FrontendMessage = (
     StartupMessage | SSLRequest | GSSENCRequest | CancelRequest | Query | Parse | Bind
     | Describe | Execute | Close | Sync | Flush | Terminate | PasswordMessage | CopyData
-    | CopyDone | CopyFail | FunctionCall
+    | CopyDone | CopyFail | FunctionCall | Undecodable
 )
 
 # Shared instances for the argument-less messages (they are immutable).

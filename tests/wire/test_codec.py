@@ -225,10 +225,23 @@ def test_parse_negative_parameter_count() -> None:
 
 
 def test_invalid_utf8_in_a_string() -> None:
+    # The frame is intact, so the message comes out as Undecodable (an ordinary
+    # ERROR for the connection) and decoding goes on with the next message.
     d = decoder(False)
-    d.feed(b"Q\x00\x00\x00\x07\xff\xfe\x00")
-    with pytest.raises(errors.CharacterNotInRepertoire):
-        d.next_message()
+    d.feed(b"Q\x00\x00\x00\x07\xff\xfe\x00" + b"S\x00\x00\x00\x04")
+    msg = d.next_message()
+    assert isinstance(msg, m.Undecodable) and msg.kind == "Q"
+    assert isinstance(msg.error, errors.CharacterNotInRepertoire)
+    assert d.next_message() == m.Sync()
+    d.feed(b"P\x00\x00\x00\x0a\xc3\x00x\x00\x00\x00")
+    msg = d.next_message()
+    assert isinstance(msg, m.Undecodable) and msg.kind == "P"
+
+
+def test_copy_fail_text_is_never_refused() -> None:
+    d = decoder(False)
+    d.feed(b"f\x00\x00\x00\x08a\xffb\x00")
+    assert d.next_message() == m.CopyFail("a\ufffdb")
 
 
 def test_many_messages_in_one_feed_and_buffer_reuse() -> None:
@@ -262,8 +275,8 @@ def test_session_start_messages() -> None:
     assert codec.ready_for_query("T") == b"Z\x00\x00\x00\x05T"
     assert codec.ready_for_query("E") == b"Z\x00\x00\x00\x05E"
     assert codec.SSL_NO == b"N"
-    assert codec.negotiate_protocol_version(0, ["_pq_.x"]) == (
-        b"v\x00\x00\x00\x13\x00\x00\x00\x00\x00\x00\x00\x01_pq_.x\x00")
+    assert codec.negotiate_protocol_version(196608, ["_pq_.x"]) == (
+        b"v\x00\x00\x00\x13\x00\x03\x00\x00\x00\x00\x00\x01_pq_.x\x00")
 
 
 def test_bodiless_messages() -> None:

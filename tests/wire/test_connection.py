@@ -140,7 +140,7 @@ def test_newer_minor_version_and_protocol_options_are_negotiated_down() -> None:
                                         "application_name": "x"}, protocol=0x30002))
     ev = conn.next_event()
     assert ev == Authenticated("aion", "aion", {"application_name": "x"})
-    assert conn.take_output() == (codec.negotiate_protocol_version(0, ["_pq_.compression"])
+    assert conn.take_output() == (codec.negotiate_protocol_version(196608, ["_pq_.compression"])
                                   + codec.auth_ok())
 
 
