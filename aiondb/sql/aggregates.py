@@ -238,12 +238,18 @@ for _names, _samp in ((("stddev", "stddev_samp"), True), (("stddev_pop",), False
 # --- operator ------------------------------------------------------------------------------------------------
 
 class AggregateOp(Operator):
-    __slots__ = ("input", "group_fns", "aggs", "has_groups")
+    """Hash aggregation. With grouping sets (ROLLUP, CUBE, GROUPING SETS) each
+    set groups by its own subset of the group expressions; the others read
+    NULL in that set's rows, which come out set by set."""
+
+    __slots__ = ("input", "group_fns", "aggs", "has_groups", "sets")
 
     def __init__(self, p: P.Aggregate, input_op: Operator) -> None:
         self.input = input_op
         self.group_fns = [compile_expr(e) for e in p.group_exprs]
         self.has_groups = bool(p.group_exprs)
+        self.sets = [frozenset(s) for s in p.grouping_sets] \
+            if p.grouping_sets is not None else None
         self.aggs = []
         for a in p.aggregates:
             self.aggs.append((
@@ -256,56 +262,63 @@ class AggregateOp(Operator):
             ))
 
     def rows(self, ctx: ExecContext) -> list[tuple]:
-        groups: dict[Any, list] = {}
         group_fns = self.group_fns
         aggs = self.aggs
         simple = all(not d and not o and f is None for _, _, f, d, o, _ in aggs)
+        sets = self.sets if self.sets is not None else [frozenset(range(len(group_fns)))]
+        masks = [tuple(i in s for i in range(len(group_fns))) for s in sets]
+        all_groups: list[dict[Any, list]] = [{} for _ in sets]
         for row in self.input.rows(ctx):
-            if group_fns:
-                gvals = tuple(g(row, ctx) for g in group_fns)
+            full = tuple(g(row, ctx) for g in group_fns)
+            for mask, groups in zip(masks, all_groups, strict=True):
+                gvals = full if all(mask) else \
+                    tuple(v if m else None for v, m in zip(full, mask, strict=True))
                 try:
                     entry = groups.get(gvals)
                     gkey = gvals
                 except TypeError:
                     gkey = tuple(hashable(v) for v in gvals)
                     entry = groups.get(gkey)
-            else:
-                gvals = ()
-                gkey = ()
-                entry = groups.get(gkey)
-            if entry is None:
-                entry = groups[gkey] = [gvals, [self._init(a) for a in aggs]]
-            states = entry[1]
-            if simple:
-                for i, (impl, argfns, _f, _d, _o, strict) in enumerate(aggs):
-                    args = [a(row, ctx) for a in argfns]
-                    if strict and None in args:
-                        continue
-                    states[i] = impl.step(states[i], *args)
-                continue
-            for i, (impl, argfns, flt, distinct, order, strict) in enumerate(aggs):
-                if flt is not None and flt(row, ctx) is not True:
-                    continue
+                if entry is None:
+                    entry = groups[gkey] = [gvals, [self._init(a) for a in aggs]]
+                self._step(entry[1], row, simple, ctx)
+        out = []
+        for s, groups in zip(sets, all_groups, strict=True):
+            if not groups and (not s if self.sets is not None else not self.has_groups):
+                # an empty grouping set (or no GROUP BY) yields one row even for no input
+                groups[()] = [(None,) * len(group_fns), [self._init(a) for a in aggs]]
+            # grouping sets: a bitmask of the group expressions this set leaves out
+            extra = () if self.sets is None else \
+                (sum(1 << i for i in range(len(group_fns)) if i not in s),)
+            for gvals, states in groups.values():
+                vals = []
+                for i, (impl, _a, _f, distinct, order, _s) in enumerate(aggs):
+                    st = states[i]
+                    if distinct or order:
+                        st = self._replay(impl, st, distinct, order, ctx)
+                    vals.append(impl.final(st))
+                out.append(gvals + extra + tuple(vals))
+        return out
+
+    def _step(self, states: list, row: tuple, simple: bool, ctx: ExecContext) -> None:
+        if simple:
+            for i, (impl, argfns, _f, _d, _o, strict) in enumerate(self.aggs):
                 args = [a(row, ctx) for a in argfns]
                 if strict and None in args:
                     continue
-                st = states[i]
-                if distinct or order:
-                    st.append((args, row))
-                else:
-                    states[i] = impl.step(st, *args)
-        if not groups and not self.has_groups:
-            groups[()] = [(), [self._init(a) for a in aggs]]
-        out = []
-        for gvals, states in groups.values():
-            vals = []
-            for i, (impl, _a, _f, distinct, order, _s) in enumerate(aggs):
-                st = states[i]
-                if distinct or order:
-                    st = self._replay(impl, st, distinct, order, ctx)
-                vals.append(impl.final(st))
-            out.append(gvals + tuple(vals))
-        return out
+                states[i] = impl.step(states[i], *args)
+            return
+        for i, (impl, argfns, flt, distinct, order, strict) in enumerate(self.aggs):
+            if flt is not None and flt(row, ctx) is not True:
+                continue
+            args = [a(row, ctx) for a in argfns]
+            if strict and None in args:
+                continue
+            st = states[i]
+            if distinct or order:
+                st.append((args, row))
+            else:
+                states[i] = impl.step(st, *args)
 
     @staticmethod
     def _init(a: tuple) -> Any:

@@ -29,7 +29,7 @@ class StatementBinder(QueryBinder):
         table = node.this if isinstance(node, exp.Schema) else node
         if not isinstance(table, exp.Table):
             raise errors.FeatureNotSupported("unsupported target of data modification")
-        rel, sys_view = self.session.resolve_relation(self.catalog, table.db or None, table.name)
+        rel, sys_view = self.lookup_relation(table.db or None, table.name)
         if sys_view is not None:
             raise errors.InsufficientPrivilege(
                 f'permission denied: "{table.name}" is a system catalog')
@@ -145,9 +145,18 @@ class StatementBinder(QueryBinder):
                                                        strict=True))]
             source = P.Project(source, exprs, [P.OutCol(tdef.columns[p].name, t) for p, t in
                                                zip(positions, target_types, strict=True)])
+        overriding = node.args.get("overriding")
+        if overriding == "user":
+            # OVERRIDING USER VALUE: identity columns take their generated value
+            keep = [i for i, p in enumerate(positions) if not tdef.columns[p].identity]
+            if len(keep) != len(positions):
+                source = P.Project(source, [Col(i, source.columns[i].type) for i in keep],
+                                   [source.columns[i] for i in keep])
+                positions = [positions[i] for i in keep]
         for p in positions:
             col = tdef.columns[p]
-            if col.identity == "a" and not self._all_default(source, p, positions):
+            if col.identity == "a" and overriding != "system" and \
+                    not self._all_default(source, p, positions):
                 raise errors.GeneratedAlways(
                     f'cannot insert a non-DEFAULT value into column "{col.name}"',
                     detail=f'Column "{col.name}" is an identity column defined as GENERATED '
@@ -200,7 +209,9 @@ class StatementBinder(QueryBinder):
                      alias: str) -> P.OnConflict | None:
         if oc is None:
             return None
-        action = "nothing" if oc.args.get("nothing") else "update"
+        act = oc.args.get("action")
+        act_text = (act.name if isinstance(act, exp.Expr) else str(act or "")).upper()
+        action = "nothing" if oc.args.get("nothing") or act_text == "DO NOTHING" else "update"
         conflict_keys = oc.args.get("conflict_keys")
         constraint = oc.args.get("constraint")
         index: IndexDef | None = None
@@ -285,7 +296,7 @@ class StatementBinder(QueryBinder):
                 not getattr(right, "table", None):
             return [(pos, self.column_default(tdef, col))]
         if col.identity == "a":
-            raise errors.DatatypeMismatch(f'column "{col.name}" can only be updated to DEFAULT',
+            raise errors.GeneratedAlways(f'column "{col.name}" can only be updated to DEFAULT',
                                           detail=f'Column "{col.name}" is an identity column '
                                                  "defined as GENERATED ALWAYS.")
         return [(pos, self.coerce(self.expr(right, scope), col.type, "a", col.name))]
@@ -332,7 +343,7 @@ class StatementBinder(QueryBinder):
         for eq in node.expressions:
             for pos, e in self._assignment(eq, tdef, scope):
                 if pos in seen:
-                    raise errors.DuplicateColumn(
+                    raise errors.SyntaxError(
                         f'multiple assignments to same column "{tdef.columns[pos].name}"')
                 seen.add(pos)
                 assignments.append((pos, e))

@@ -11,10 +11,12 @@ from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import functions
 from aiondb.sql import plan as P
+from aiondb.sql.bind_calls import grouping_marker
 from aiondb.sql.binder import Binder, resolve_type
 from aiondb.sql.dialect import AionDB
 from aiondb.sql.expr import (
     AggCall,
+    Call,
     Col,
     Const,
     Expr,
@@ -37,7 +39,7 @@ def figure_colname(node: exp.Expr) -> str:
         return node.name if not isinstance(node.this, exp.Star) else "?column?"
     if isinstance(node, exp.Cast):
         inner = figure_colname(node.this)
-        if inner != "?column?":
+        if inner != "?column?" and not _weak_colname(node.this):
             return inner
         t = node.args["to"]
         try:
@@ -53,7 +55,14 @@ def figure_colname(node: exp.Expr) -> str:
         return figure_colname(node.this)
     if isinstance(node, exp.Filter):
         return figure_colname(node.this)
-    if isinstance(node, exp.Case) or isinstance(node, exp.If):
+    if isinstance(node, exp.Case):
+        default = node.args.get("default")
+        if default is not None and not _weak_colname(default):
+            name = figure_colname(default)
+            if name != "?column?":
+                return name
+        return "case"
+    if isinstance(node, exp.If):
         return "case"
     if isinstance(node, exp.Exists):
         return "exists"
@@ -86,6 +95,32 @@ def figure_colname(node: exp.Expr) -> str:
     return "?column?"
 
 
+def _weak_colname(node: exp.Expr) -> bool:
+    """FigureColname's strength 1: a name taken from a type (casts, TRUE,
+    INTERVAL '...') or "case", which an enclosing cast or CASE overrides."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Case):
+        default = node.args.get("default")
+        return default is None or _weak_colname(default)
+    if isinstance(node, exp.Cast):   # as weak as its operand, or named by its type
+        return figure_colname(node.this) == "?column?" or _weak_colname(node.this)
+    return isinstance(node, (exp.Boolean, exp.Interval))
+
+
+def _weak_colname(node: exp.Expr) -> bool:
+    """FigureColname's strength 1: a name taken from a type (casts, TRUE,
+    INTERVAL '...') or "case", which an enclosing cast or CASE overrides."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Case):
+        default = node.args.get("default")
+        return default is None or _weak_colname(default)
+    if isinstance(node, exp.Cast):   # as weak as its operand, or named by its type
+        return figure_colname(node.this) == "?column?" or _weak_colname(node.this)
+    return isinstance(node, (exp.Boolean, exp.Interval))
+
+
 def _contains(exprs: list[Expr], cls: type) -> bool:
     for e in exprs:
         for n in walk(e):
@@ -99,6 +134,16 @@ def _contains(exprs: list[Expr], cls: type) -> bool:
 class QueryBinder(Binder):
     # --- entry points ----------------------------------------------------------------------------
     def bind_query_node(self, q: exp.Expr, scope: Scope) -> P.Plan:
+        # a subquery is its own query level: the enclosing level's aggregate and
+        # window context must neither leak into it nor be clobbered by it
+        saved = (self.allow_aggregates, self.allow_windows, self.agg_level, self.windows)
+        self.agg_level = 0
+        try:
+            return self._bind_query_node(q, scope)
+        finally:
+            self.allow_aggregates, self.allow_windows, self.agg_level, self.windows = saved
+
+    def _bind_query_node(self, q: exp.Expr, scope: Scope) -> P.Plan:
         if isinstance(q, exp.Subquery):
             inner = self.bind_query_node(q.this, scope)
             return self._apply_outer_modifiers(q, inner, scope)
@@ -210,6 +255,8 @@ class QueryBinder(Binder):
         scope = parent
         locks = sel.args.get("locks") or []
         lock_tables = self._lock_targets(locks)
+        if locks:
+            self._check_lockable(sel)
         from_ = sel.args.get("from_") or sel.args.get("from")
         joins = sel.args.get("joins") or []
         if from_ is None:
@@ -336,6 +383,25 @@ class QueryBinder(Binder):
                              out_cols)
         return plan
 
+    def _check_lockable(self, sel: exp.Select) -> None:
+        """FOR UPDATE/SHARE needs rows that map back to table rows."""
+        what = None
+        if sel.args.get("distinct"):
+            what = "DISTINCT clause"
+        elif sel.args.get("group"):
+            what = "GROUP BY clause"
+        elif sel.args.get("having"):
+            what = "HAVING clause"
+        elif any(isinstance(n, exp.Anonymous) and n.name.lower() in functions.AGGREGATES and
+                 not isinstance(n.parent, exp.Window)
+                 for e in sel.expressions for n in e.find_all(exp.Anonymous)):
+            what = "aggregate functions"
+        elif any(e.find(exp.Window) for e in sel.expressions):
+            what = "window functions"
+        if what is not None:
+            kind = (sel.args["locks"][0].args.get("update") and "FOR UPDATE") or "FOR SHARE"
+            raise errors.FeatureNotSupported(f"{kind} is not allowed with {what}")
+
     def _lock_targets(self, locks: list) -> list[str] | None:
         if not locks:
             return None
@@ -363,6 +429,11 @@ class QueryBinder(Binder):
             if isinstance(target, exp.Star):
                 if not scope.entries:
                     raise errors.SyntaxError("SELECT * with no tables specified is not valid")
+                if scope.star is not None:
+                    for n, e in scope.star:
+                        items.append(e)
+                        names.append(n)
+                    continue
                 for entry in scope.entries:
                     for i, n in enumerate(entry.names):
                         if n.startswith("?"):
@@ -401,10 +472,16 @@ class QueryBinder(Binder):
 
         plain: list[int] = []
         extra_sets: list[list[list[int]]] = []
+        special: list[exp.Expr] = []
         for node in group.expressions:
-            plain.append(add(node))
+            if isinstance(node, (exp.Rollup, exp.Cube, exp.GroupingSets)):
+                special.append(node)    # sqlglot keeps them among the plain items
+            else:
+                plain.append(add(node))
         for kind in ("rollup", "cube", "grouping_sets"):
-            for g in group.args.get(kind) or []:
+            special += list(group.args.get(kind) or [])
+        if special:
+            for g in special:
                 if isinstance(g, exp.Rollup):
                     cols = [add(x) for x in g.expressions]
                     extra_sets.append([cols[:i] for i in range(len(cols), -1, -1)])
@@ -533,7 +610,7 @@ class QueryBinder(Binder):
                    having: Expr | None, order_keys: list) -> tuple:
         group_exprs = list(group_exprs)
         # columns functionally dependent on a grouped primary key may be used freely
-        for entry in scope.entries:
+        for entry in scope.entries if grouping_sets is None else ():
             tdef = entry.table
             if isinstance(tdef, TableDef) and tdef.pk:
                 pk_cols = [Col(entry.offset + entry.attnums.index(a), tdef.columns[
@@ -545,17 +622,22 @@ class QueryBinder(Binder):
                             group_exprs.append(c)
         aggs: list[AggCall] = []
         ngroups = len(group_exprs)
+        # with grouping sets a bitmask column (bit i: group expression i is not
+        # grouped in this row's set) follows the group columns, for GROUPING()
+        first_agg = ngroups + (grouping_sets is not None)
 
         def rewrite(e: Expr) -> Expr | None:
+            if isinstance(e, Call) and e.fn is grouping_marker:
+                return self._grouping_value(e, group_exprs, grouping_sets is not None)
             for i, g in enumerate(group_exprs):
                 if e == g and not isinstance(e, Const):
                     return Col(i, g.type)
             if isinstance(e, AggCall):
                 for i, a in enumerate(aggs):
                     if a == e:
-                        return Col(ngroups + i, e.type)
+                        return Col(first_agg + i, e.type)
                 aggs.append(e)
-                return Col(ngroups + len(aggs) - 1, e.type)
+                return Col(first_agg + len(aggs) - 1, e.type)
             if isinstance(e, Col):
                 raise errors.GroupingError(
                     f'column "{self._col_label(e, scope)}" must appear in the GROUP BY clause '
@@ -571,9 +653,33 @@ class QueryBinder(Binder):
             new_order.append((key if isinstance(key, int) else transform(key, rewrite), desc,
                               nf))
         cols = [P.OutCol(f"?g{i}?", g.type) for i, g in enumerate(group_exprs)] + \
+            ([P.OutCol("?gset?", T.INT4)] if grouping_sets is not None else []) + \
             [P.OutCol(a.name, a.type) for a in aggs]
         agg_plan = P.Aggregate(plan, group_exprs, aggs, cols, grouping_sets)
         return agg_plan, new_items, new_having, new_order
+
+    def _grouping_value(self, call: Expr, group_exprs: list[Expr], has_sets: bool) -> Expr:
+        """GROUPING(a, b, ...): bit per argument, 1 where it is not grouped."""
+        assert isinstance(call, Call)
+        positions = []
+        for a in call.args:
+            for i, g in enumerate(group_exprs):
+                if a == g:
+                    positions.append(i)
+                    break
+            else:
+                raise errors.GroupingError("arguments to GROUPING must be grouping expressions "
+                                           "of the associated query level")
+        if not has_sets:
+            return Const(0, T.INT4)
+        ngroups = len(group_exprs)
+
+        def bits(mask: int) -> int:
+            r = 0
+            for i in positions:
+                r = (r << 1) | ((mask >> i) & 1)
+            return r
+        return Call("grouping", [Col(ngroups, T.INT4)], T.INT4, bits)
 
     def _col_label(self, c: Col, scope: Scope) -> str:
         for entry in scope.entries:
@@ -670,6 +776,27 @@ class QueryBinder(Binder):
             plan = self._join(plan, j, scope, lock_tables)
         return plan
 
+    def _star_columns(self, entries: list[ScopeEntry]) -> list[tuple[str, Expr]]:
+        return [(n, Col(e.offset + i, e.types[i], n)) for e in entries
+                for i, n in enumerate(e.names) if not n.startswith("?")]
+
+    def _merge_star(self, scope: Scope, nleft: int, names: list[str]) -> None:
+        """`SELECT *` over JOIN ... USING / NATURAL JOIN: the merged columns
+        first, then the left side's other columns, then the right side's."""
+        left = scope.star if scope.star is not None else \
+            self._star_columns(scope.entries[:nleft])
+        right = self._star_columns(scope.entries[nleft:])
+
+        def without(cols: list[tuple[str, Expr]]) -> list[tuple[str, Expr]]:
+            out, dropped = [], set()
+            for n, e in cols:
+                if n in names and n not in dropped:
+                    dropped.add(n)
+                    continue
+                out.append((n, e))
+            return out
+        scope.star = [(n, scope.using[n]) for n in names] + without(left) + without(right)
+
     def _join(self, left: P.Plan, j: exp.Join, scope: Scope,
               lock_tables: list[str] | None) -> P.Plan:
         side = (j.args.get("side") or "").lower()
@@ -695,6 +822,11 @@ class QueryBinder(Binder):
             cond = self._using(scope, nentries, using_names, jkind)
         elif using:
             cond = self._using(scope, nentries, [u.name for u in using], jkind)
+        if method == "natural" or using:
+            self._merge_star(scope, nentries, using_names if method == "natural"
+                             else [u.name for u in using])
+        elif scope.star is not None:
+            scope.star = scope.star + self._star_columns(new_entries)
         on = j.args.get("on")
         if on is not None:
             c = self.to_bool(self.expr(on, scope), "JOIN/ON")
@@ -776,7 +908,14 @@ class QueryBinder(Binder):
             a = alias or target.args.get("alias")
             plan = self.bind_query_node(q, lat_scope)
             return self._add_derived(plan, a, scope, offset)
-        plan = self.from_item(target, tmp, None, lateral_ok=True, bind_scope=lat_scope)
+        if isinstance(target, (exp.Anonymous, exp.Unnest)):
+            # LATERAL f(...): a function item whose arguments see the left side
+            fn_node = exp.Table(this=target, alias=alias)
+            if target.parent is not None and target.parent.args.get("ordinality"):
+                fn_node.set("ordinality", True)
+            plan = self._function_item(target, alias, tmp, 0, lat_scope, fn_node)
+        else:
+            plan = self.from_item(target, tmp, None, lateral_ok=True, bind_scope=lat_scope)
         for e in tmp.entries:
             e.offset += offset
             scope.add(e)
@@ -795,11 +934,26 @@ class QueryBinder(Binder):
                 plan = self.bind_values(inner, scope)
                 return self._add_derived(plan, node.args.get("alias"), scope, offset)
             return self._table_item(node, scope, offset, lock_tables)
+        if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table) and \
+                node.this.args.get("joins"):
+            # (a JOIN b ON ...): a parenthesized join tree
+            if node.args.get("alias") is not None:
+                raise errors.FeatureNotSupported("an alias on a parenthesized JOIN is not "
+                                                 "supported")
+            inner = node.this.copy()
+            joins = inner.args.pop("joins")
+            return self.bind_from(inner, joins, scope, lock_tables)
         if isinstance(node, exp.Subquery):
+            if node.args.get("alias") is None:
+                raise errors.SyntaxError("subquery in FROM must have an alias",
+                                         hint="For example, FROM (SELECT ...) [AS] foo.")
             inner_scope = Scope(parent=scope, owns_frame=False, sees_parent_local=False)
             plan = self.bind_query_node(node.this, inner_scope)
             return self._add_derived(plan, node.args.get("alias"), scope, offset)
         if isinstance(node, exp.Values):
+            if node.args.get("alias") is None:
+                raise errors.SyntaxError("VALUES in FROM must have an alias",
+                                         hint="For example, FROM (VALUES ...) [AS] foo.")
             plan = self.bind_values(node, scope)
             return self._add_derived(plan, node.args.get("alias"), scope, offset)
         if isinstance(node, exp.Unnest):
@@ -895,12 +1049,13 @@ class QueryBinder(Binder):
                 if len(cte) > 2:
                     return P.WorkTableScan(cdef, outs)
                 return P.CteScan(cdef, outs)
-        rel, sys_view = self.session.resolve_relation(self.catalog, schema, name)
+        rel, sys_view = self.lookup_relation(schema, name)
         if sys_view is not None:
             names = [c.name for c in sys_view.columns]
             for i, c in enumerate(colaliases):
                 names[i] = c
             scope.add(ScopeEntry(alias, names, [c.type for c in sys_view.columns], offset,
+                                 sys_view.oid, list(range(1, len(names) + 1)),
                                  schema=schema))
             return P.SystemScan(sys_view.name, sys_view.columns, sys_view.producer)
         if isinstance(rel, ViewDef):
@@ -924,6 +1079,14 @@ class QueryBinder(Binder):
         if with_key:
             cols.append(P.OutCol("?key?", T.RECORD))
         return P.Scan(tdef, cols, with_key)
+
+    def lookup_relation(self, schema: str | None, name: str) -> tuple[Any, Any]:
+        """A relation named in a query; PostgreSQL reports a missing schema
+        here as a missing relation (42P01), unlike DDL (3F000)."""
+        try:
+            return self.session.resolve_relation(self.catalog, schema, name)
+        except errors.InvalidSchemaName:
+            raise errors.UndefinedTable(f'relation "{schema}.{name}" does not exist') from None
 
     def _view_item(self, view: ViewDef, alias: str, colaliases: list[str], scope: Scope,
                    offset: int) -> P.Plan:

@@ -17,15 +17,14 @@ from sqlglot import exp
 from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import casts, functions
+from aiondb.sql.bind_calls import CallBinder
 from aiondb.sql.dialect import AionDB, PgOperator
 from aiondb.sql.expr import (
-    AggCall,
     ArrayCtor,
     BoolOp,
     Call,
     Case,
     Cast,
-    Coalesce,
     Const,
     Expr,
     InList,
@@ -35,11 +34,11 @@ from aiondb.sql.expr import (
     Param,
     RowCtor,
     SubqueryExpr,
-    WindowCall,
     is_constant,
 )
 from aiondb.sql.scope import Scope
 from aiondb.sql.textio import parse_text
+from aiondb.sql.typenames import resolve_type, sqlglot_type_text, type_from_name  # noqa: F401
 
 functions.load_builtins()
 
@@ -57,128 +56,7 @@ _BINARY_OPS: dict[type, str] = {
 }
 _NEGATED = {"~": "!~", "~*": "!~*", "~~": "!~~", "~~*": "!~~*"}
 
-_TYPE_RE = re.compile(r"^\s*(.*?)\s*(\(\s*([^)]*)\))?\s*((?:\[\s*\d*\s*\])*)\s*$")
-
-
-def type_from_name(text: str) -> T.SqlType:
-    """SQL type spelling ('varchar(10)', 'numeric(5,2)', 'int[]') → SqlType."""
-    m = _TYPE_RE.match(text)
-    if m is None:
-        raise errors.UndefinedObject(f'type "{text}" does not exist')
-    base, _, mods, arrays = m.groups()
-    name = " ".join(base.lower().replace('"char"', '"char"').split())
-    if name.startswith("pg_catalog."):
-        name = name[len("pg_catalog."):]
-    if name.startswith('"') and name.endswith('"') and name != '"char"':
-        name = name[1:-1]
-    # with time zone / precision forms
-    tz = False
-    if name.endswith(" with time zone"):
-        name = name[: -len(" with time zone")]
-        tz = True
-    elif name.endswith(" without time zone"):
-        name = name[: -len(" without time zone")]
-    if name.startswith("timestamp") and tz:
-        name = "timestamptz"
-    elif name == "time" and tz:
-        name = "timetz"
-    if name in ("serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"):
-        raise errors.UndefinedObject(f'type "{name}" does not exist')
-    t = T.ALIASES.get(name)
-    if t is None:
-        if name == "timetz":
-            raise errors.FeatureNotSupported("type time with time zone is not supported")
-        raise errors.UndefinedObject(f'type "{text.strip()}" does not exist')
-    if mods:
-        parts = [p.strip() for p in mods.split(",") if p.strip()]
-        try:
-            nums = [int(p) for p in parts]
-        except ValueError:
-            raise errors.SyntaxError(f'invalid type modifier for "{text}"') from None
-        t = _with_modifiers(t, nums)
-    elif name in ("char", "character") and t.oid == T.BPCHAR.oid:
-        t = T.BPCHAR.with_typmod(1 + 4)   # char without length is char(1)
-    for _ in range(arrays.count("[")):
-        t = t.array_of()
-    return t
-
-
-def _with_modifiers(t: T.SqlType, nums: list[int]) -> T.SqlType:
-    if t.oid in (T.VARCHAR.oid, T.BPCHAR.oid):
-        if len(nums) != 1 or nums[0] < 1:
-            raise errors.InvalidParameterValue(
-                f"length for type {T.DISPLAY_NAMES[t.name]} must be at least 1")
-        if nums[0] > 10485760:
-            raise errors.InvalidParameterValue(
-                f"length for type {T.DISPLAY_NAMES[t.name]} cannot exceed 10485760")
-        return t.with_typmod(nums[0] + 4)
-    if t.oid == T.NUMERIC.oid:
-        prec = nums[0]
-        scale = nums[1] if len(nums) > 1 else 0
-        if not 1 <= prec <= 1000:
-            raise errors.InvalidParameterValue(
-                f"NUMERIC precision {prec} must be between 1 and 1000")
-        if not 0 <= scale <= prec:
-            raise errors.InvalidParameterValue(
-                f"NUMERIC scale {scale} must be between 0 and precision {prec}")
-        return t.with_typmod(T.numeric_typmod(prec, scale))
-    if t.oid in (T.TIMESTAMP.oid, T.TIMESTAMPTZ.oid, T.TIME.oid, T.INTERVAL.oid):
-        return t   # fractional-second precision accepted, microseconds kept
-    if t.oid == T.VECTOR.oid:
-        if len(nums) != 1 or not 1 <= nums[0] <= 16000:
-            raise errors.InvalidParameterValue("dimensions for type vector must be between 1 "
-                                               "and 16000")
-        return t.with_typmod(nums[0])
-    if t.oid in (T.FLOAT4.oid, T.FLOAT8.oid):
-        p = nums[0]
-        if p < 1 or p > 53:
-            raise errors.InvalidParameterValue(
-                f"precision for type float must be {'at least 1 bit' if p < 1 else 'less than 54 bits'}")
-        return T.FLOAT4 if p <= 24 else T.FLOAT8
-    return t
-
-
-def sqlglot_type_text(node: exp.DataType) -> str:
-    if node.this == exp.DType.USERDEFINED:
-        kind = node.args.get("kind")
-        return kind.sql(dialect=AionDB) if isinstance(kind, exp.Expr) else str(kind)
-    if node.this == exp.DType.DOUBLE:
-        return "double precision"
-    if node.this == exp.DType.ARRAY and node.expressions:
-        inner = node.expressions[0]
-        return sqlglot_type_text(inner) + "[]" if isinstance(inner, exp.DataType) \
-            else node.sql(dialect=AionDB)
-    text = node.sql(dialect=AionDB)
-    return text
-
-
-def resolve_type(node: exp.Expr) -> T.SqlType:
-    if isinstance(node, exp.DataType):
-        if node.this == exp.DType.USERDEFINED:
-            kind = node.args.get("kind")
-            name = kind.sql(dialect=AionDB) if isinstance(kind, exp.Expr) else str(kind)
-            return type_from_name(name)
-        if node.this == exp.DType.ARRAY and node.expressions:
-            return resolve_type(node.expressions[0]).array_of()
-        if node.this in (exp.DType.SERIAL, exp.DType.BIGSERIAL, exp.DType.SMALLSERIAL):
-            raise errors.UndefinedObject(f'type "{node.this.value.lower()}" does not exist')
-        return type_from_name(_DTYPE_TEXT.get(node.this, None) or sqlglot_type_text(node)) \
-            if not node.expressions else type_from_name(sqlglot_type_text(node))
-    return type_from_name(node.sql(dialect=AionDB))
-
-
-_DTYPE_TEXT = {
-    exp.DType.INT: "integer", exp.DType.BIGINT: "bigint", exp.DType.SMALLINT: "smallint",
-    exp.DType.TEXT: "text", exp.DType.BOOLEAN: "boolean", exp.DType.DOUBLE: "double precision",
-    exp.DType.FLOAT: "real", exp.DType.DECIMAL: "numeric", exp.DType.VARCHAR: "varchar",
-    exp.DType.CHAR: "char", exp.DType.DATE: "date", exp.DType.TIMESTAMP: "timestamp",
-    exp.DType.TIMESTAMPTZ: "timestamptz", exp.DType.INTERVAL: "interval",
-    exp.DType.UUID: "uuid", exp.DType.JSON: "json", exp.DType.JSONB: "jsonb",
-    exp.DType.TIME: "time", exp.DType.VARBINARY: "bytea",
-}
-
-
-class Binder:
+class Binder(CallBinder):
     """Binds one statement. `params` grows as $n are met; inferred types are
     written back so Describe reports them."""
 
@@ -401,6 +279,54 @@ class Binder:
                 return Cast(arg, target, casts.cast_function(T.TEXT, target, True))
         return self.coerce(arg, target, "e")
 
+    def _unicode_string(self, node: exp.Expr, scope: Scope) -> Expr:
+        """U&'d\\0061t\\+000061': \\XXXX and \\+XXXXXX code points, \\\\ a backslash."""
+        text = node.this
+        out = []
+        i = 0
+        while i < len(text):
+            ch = text[i]
+            if ch != "\\":
+                out.append(ch)
+                i += 1
+                continue
+            if text.startswith("\\", i + 1):
+                out.append("\\")
+                i += 2
+                continue
+            n = 6 if text.startswith("+", i + 1) else 4
+            start = i + 1 + (n == 6)
+            digits = text[start:start + n]
+            if len(digits) != n or any(c not in "0123456789abcdefABCDEF" for c in digits):
+                raise errors.SyntaxError("invalid Unicode escape",
+                                         hint="Unicode escapes must be \\XXXX or \\+XXXXXX.")
+            out.append(chr(int(digits, 16)))
+            i = start + n
+        return Const("".join(out), T.UNKNOWN)
+
+    def _bitwise_not(self, node: exp.BitwiseNot, scope: Scope) -> Expr:
+        return self.operator("~", None, self.expr(node.this, scope))
+
+    def _overlaps(self, node: exp.Overlaps, scope: Scope) -> Expr:
+        """(start1, end1) OVERLAPS (start2, end2); an end may be an interval."""
+        pairs = []
+        for side in (node.this, node.expression):
+            items = _row_items(side)
+            if items is None or len(items) != 2:
+                raise errors.SyntaxError("wrong number of parameters on side of OVERLAPS "
+                                         "expression")
+            start, end = (self.expr(i, scope) for i in items)
+            if end.type.oid == T.INTERVAL.oid:
+                end = self.operator("+", start, end)
+            pairs.append((start, end))
+        t = self.common_type([e for pair in pairs for e in pair], "OVERLAPS")
+        if t.category != "D":
+            raise errors.UndefinedFunction(f"function overlaps({', '.join([t.sql_name()] * 4)}) "
+                                           "does not exist")
+        args = [self.coerce(e, t) for pair in pairs for e in pair]
+        from aiondb.sql.fn_datetime import overlaps
+        return Call("overlaps", args, T.BOOL, overlaps, strict=False)
+
     def _neg(self, node: exp.Neg, scope: Scope) -> Expr:
         inner = node.this
         if isinstance(inner, exp.Literal) and not inner.is_string:
@@ -455,10 +381,17 @@ class Binder:
 
     def _binary(self, node: exp.Expr, scope: Scope) -> Expr:
         sym = _BINARY_OPS[type(node)]
+        if node.args.get("negate") and sym in _NEGATED:   # NOT LIKE, !~~ ...
+            sym = _NEGATED[sym]
         left = node.this
         right = node.expression
         if isinstance(right, (exp.Any, exp.All)):
             return self._quantified(sym, left, right, scope)
+        if isinstance(right, exp.Anonymous) and right.name.lower() in ("all", "any", "some") \
+                and len(right.expressions) == 1:
+            # sqlglot reads `x op ALL (array)` as a call named ALL
+            quant = exp.All if right.name.lower() == "all" else exp.Any
+            return self._quantified(sym, left, quant(this=right.expressions[0]), scope)
         if isinstance(left, exp.Tuple) or isinstance(right, exp.Tuple) or \
                 _is_row_call(left) or _is_row_call(right):
             return self._row_compare(sym, left, right, scope)
@@ -480,6 +413,8 @@ class Binder:
         if isinstance(like, exp.Not):
             like = like.this
             negate = True
+        if like.args.get("negate"):
+            negate = not negate
         if not isinstance(like, (exp.Like, exp.ILike)):
             raise errors.FeatureNotSupported("ESCAPE is only supported with LIKE")
         s = self.coerce(self.expr(like.this, scope), T.TEXT)
@@ -496,7 +431,8 @@ class Binder:
         from aiondb.sql.fn_core import similar_to
         s = self.coerce(self.expr(node.this, scope), T.TEXT)
         p = self.coerce(self.expr(node.expression, scope), T.TEXT)
-        return Call("similar_to", [s, p], T.BOOL, similar_to)
+        call = Call("similar_to", [s, p], T.BOOL, similar_to)
+        return Not(call) if node.args.get("negate") else call
 
     def _is(self, node: exp.Is, scope: Scope, negate: bool = False) -> Expr:
         negate = negate or bool(node.args.get("negate"))
@@ -584,7 +520,13 @@ class Binder:
             casts.cast_function(arr.type.elem, cmp.args[1].type)
         is_any = kind == "any"
 
-        def quantified(v: Any, items: list, ctx: Any) -> Any:
+        def quantified(ctx: Any, v: Any, items: list | None) -> Any:
+            if items is None:
+                return None
+            if not items:      # an empty array decides alone, even for a NULL operand
+                return not is_any
+            if v is None:
+                return None
             null = False
             for w in items:
                 if w is None:
@@ -601,7 +543,8 @@ class Binder:
                 return None
             return not is_any
 
-        return Call(f"{sym} {kind}", [larg, arr], T.BOOL, quantified, needs_ctx=True)
+        return Call(f"{sym} {kind}", [larg, arr], T.BOOL, quantified, strict=False,
+                    needs_ctx=True)
 
     def _row_compare(self, sym: str, left: exp.Expr, right: exp.Expr, scope: Scope) -> Expr:
         lefts = _row_items(left)
@@ -735,52 +678,6 @@ class Binder:
                 f'collation "{name}" is not supported (only "C" ordering)')
         return self.expr(node.this, scope)
 
-    def _extract(self, node: exp.Extract, scope: Scope) -> Expr:
-        field = node.this.name if isinstance(node.this, exp.Expr) else str(node.this)
-        return self.call("extract", [Const(field.lower(), T.TEXT),
-                                     self.expr(node.expression, scope)])
-
-    def _substring(self, node: exp.Substring, scope: Scope) -> Expr:
-        args = [self.expr(node.this, scope)]
-        start = node.args.get("start")
-        length = node.args.get("length")
-        args.append(self.expr(start, scope) if start is not None else Const(1, T.INT4))
-        if length is not None:
-            args.append(self.expr(length, scope))
-        return self.call("substring", args)
-
-    def _position(self, node: exp.StrPosition, scope: Scope) -> Expr:
-        return self.call("strpos", [self.expr(node.this, scope),
-                                    self.expr(node.args["substr"], scope)])
-
-    def _trim(self, node: exp.Trim, scope: Scope) -> Expr:
-        pos = (node.args.get("position") or "BOTH").upper()
-        chars = node.args.get("expression")
-        args = [self.expr(node.this, scope)]
-        if chars is not None:
-            args.append(self.expr(chars, scope))
-        name = {"BOTH": "btrim", "LEADING": "ltrim", "TRAILING": "rtrim"}[pos]
-        return self.call(name, args)
-
-    def _overlay(self, node: exp.Overlay, scope: Scope) -> Expr:
-        args = [self.expr(node.this, scope), self.expr(node.expression, scope),
-                self.expr(node.args["from_"], scope)]
-        if node.args.get("for_") is not None:
-            args.append(self.expr(node.args["for_"], scope))
-        return self.call("overlay", args)
-
-    def _no_paren_fn(self, node: exp.Expr, scope: Scope) -> Expr:
-        name = {exp.CurrentTimestamp: "now", exp.CurrentDate: "current_date",
-                exp.CurrentTime: "current_time", exp.CurrentUser: "current_user",
-                exp.SessionUser: "current_user", exp.CurrentSchema: "current_schema",
-                exp.CurrentCatalog: "current_database",
-                exp.Localtimestamp: "localtimestamp"}[type(node)]
-        return self.call(name, [])
-
-    def _builtin_class(self, node: exp.Func, scope: Scope) -> Expr:
-        raise errors.FeatureNotSupported(
-            f"function {node.sql_name()} is not supported: {node.sql(dialect=AionDB)}")
-
     # --- operators and calls ------------------------------------------------------------------------
     def operator(self, sym: str, left: Expr | None, right: Expr, fold: bool = True) -> Expr:
         """Resolve and apply an operator. fold=False always returns the Call
@@ -801,162 +698,6 @@ class Binder:
             self.volatile = True
         node = Call(name, coerced, ret, fdef.impl, fdef.strict, fdef.needs_ctx, fdef.volatile)
         return self.fold(node) if not fdef.volatile else node
-
-    def _anonymous(self, node: exp.Anonymous, scope: Scope) -> Expr:
-        name = node.name.lower()
-        raw_args = list(node.expressions)
-        special = _SPECIAL_CALLS.get(name)
-        if special is not None:
-            return special(self, raw_args, scope)
-        if functions.AGGREGATES.get(name) is not None and name not in functions.FUNCTIONS:
-            return self.aggregate_call(name, raw_args, scope, None)
-        if name in functions.WINDOW_FUNCTIONS and name not in functions.FUNCTIONS:
-            raise errors.WindowingError(f"window function {name} requires an OVER clause")
-        if name in functions.SRFS and name not in functions.FUNCTIONS:
-            return self.srf_in_expression(name, raw_args, scope)
-        args = []
-        for a in raw_args:
-            if isinstance(a, exp.Kwarg) or isinstance(a, exp.PropertyEQ):
-                raise errors.FeatureNotSupported("named arguments are not supported")
-            args.append(self.expr(a, scope))
-        return self.call(name, args)
-
-    def srf_in_expression(self, name: str, raw_args: list, scope: Scope) -> Expr:
-        raise errors.FeatureNotSupported(
-            f"set-returning function {name}() is only supported in FROM "
-            f"(write SELECT * FROM {name}(...))")
-
-    def aggregate_call(self, name: str, raw_args: list[exp.Expr], scope: Scope,
-                       filt: exp.Expr | None, order_node: exp.Order | None = None) -> Expr:
-        from aiondb.sql.aggregates import AGGREGATES
-        if not self.allow_aggregates:
-            raise errors.GroupingError(self._agg_context_error())
-        if self.agg_level > 0:
-            raise errors.GroupingError("aggregate function calls cannot be nested")
-        distinct = False
-        star = False
-        args_nodes = list(raw_args)
-        order: list[tuple[Expr, bool, bool]] = []
-        if args_nodes and isinstance(args_nodes[-1], exp.Order):
-            o = args_nodes.pop()
-            args_nodes.append(o.this)
-            order_node = o
-        if len(args_nodes) == 1 and isinstance(args_nodes[0], exp.Distinct):
-            distinct = True
-            args_nodes = list(args_nodes[0].expressions)
-        if len(args_nodes) == 1 and isinstance(args_nodes[0], exp.Star):
-            if name != "count":
-                raise errors.SyntaxError(f"{name}(*) is not valid")
-            star = True
-            args_nodes = []
-        self.agg_level += 1
-        try:
-            args = [self.expr(a, scope) for a in args_nodes]
-            flt = self.to_bool(self.expr(filt, scope), "FILTER") if filt is not None else None
-            if order_node is not None:
-                for o in order_node.expressions:
-                    order.append((self.expr(o.this, scope), bool(o.args.get("desc")),
-                                  bool(o.args.get("nulls_first"))))
-        finally:
-            self.agg_level -= 1
-        cands = AGGREGATES[name]
-        actual = [a.type for a in args]
-        d, argtypes, ret = functions.resolve(cands, actual,
-                                             functions.describe_call(name, actual))
-        args = [self.coerce(a, t) for a, t in zip(args, argtypes, strict=False)]
-        return AggCall(name, args, ret, d, distinct, flt, order, star)
-
-    def _agg_context_error(self) -> str:
-        return "aggregate functions are not allowed here"
-
-    def _filter(self, node: exp.Filter, scope: Scope) -> Expr:
-        fn = node.this
-        where = node.expression
-        cond = where.this if isinstance(where, exp.Where) else where
-        if isinstance(fn, exp.Window):
-            raise errors.FeatureNotSupported("FILTER with window functions is not supported")
-        if not isinstance(fn, exp.Anonymous) or fn.name.lower() not in functions.AGGREGATES:
-            raise errors.WrongObjectType("FILTER specified, but it is not an aggregate function")
-        return self.aggregate_call(fn.name.lower(), list(fn.expressions), scope, cond)
-
-    def _window(self, node: exp.Window, scope: Scope) -> Expr:
-        if not self.allow_windows:
-            raise errors.WindowingError("window functions are not allowed here")
-        fn = node.this
-        flt = None
-        if isinstance(fn, exp.Filter):
-            w = fn.expression
-            flt = w.this if isinstance(w, exp.Where) else w
-            fn = fn.this
-        if not isinstance(fn, exp.Anonymous):
-            raise errors.FeatureNotSupported(f"window function {fn.sql(dialect=AionDB)}")
-        name = fn.name.lower()
-        spec = node
-        alias = node.args.get("alias")
-        if alias is not None and not node.args.get("partition_by") and not node.args.get(
-                "order"):
-            ref = self.windows.get(alias.name)
-            if ref is None:
-                raise errors.UndefinedObject(f'window "{alias.name}" does not exist')
-            spec = ref
-        partition = [self.expr(p, scope) for p in spec.args.get("partition_by") or []]
-        order = []
-        order_node = spec.args.get("order")
-        if order_node is not None:
-            for o in order_node.expressions:
-                order.append((self.expr(o.this, scope), bool(o.args.get("desc")),
-                              bool(o.args.get("nulls_first"))))
-        frame = self._frame(spec.args.get("spec"), scope)
-        args_nodes = list(fn.expressions)
-        if name in functions.WINDOW_FUNCTIONS:
-            args = [self.expr(a, scope) for a in args_nodes]
-            d, argtypes, ret = functions.resolve(functions.WINDOW_FUNCTIONS[name],
-                                                 [a.type for a in args],
-                                                 functions.describe_call(name,
-                                                                         [a.type for a in args]))
-            args = [self.coerce(a, t) for a, t in zip(args, argtypes, strict=False)]
-            return WindowCall(name, args, ret, d, partition, order, frame, None, False)
-        if name in functions.AGGREGATES:
-            saved = self.allow_aggregates
-            self.allow_aggregates = True
-            try:
-                agg = self.aggregate_call(name, args_nodes, scope, flt)
-            finally:
-                self.allow_aggregates = saved
-            assert isinstance(agg, AggCall)
-            if agg.distinct:
-                raise errors.FeatureNotSupported("DISTINCT is not implemented for window "
-                                                 "functions")
-            return WindowCall(name, agg.args, agg.type, agg.impl, partition, order, frame,
-                              agg.filter, True)
-        raise errors.UndefinedFunction(f"function {name} is not a window function")
-
-    def _frame(self, spec: exp.WindowSpec | None, scope: Scope) -> Any:
-        if spec is None:
-            return None
-        mode = (spec.args.get("kind") or "ROWS").lower()
-
-        def bound(value: Any, side: Any) -> tuple[str, Any]:
-            v = value if isinstance(value, str) else (value.name if isinstance(value, exp.Var)
-                                                      else value)
-            s = (side or "").upper() if isinstance(side, str) else side
-            if isinstance(v, str) and v.upper() == "UNBOUNDED":
-                return ("unbounded_preceding" if s == "PRECEDING" else "unbounded_following",
-                        None)
-            if isinstance(v, str) and v.upper() == "CURRENT ROW":
-                return ("current", None)
-            off = self.expr(value, scope)
-            from aiondb.sql.expr import compile_expr
-            f = compile_expr(self.coerce(off, T.INT8))
-            return ("preceding" if s == "PRECEDING" else "following", f)
-
-        start = bound(spec.args.get("start"), spec.args.get("start_side"))
-        end_v = spec.args.get("end")
-        end = bound(end_v, spec.args.get("end_side")) if end_v is not None else ("current", None)
-        exclude = spec.args.get("exclude")
-        if exclude:
-            raise errors.FeatureNotSupported("frame EXCLUDE is not supported")
-        return (mode, start, end, None)
 
     # --- subqueries -----------------------------------------------------------------------------------
     def subquery_expr(self, kind: str, q: exp.Expr, scope: Scope,
@@ -1016,62 +757,6 @@ class Binder:
     def bind_query_node(self, q: exp.Expr, scope: Scope) -> Any:
         raise NotImplementedError  # provided by QueryBinder
 
-    # --- special function-call syntax -------------------------------------------------------------------
-    def _coalesce(self, args_nodes: list, scope: Scope) -> Expr:
-        args = [self.expr(a, scope) for a in args_nodes]
-        t = self.common_type(args, "COALESCE")
-        return Coalesce([self.coerce(a, t) for a in args], t)
-
-    def _nullif(self, args_nodes: list, scope: Scope) -> Expr:
-        if len(args_nodes) != 2:
-            raise errors.UndefinedFunction("function nullif requires two arguments")
-        a = self.expr(args_nodes[0], scope)
-        b = self.expr(args_nodes[1], scope)
-        eq = self.operator("=", a, b, fold=False)
-        assert isinstance(eq, Call)
-        fn = eq.fn
-        a2 = eq.args[0]
-        return Call("nullif", [a2, eq.args[1]], a2.type if a.type.oid != T.UNKNOWN.oid else
-                    eq.args[0].type,
-                    lambda x, y: None if x is None else (x if y is None or not fn(x, y) else None),
-                    strict=False)
-
-    def _greatest(self, args_nodes: list, scope: Scope) -> Expr:
-        return self._extreme("greatest", max, args_nodes, scope)
-
-    def _least(self, args_nodes: list, scope: Scope) -> Expr:
-        return self._extreme("least", min, args_nodes, scope)
-
-    def _extreme(self, name: str, pick: Any, args_nodes: list, scope: Scope) -> Expr:
-        args = [self.expr(a, scope) for a in args_nodes]
-        t = self.common_type(args, name.upper())
-        args = [self.coerce(a, t) for a in args]
-
-        def fn(*vals: Any) -> Any:
-            present = [v for v in vals if v is not None]
-            return pick(present) if present else None
-        return Call(name, args, t, fn, strict=False)
-
-    def _pg_typeof(self, args_nodes: list, scope: Scope) -> Expr:
-        from aiondb.sql.fn_system import RegValue
-        if len(args_nodes) != 1:
-            raise errors.UndefinedFunction("function pg_typeof requires one argument")
-        t = self.expr(args_nodes[0], scope).type
-        return Const(RegValue(t.oid, t.base.sql_name() if t.elem is None else t.sql_name()),
-                     T.REGTYPE)
-
-    def _row_call(self, args_nodes: list, scope: Scope) -> Expr:
-        return RowCtor([self.expr(a, scope) for a in args_nodes])
-
-    def _array_call(self, args_nodes: list, scope: Scope) -> Expr:
-        if len(args_nodes) == 1 and isinstance(args_nodes[0], (exp.Select, exp.Union,
-                                                               exp.Subquery)):
-            q = args_nodes[0]
-            return self.subquery_expr("array", q.this if isinstance(q, exp.Subquery) else q,
-                                      scope, None)
-        raise errors.SyntaxError("syntax error at or near \"ARRAY\"")
-
-
 def _row_items(node: exp.Expr) -> list[exp.Expr] | None:
     if isinstance(node, exp.Tuple):
         return list(node.expressions)
@@ -1086,20 +771,13 @@ def _is_row_call(node: exp.Expr) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.lower() == "row"
 
 
-_SPECIAL_CALLS = {
-    "coalesce": Binder._coalesce,
-    "nullif": Binder._nullif,
-    "greatest": Binder._greatest,
-    "least": Binder._least,
-    "row": Binder._row_call,
-    "pg_typeof": Binder._pg_typeof,
-    "array": Binder._array_call,
-}
-
 _EXPR_DISPATCH: dict[type, Any] = {
     exp.Column: Binder._column, exp.Dot: Binder._dot, exp.Paren: Binder._paren,
     exp.Null: Binder._null, exp.Boolean: Binder._boolean, exp.Literal: Binder._literal,
-    exp.ByteString: Binder._bytestring, exp.Parameter: Binder._parameter,
+    exp.ByteString: Binder._bytestring, exp.RawString: Binder._bytestring,
+    exp.BitwiseNot: Binder._bitwise_not, exp.Overlaps: Binder._overlaps,
+    exp.UnicodeString: Binder._unicode_string,
+    exp.Parameter: Binder._parameter,
     exp.Placeholder: Binder._placeholder, exp.Cast: Binder._cast, exp.Neg: Binder._neg,
     exp.Not: Binder._not, exp.And: Binder._bool_op, exp.Or: Binder._bool_op,
     PgOperator: Binder._pg_operator, exp.Operator: Binder._operator_node,

@@ -146,7 +146,7 @@ def _new_sequence(cat: Catalog, schema_oid: int, table: str, col: str, t: T.SqlT
                   start: int = 1, increment: int = 1) -> SequenceDef:
     name = _unique_name(cat, schema_oid, f"{table}_{col}_seq")
     lo, hi, _ = T.INT_RANGES[t.oid]
-    seq = SequenceDef(cat.allocate_oid(), name, schema_oid, T.INT8, start, increment,
+    seq = SequenceDef(cat.allocate_oid(), name, schema_oid, t, start, increment,
                       1 if increment > 0 else lo, hi if increment > 0 else -1)
     cat.add_relation(seq)
     return seq
@@ -171,6 +171,18 @@ def create_table(session: Session, txn: Transaction, node: exp.Create) -> Result
             raise errors.FeatureNotSupported("temporary tables are not supported")
         if isinstance(p, exp.FileFormatProperty):
             engine = p.this.name.lower() if isinstance(p.this, exp.Expr) else str(p.this).lower()
+        elif isinstance(p, exp.PartitionedByProperty):
+            raise errors.FeatureNotSupported("partitioned tables (PARTITION BY) are not "
+                                             "supported")
+        elif isinstance(p, exp.InheritsProperty):
+            raise errors.FeatureNotSupported("table inheritance (INHERITS) is not supported")
+        elif isinstance(p, exp.TableSpaceProperty):
+            if p.name != "pg_default":
+                raise errors.UndefinedObject(f'tablespace "{p.name}" does not exist')
+        elif not isinstance(p, (exp.Property, exp.UnloggedProperty)):
+            # WITH (storage_parameter = ...) and UNLOGGED are accepted and ignored:
+            # every table is logged, and storage parameters have no meaning here
+            raise errors.FeatureNotSupported(f"CREATE TABLE option {_sql(p)} is not supported")
     if engine not in ENGINES:
         raise errors.FeatureNotSupported(f'table access method "{engine}" is not supported yet')
     cat = txn.begin_ddl()
@@ -206,7 +218,10 @@ def create_table(session: Session, txn: Transaction, node: exp.Create) -> Result
                                          len(cols))
             cols.append(col)
         elif isinstance(el, exp.LikeProperty):
-            raise errors.FeatureNotSupported("CREATE TABLE ... (LIKE ...) is not supported")
+            for col in _like_columns(session, cat, el, pending_constraints):
+                if any(c.name == col.name for c in cols):
+                    raise errors.DuplicateColumn(f'column "{col.name}" specified more than once')
+                cols.append(replace(col, attnum=len(cols) + 1))
         else:
             pending_constraints.append((None, el, None))
     tdef = TableDef(oid, name, schema_oid, tuple(cols), (), engine, (), len(cols) + 1)
@@ -228,6 +243,44 @@ def create_table(session: Session, txn: Transaction, node: exp.Create) -> Result
                                      creating=True)
     txn.create_table_data(tdef)
     return _result("CREATE TABLE")
+
+
+def _like_columns(session: Session, cat: Catalog, el: exp.LikeProperty,
+                  pending: list) -> list[ColumnDef]:
+    """LIKE source [INCLUDING/EXCLUDING DEFAULTS | CONSTRAINTS | INDEXES | ALL]:
+    names, types and NOT NULL always; the rest as the options ask."""
+    src = el.this
+    rel, sysv = session.resolve_relation(cat, src.db or None, src.name)
+    if not isinstance(rel, TableDef):
+        raise errors.WrongObjectType(f'"{src.name}" is not a table')
+    include: set[str] = set()
+    for opt in el.expressions:
+        how = str(opt.this).upper()
+        what = opt.args["value"].name.upper() if isinstance(opt.args.get("value"), exp.Expr) \
+            else str(opt.args.get("value")).upper()
+        kinds = {"DEFAULTS", "CONSTRAINTS", "INDEXES", "IDENTITY", "GENERATED", "STORAGE",
+                 "COMMENTS", "COMPRESSION", "STATISTICS"} if what == "ALL" else {what}
+        include = include | kinds if how == "INCLUDING" else include - kinds
+    out = []
+    for c in rel.columns:
+        out.append(ColumnDef(c.name, c.type, 0, not_null=c.not_null,
+                             default=c.default if "DEFAULTS" in include and not c.identity
+                             else None))
+    if "CONSTRAINTS" in include:
+        for con in cat.constraints_of(rel.oid):
+            if con.kind == "c" and con.expr:
+                pending.append((con.name, exp.CheckColumnConstraint(
+                    this=D.parse_expr_text(con.expr)), None))
+    if "INDEXES" in include:
+        names = {c.attnum: c.name for c in rel.columns}
+        for con in cat.constraints_of(rel.oid):
+            cols = [exp.to_identifier(names[a]) for a in con.attnums]
+            if con.kind == "p":
+                pending.append((None, exp.PrimaryKey(expressions=cols), None))
+            elif con.kind == "u":
+                pending.append((None, exp.UniqueColumnConstraint(
+                    this=exp.Schema(expressions=cols)), None))
+    return out
 
 
 def _column_constraint(session: Session, cat: Catalog, col: ColumnDef, cc: exp.Expr,

@@ -170,8 +170,11 @@ class _P:
 
 
 def parse_expr_text(text: str) -> exp.Expr:
+    from aiondb.sql.statements import fold_identifiers
     try:
-        return sqlglot.parse_one(f"SELECT {text}", read=AionDB).expressions[0]
+        node = sqlglot.parse_one(f"SELECT {text}", read=AionDB).expressions[0]
+        fold_identifiers(node)
+        return node
     except ParseError as exc:
         raise errors.SyntaxError(f"syntax error in expression: {text}",
                                  detail=str(exc.errors[0]["description"]) if exc.errors
@@ -184,6 +187,8 @@ def parse_table_element(text: str) -> exp.Expr:
         tree = sqlglot.parse_one(f"CREATE TABLE _x_ ({text})", read=AionDB)
     except ParseError:
         raise errors.SyntaxError(f'syntax error at or near "{text.split()[0]}"') from None
+    from aiondb.sql.statements import fold_identifiers
+    fold_identifiers(tree)
     schema = tree.this
     if not isinstance(schema, exp.Schema) or len(schema.expressions) != 1:
         raise errors.SyntaxError(f"syntax error in table element: {text}")

@@ -55,6 +55,8 @@ class AionDB(Postgres):
                   if k not in (TokenType.LR_ARROW, TokenType.LLRR_ARROW)}
         EQUALITY = {k: v for k, v in Postgres.Parser.EQUALITY.items()
                     if k is not TokenType.NULLSAFE_EQ}
+        # `x -> y` is the JSON operator, never a lambda; `=>` stays (named arguments)
+        LAMBDAS = {k: v for k, v in Postgres.Parser.LAMBDAS.items() if k is not TokenType.ARROW}
         JSON_OPERATORS = {
             **Postgres.Parser.JSON_OPERATORS,
             TokenType.ARROW: _operator("->"),
@@ -65,6 +67,51 @@ class AionDB(Postgres):
             TokenType.NULLSAFE_EQ: _operator("<=>"),
             _NEG_INNER_PRODUCT: _operator("<#>"),
         }
+
+        def _parse_insert(self) -> exp.Expr:
+            # INSERT ... OVERRIDING {SYSTEM | USER} VALUE: sqlglot has no such
+            # clause; take its tokens out and record it on the Insert node
+            toks = self._tokens
+            overriding = None
+            depth = 0
+            for i in range(self._index + 2, len(toks) - 2):
+                tt = toks[i].token_type
+                if tt == TokenType.L_PAREN:
+                    depth += 1
+                elif tt == TokenType.R_PAREN:
+                    depth -= 1
+                elif depth == 0 and toks[i].text.upper() == "OVERRIDING" and \
+                        toks[i + 1].text.upper() in ("SYSTEM", "USER") and \
+                        toks[i + 2].text.upper() == "VALUE":
+                    overriding = toks[i + 1].text.lower()
+                    del toks[i:i + 3]
+                    self._tokens_size = len(toks)
+                    break
+                elif depth == 0 and tt in (TokenType.VALUES, TokenType.SELECT,
+                                           TokenType.WITH, TokenType.DEFAULT):
+                    break
+            node = super()._parse_insert()
+            if overriding is not None and isinstance(node, exp.Insert):
+                node.set("overriding", overriding)
+            return node
+
+        def _parse_type(self, parse_interval: bool = True,
+                        fallback_to_identifier: bool = False) -> exp.Expr | None:
+            # sqlglot reads `timestamptz '...'::date` as timestamptz('...'::date);
+            # PostgreSQL's typed literal binds first: ('...'::timestamptz)::date.
+            first = self._curr
+            node = super()._parse_type(parse_interval, fallback_to_identifier)
+            if first is None or first.token_type not in self.TYPE_TOKENS or \
+                    not isinstance(node, exp.Cast) or isinstance(node.this, exp.Literal):
+                return node
+            chain = node.this
+            parent, cur = None, chain
+            while isinstance(cur, (exp.Cast, exp.Bracket)):
+                parent, cur = cur, cur.this
+            if parent is None or not isinstance(cur, exp.Literal) or not cur.is_string:
+                return node
+            parent.set("this", exp.Cast(this=cur, to=node.args["to"]))
+            return chain
 
     class Generator(Postgres.Generator):
         TRANSFORMS = {

@@ -236,12 +236,15 @@ class InsertOp(Operator):
             check_row(rules, new, ctx)
             check_fks_out(rules, new, ctx)
             try:
-                txn.insert(table, new)
+                key = txn.insert(table, new)
             except errors.UniqueViolation:
                 if self.conflict is not None and self.conflict.action == "nothing" and \
                         self.conflict.any_constraint:
                     continue
                 raise
+            if self.conflict is not None:
+                # a later row of this command conflicting with this one must not update it
+                updated_keys.add(key)
             count += 1
             if self.returning is not None:
                 out.append(tuple(f(new, ctx) for f in self.returning))
@@ -328,8 +331,9 @@ class UpdateOp(Operator):
         pending = _Pending()
         txn = ctx.txn
         check_fk_in = bool(rules.fks_in)
+        # source rows: the target's columns, its row key, then FROM items' columns
         for src in targets:
-            key = src[-1]
+            key = src[ncols]
             if key in seen:
                 continue  # UPDATE ... FROM: a row joined twice is updated once
             seen.add(key)
@@ -348,7 +352,7 @@ class UpdateOp(Operator):
                 continue
             count += 1
             if self.returning is not None:
-                out.append(tuple(f(newt + src[ncols:-1], ctx) for f in self.returning))
+                out.append(tuple(f(newt + src[ncols:], ctx) for f in self.returning))
         pending.run(ctx)
         ctx.cache["rowcount"] = count
         return out
@@ -375,7 +379,7 @@ class DeleteOp(Operator):
         pending = _Pending()
         txn = ctx.txn
         for src in targets:
-            key = src[-1]
+            key = src[ncols]
             if key in seen:
                 continue
             seen.add(key)
@@ -386,7 +390,7 @@ class DeleteOp(Operator):
                 continue
             count += 1
             if self.returning is not None:
-                out.append(tuple(f(old + src[ncols:-1], ctx) for f in self.returning))
+                out.append(tuple(f(old + src[ncols:], ctx) for f in self.returning))
         pending.run(ctx)
         ctx.cache["rowcount"] = count
         return out

@@ -349,6 +349,9 @@ def sort_value_fn(t: T.SqlType) -> Callable[[Any], Any] | None:
     """Maps a value to something Python orders like PostgreSQL does."""
     if t.oid == T.BPCHAR.oid:
         return lambda v: v.rstrip(" ")
+    if t.oid in (T.FLOAT4.oid, T.FLOAT8.oid, T.NUMERIC.oid):
+        # NaN sorts above every number (x != x only for NaN)
+        return lambda v: (1, 0) if v != v else (0, v)
     if t.oid == T.JSONB.oid:
         from aiondb.sql.fn_core import _jsonb_cmp_key
         return _jsonb_cmp_key

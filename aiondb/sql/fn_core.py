@@ -7,7 +7,7 @@ import math
 import operator
 import random as _random
 import re
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -36,11 +36,25 @@ def _register_cmp(left: T.SqlType, right: T.SqlType, fns: dict[str, Any] | None 
         op(sym, left, right, T.BOOL)(fn)
 
 
+def _nan_aware(f: Any) -> Any:
+    """PostgreSQL orders NaN above every number and equal to itself
+    (x != x is true only for a float or Decimal NaN)."""
+    def cmp(a: Any, b: Any) -> Any:
+        if a != a or b != b:
+            return f((1,) if a != a else (0, a), (1,) if b != b else (0, b))
+        return f(a, b)
+    return cmp
+
+
+_NAN_CMP = {s: _nan_aware(f) for s, f in _CMP.items()}
+_FLOATS = {T.FLOAT4.oid, T.FLOAT8.oid}
 for _a in _NUMS:
     for _b in _NUMS:
         if _a.oid == _b.oid or (_a.oid in T.INTEGER_TYPES and _b.oid in T.INTEGER_TYPES) \
-                or {_a.oid, _b.oid} <= {T.INT2.oid, T.INT4.oid, T.INT8.oid, T.NUMERIC.oid}:
-            _register_cmp(_a, _b)
+                or {_a.oid, _b.oid} <= {T.INT2.oid, T.INT4.oid, T.INT8.oid, T.NUMERIC.oid} \
+                or {_a.oid, _b.oid} <= _FLOATS:
+            exact_ints = _a.oid in T.INTEGER_TYPES and _b.oid in T.INTEGER_TYPES
+            _register_cmp(_a, _b, None if exact_ints else _NAN_CMP)
 for _a in _STRS:
     for _b in _STRS:
         _register_cmp(_a, _b)
@@ -215,21 +229,6 @@ op("+", None, T.NUMERIC, T.NUMERIC)(lambda a: a)
 func("abs", (T.NUMERIC,), T.NUMERIC)(abs)
 
 
-def _num_power(a: Decimal, b: Decimal) -> Decimal:
-    if a == 0 and b < 0:
-        raise errors.InvalidArgumentForPowerFunction(
-            "zero raised to a negative power is undefined")
-    if a < 0 and b != b.to_integral_value():
-        raise errors.InvalidArgumentForPowerFunction(
-            "a negative number raised to a non-integer power yields a complex result")
-    try:
-        r = NUM.power(a, b)
-    except InvalidOperation:
-        raise errors.NumericValueOutOfRange("value overflows numeric format") from None
-    if b == b.to_integral_value() and b >= 0:
-        return r
-    return _round_sig(r, 16)
-
 
 def _round_sig(r: Decimal, sig: int) -> Decimal:
     if r == 0:
@@ -238,8 +237,6 @@ def _round_sig(r: Decimal, sig: int) -> Decimal:
     return r.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=NUM)
 
 
-op("^", T.NUMERIC, T.NUMERIC, T.NUMERIC)(_num_power)
-func(("power", "pow"), (T.NUMERIC, T.NUMERIC), T.NUMERIC)(_num_power)
 
 
 # --- float -------------------------------------------------------------------------------------------------
@@ -277,6 +274,12 @@ for _t in (T.FLOAT4, T.FLOAT8):
     op("-", None, _t, _t)(lambda a: -a)
     op("+", None, _t, _t)(lambda a: a)
     func("abs", (_t,), _t)(abs)
+# float4 with float8 computes in float8 (PostgreSQL's float48pl ... float84div)
+for _a, _b in ((T.FLOAT4, T.FLOAT8), (T.FLOAT8, T.FLOAT4)):
+    op("+", _a, _b, T.FLOAT8)(lambda a, b: _float_check(a + b, a, b))
+    op("-", _a, _b, T.FLOAT8)(lambda a, b: _float_check(a - b, a, b))
+    op("*", _a, _b, T.FLOAT8)(lambda a, b: _float_check(a * b, a, b))
+    op("/", _a, _b, T.FLOAT8)(_fdiv)
 op("^", T.FLOAT8, T.FLOAT8, T.FLOAT8)(_fpow)
 func(("power", "pow"), (T.FLOAT8, T.FLOAT8), T.FLOAT8)(_fpow)
 op("%", T.FLOAT8, T.FLOAT8, T.FLOAT8)(lambda a, b: math.fmod(a, b) if b else _raise_div0())
@@ -310,7 +313,7 @@ def _num_sqrt(a: Decimal) -> Decimal:
 
 func("sqrt", (T.FLOAT8,), T.FLOAT8)(_sqrt)
 func("sqrt", (T.NUMERIC,), T.NUMERIC)(_num_sqrt)
-func("cbrt", (T.FLOAT8,), T.FLOAT8)(lambda a: math.copysign(abs(a) ** (1 / 3), a))
+func("cbrt", (T.FLOAT8,), T.FLOAT8)(math.cbrt)
 
 
 def _ln(a: float) -> float:
@@ -326,31 +329,12 @@ def _log10(a: float) -> float:
     return math.log10(a)
 
 
-def _num_ln(a: Decimal) -> Decimal:
-    if a == 0:
-        raise errors.InvalidArgumentForLogarithm("cannot take logarithm of zero")
-    if a < 0:
-        raise errors.InvalidArgumentForLogarithm("cannot take logarithm of a negative number")
-    return _round_sig(NUM.ln(a), 16) if NUM.ln(a) != 0 else Decimal("0.0000000000000000")
-
-
-def _num_log10(a: Decimal) -> Decimal:
-    _num_ln(a)
-    r = NUM.log10(a)
-    if r == r.to_integral_value():
-        return r.quantize(Decimal("1.0000000000000000"))
-    return _round_sig(r, 16)
 
 
 func("ln", (T.FLOAT8,), T.FLOAT8)(_ln)
-func("ln", (T.NUMERIC,), T.NUMERIC)(_num_ln)
 func(("log", "log10"), (T.FLOAT8,), T.FLOAT8)(_log10)
-func(("log", "log10"), (T.NUMERIC,), T.NUMERIC)(_num_log10)
-func("log", (T.NUMERIC, T.NUMERIC), T.NUMERIC)(
-    lambda b, x: _round_sig(NUM.divide(_num_ln(x), _num_ln(b)), 16))
 func("exp", (T.FLOAT8,), T.FLOAT8)(lambda a: _float_check(math.exp(a) if a < 710 else math.inf,
                                                           a, 0))
-func("exp", (T.NUMERIC,), T.NUMERIC)(lambda a: _round_sig(NUM.exp(a), 16))
 func("pi", (), T.FLOAT8)(lambda: math.pi)
 func("degrees", (T.FLOAT8,), T.FLOAT8)(math.degrees)
 func("radians", (T.FLOAT8,), T.FLOAT8)(math.radians)
@@ -375,6 +359,15 @@ def _num_trunc(a: Decimal, s: int = 0) -> Decimal:
     return r if s >= 0 else r.quantize(Decimal(1), context=NUM)
 
 
+def _signed_int(fn: Any, a: float) -> float:
+    """ceil/floor/trunc of a float as a float; a zero result keeps a's sign
+    (PostgreSQL prints ceil(-0.5) as -0)."""
+    if not math.isfinite(a):
+        return a
+    r = float(fn(a))
+    return math.copysign(r, a) if r == 0 else r
+
+
 def _rint(a: float) -> float:
     return float(round(a)) if math.isfinite(a) else a
 
@@ -384,14 +377,13 @@ func("round", (T.NUMERIC, T.INT4), T.NUMERIC)(_num_round)
 func("round", (T.FLOAT8,), T.FLOAT8)(_rint)
 func("trunc", (T.NUMERIC,), T.NUMERIC)(_num_trunc)
 func("trunc", (T.NUMERIC, T.INT4), T.NUMERIC)(_num_trunc)
-func("trunc", (T.FLOAT8,), T.FLOAT8)(lambda a: float(math.trunc(a)) if math.isfinite(a) else a)
+func("trunc", (T.FLOAT8,), T.FLOAT8)(lambda a: _signed_int(math.trunc, a))
 func(("ceil", "ceiling"), (T.NUMERIC,), T.NUMERIC)(
     lambda a: a.to_integral_value(rounding="ROUND_CEILING") if a.is_finite() else a)
-func(("ceil", "ceiling"), (T.FLOAT8,), T.FLOAT8)(
-    lambda a: float(math.ceil(a)) if math.isfinite(a) else a)
+func(("ceil", "ceiling"), (T.FLOAT8,), T.FLOAT8)(lambda a: _signed_int(math.ceil, a))
 func("floor", (T.NUMERIC,), T.NUMERIC)(
     lambda a: a.to_integral_value(rounding="ROUND_FLOOR") if a.is_finite() else a)
-func("floor", (T.FLOAT8,), T.FLOAT8)(lambda a: float(math.floor(a)) if math.isfinite(a) else a)
+func("floor", (T.FLOAT8,), T.FLOAT8)(lambda a: _signed_int(math.floor, a))
 func("sign", (T.NUMERIC,), T.NUMERIC)(lambda a: Decimal((a > 0) - (a < 0)))
 func("sign", (T.FLOAT8,), T.FLOAT8)(lambda a: float((a > 0) - (a < 0)))
 func("div", (T.NUMERIC, T.NUMERIC), T.NUMERIC)(
@@ -403,7 +395,6 @@ func("factorial", (T.INT8,), T.NUMERIC)(lambda a: Decimal(math.factorial(a)) if 
                                             "factorial of a negative number is undefined")))
 func("random", (), T.FLOAT8, volatile=True)(_random.random)
 func("setseed", (T.FLOAT8,), T.VOID, volatile=True)(lambda s: _random.seed(s))
-func("scale", (T.NUMERIC,), T.INT4)(_dscale)
 func("trim_scale", (T.NUMERIC,), T.NUMERIC)(lambda a: a.normalize(NUM) if a != a.to_integral_value()
                                             else a.quantize(Decimal(1)))
 

@@ -702,3 +702,29 @@ def _parse_with_format(text: str, fmt: str) -> dt.datetime:
 func("to_date", (T.TEXT, T.TEXT), DATE)(lambda t, f: _parse_with_format(t, f).date())
 func("to_timestamp", (T.TEXT, T.TEXT), TSTZ, needs_ctx=True)(
     lambda ctx, t, f: _parse_with_format(t, f).replace(tzinfo=ctx.tz).astimezone(UTC))
+
+
+def overlaps(s1: Any, e1: Any, s2: Any, e2: Any) -> bool | None:
+    """SQL OVERLAPS over half-open periods [start, end), either endpoint order,
+    with the standard's answers when some endpoints are NULL."""
+    if s1 is None:
+        if e1 is None:
+            return None
+        s1, e1 = e1, None
+    elif e1 is not None and s1 > e1:
+        s1, e1 = e1, s1
+    if s2 is None:
+        if e2 is None:
+            return None
+        s2, e2 = e2, None
+    elif e2 is not None and s2 > e2:
+        s2, e2 = e2, s2
+    if s1 == s2:
+        return None if e1 is None or e2 is None else True
+    if s1 > s2:        # period 1 starts inside period 2 unless 2 ends first
+        s1, e1, s2, e2 = s2, e2, s1, e1
+    if e1 is None:
+        return None
+    if s2 < e1:
+        return True
+    return None if e2 is None else False

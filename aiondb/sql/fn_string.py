@@ -28,6 +28,7 @@ func(("length", "char_length", "character_length"), (TEXT,), T.INT4)(len)
 func("length", (T.BPCHAR,), T.INT4)(lambda s: len(s.rstrip(" ")))
 func("length", (T.BYTEA,), T.INT4)(len)
 func("octet_length", (TEXT,), T.INT4)(lambda s: len(s.encode()))
+func("octet_length", (T.BPCHAR,), T.INT4)(lambda s: len(s.encode()))   # counts the padding
 func("octet_length", (T.BYTEA,), T.INT4)(len)
 func("bit_length", (TEXT,), T.INT4)(lambda s: 8 * len(s.encode()))
 func("lower", (TEXT,), TEXT)(str.lower)

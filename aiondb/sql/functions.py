@@ -127,10 +127,13 @@ def _numeric_distance(src: T.SqlType, dst: T.SqlType) -> int:
     return 5
 
 
-def _match(decl: list[ArgType], actual: list[T.SqlType]) -> tuple[int, int, list[T.SqlType],
+def _match(decl: list[ArgType], actual: list[T.SqlType]) -> tuple[int, int, int,
+                                                                  list[T.SqlType],
                                                                   T.SqlType | None] | None:
-    """(exact matches, cast cost, resolved arg types, anyelement type) or None."""
+    """(exact matches, preferred-type conversions, cast cost, resolved arg
+    types, anyelement type) or None."""
     exact = 0
+    preferred = 0
     cost = 0
     resolved: list[T.SqlType] = []
     elem: T.SqlType | None = None
@@ -160,7 +163,6 @@ def _match(decl: list[ArgType], actual: list[T.SqlType]) -> tuple[int, int, list
     for d, a in zip(decl, actual, strict=True):
         if d == ANY:
             resolved.append(a)
-            exact += 1
             continue
         if d in (ANYELEMENT, ANYNONARRAY):
             target = elem or T.TEXT
@@ -173,7 +175,8 @@ def _match(decl: list[ArgType], actual: list[T.SqlType]) -> tuple[int, int, list
             target = d
         if a.oid == target.oid and (a.elem is None or target.elem is None
                                     or a.elem.oid == target.elem.oid):
-            exact += 1
+            # a polymorphic parameter is never an exact match (PostgreSQL)
+            exact += not isinstance(d, str)
             resolved.append(a if a.typmod != -1 and a.oid == target.oid else target)
             continue
         if a.oid == T.UNKNOWN.oid:
@@ -184,9 +187,11 @@ def _match(decl: list[ArgType], actual: list[T.SqlType]) -> tuple[int, int, list
         c = coercion(a, target)
         if c != "i":
             return None
+        if target.preferred and target.category == a.category:
+            preferred += 1
         cost += 10 + _numeric_distance(a, target)
         resolved.append(target)
-    return exact, cost, resolved, elem
+    return exact, preferred, cost, resolved, elem
 
 
 def _ret_type(d: FuncDef | SrfDef, resolved: list[T.SqlType], elem: T.SqlType | None) -> Any:
@@ -223,8 +228,11 @@ def resolve(candidates: list[Any], actual: list[T.SqlType], what: str) -> tuple[
         m = _match(_expand(d, len(actual)), actual)
         if m is None:
             continue
-        exact, cost, resolved, elem = m
-        key = (-exact, cost)
+        # PostgreSQL's func_select_candidate: most exact matches, then most
+        # conversions to a preferred type of the argument's category (float8
+        # for numbers), then (our tie-break) the cheapest conversions
+        exact, preferred, cost, resolved, elem = m
+        key = (-exact, -preferred, cost)
         if best_key is None or key < best_key:
             best, best_key, ambiguous = (d, resolved, elem), key, False
         elif key == best_key:
@@ -295,6 +303,7 @@ def load_builtins() -> None:
         fn_core,
         fn_datetime,
         fn_json,
+        fn_numeric,
         fn_string,
         fn_system,
         windows,

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiondb import errors
 from aiondb import types as T
-from aiondb.sql.expr import Col, Expr, OuterRef
+from aiondb.sql.expr import Col, Const, Expr, OuterRef
 
 
 @dataclass
@@ -48,6 +48,9 @@ class Scope:
         self.using: dict[str, Expr] = {}      # merged JOIN ... USING columns
         self.width = 0
         self.aliases: dict[str, Expr] = {}    # select-list aliases (GROUP BY / ORDER BY)
+        # what `SELECT *` expands to when joins merge columns (USING, NATURAL):
+        # (name, expression) pairs in PostgreSQL's order; None = every entry's columns
+        self.star: list[tuple[str, Expr]] | None = None
 
     def add(self, entry: ScopeEntry) -> None:
         for e in self.entries:
@@ -72,6 +75,8 @@ class Scope:
                 return None
             i = e.column(name)
             if i is None:
+                if name == "tableoid" and e.table_oid:   # PostgreSQL's system column
+                    return Const(e.table_oid, T.OID)
                 raise errors.UndefinedColumn(f'column {table}.{name} does not exist')
             return Col(e.offset + i, e.types[i], name)
         if name in self.using:
@@ -83,6 +88,10 @@ class Scope:
                 if found is not None:
                     raise errors.AmbiguousColumn(f'column reference "{name}" is ambiguous')
                 found = Col(e.offset + i, e.types[i], name)
+        if found is None and name == "tableoid":
+            owners = [e for e in self.entries if e.table_oid]
+            if len(owners) == 1:
+                return Const(owners[0].table_oid, T.OID)
         return found
 
     def has_table(self, table: str) -> bool:

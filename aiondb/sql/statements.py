@@ -796,6 +796,10 @@ def _parse_one(text: str, offset: int) -> Statement:
     first = toks[0].value
     if util is not None:
         return Statement(text, offset, None, util, first)
+    for a, b in zip(toks, toks[1:], strict=False):
+        # sqlglot forgives "(a int,)" and "f(1,)"; PostgreSQL's grammar never does
+        if a.kind == "op" and a.text == "," and b.kind == "op" and b.text == ")":
+            raise errors.SyntaxError('syntax error at or near ")"', position=offset + b.pos + 1)
     try:
         trees = sqlglot.parse(text, read=AionDB)
     except ParseError as exc:

@@ -2,8 +2,9 @@
 
 Frames follow PostgreSQL: with ORDER BY the default frame is RANGE BETWEEN
 UNBOUNDED PRECEDING AND CURRENT ROW (peers included); without it, the whole
-partition. ROWS frames with offsets are supported; RANGE frames with offsets
-are not (0A000)."""
+partition. ROWS, RANGE and GROUPS frames take offsets; RANGE offsets are in
+the ORDER BY key's units (an interval for date/time keys); EXCLUDE is not
+supported (0A000)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class WindowDef:
     args: tuple
     ret: Any
     fn: Callable[..., list]   # fn(partition_rows_args, peers_groups, ctx) → list of values
+    variadic: Any = None      # overload resolution treats window functions like functions
 
 
 def window(name: str, args: tuple, ret: Any) -> Callable[[Callable], Callable]:
@@ -203,7 +205,11 @@ class WindowOp(Operator):
                 for j in range(s, e):
                     peers[j] = (s, e)
                 s = e
-            frame = _frame_fn(call.frame, bool(order), m, peers, [data[i] for i in idxs], ctx)
+            keys = None
+            if call.frame is not None and call.frame[4] is not None:
+                keys = [order[0][0](data[i], ctx) for i in idxs]
+            frame = _frame_fn(call.frame, bool(order), m, peers, keys,
+                              bool(order and order[0][1]), ctx)
             rows_args = [[f(data[i], ctx) for f in argfns] for i in idxs]
             if call.is_aggregate:
                 vals = _aggregate_over_frames(call.impl, rows_args, frame, m,
@@ -216,19 +222,55 @@ class WindowOp(Operator):
         return out
 
 
-def _frame_fn(spec: Any, ordered: bool, m: int, peers: list, rows: list,
-              ctx: ExecContext) -> Callable[[int], tuple[int, int]]:
+def _frame_fn(spec: Any, ordered: bool, m: int, peers: list, keys: list | None,
+              desc: bool, ctx: ExecContext) -> Callable[[int], tuple[int, int]]:
+    """frame(i) → [start, end) of row i's frame within its sorted partition.
+    keys: the single ORDER BY key of each row (RANGE offset frames only)."""
     if spec is None:
         if not ordered:
             return lambda i: (0, m)
         return lambda i: (0, peers[i][1])
-    mode, start, end, exclude = spec
-    if mode == "range" and (start[0] in ("preceding", "following") and start[1] is not None
-                            or end[0] in ("preceding", "following") and end[1] is not None):
-        raise errors.FeatureNotSupported("RANGE frames with an offset are not supported")
+    mode, start, end, _exclude, range_ops = spec
+    groups: list[int] = []
+    group_starts: list[int] = []
+    if mode == "groups":
+        for i in range(m):
+            if peers[i][0] == i:
+                group_starts.append(i)
+            groups.append(len(group_starts) - 1)
+        group_starts.append(m)
+
+    def offset(b: tuple, is_start: bool) -> Any:
+        v = b[1]((), ctx)
+        if v is None or _negative(v):
+            raise errors.InvalidPrecedingOrFollowingSize(
+                "invalid preceding or following size in window function")
+        return v
+
+    def range_bound(i: int, b: tuple, is_start: bool) -> int:
+        v = keys[i] if keys is not None else None
+        if v is None:   # a NULL key's offset frame is its peer group (the other NULLs)
+            return peers[i][0] if is_start else peers[i][1]
+        plus, minus, lt, gt = range_ops
+        forward = (b[0] == "following") != desc
+        t = (plus if forward else minus)((v, offset(b, is_start)), ctx)
+        # non-NULL keys are sorted; NULLs sit at one end and are never in range
+        lo, hi = _non_null_span(keys, peers)
+        # first row past the bound: start → not (key before t); end → key after t
+        before = gt if desc else lt
+        after = lt if desc else gt
+        while lo < hi:
+            mid = (lo + hi) // 2
+            k = keys[mid]
+            past = not before((k, t), ctx) if is_start else bool(after((k, t), ctx))
+            if past:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
     def bound(i: int, b: tuple, is_start: bool) -> int:
-        kind, off = b
+        kind = b[0]
         if kind == "unbounded_preceding":
             return 0
         if kind == "unbounded_following":
@@ -237,12 +279,15 @@ def _frame_fn(spec: Any, ordered: bool, m: int, peers: list, rows: list,
             if mode in ("range", "groups"):
                 return peers[i][0] if is_start else peers[i][1]
             return i if is_start else i + 1
-        offv = off((), ctx) if callable(off) else off
-        if offv is None or offv < 0:
-            raise errors.InvalidPrecedingOrFollowingSize(
-                "frame starting offset must not be negative" if is_start else
-                "frame ending offset must not be negative")
-        j = i - offv if kind == "preceding" else i + offv
+        if mode == "range":
+            return range_bound(i, b, is_start)
+        off = offset(b, is_start)
+        if mode == "groups":
+            g = groups[i] - off if kind == "preceding" else groups[i] + off
+            if is_start:
+                return group_starts[max(0, min(len(group_starts) - 1, g))]
+            return group_starts[max(0, min(len(group_starts) - 1, g + 1))]
+        j = i - off if kind == "preceding" else i + off
         return max(0, min(m, j if is_start else j + 1))
 
     def frame(i: int) -> tuple[int, int]:
@@ -250,6 +295,23 @@ def _frame_fn(spec: Any, ordered: bool, m: int, peers: list, rows: list,
         e = bound(i, end, False)
         return (s, max(s, e))
     return frame
+
+
+def _negative(v: Any) -> bool:
+    from aiondb.values import Interval
+    if isinstance(v, Interval):
+        return (v.months * 30 + v.days) * 86_400_000_000 + v.micros < 0
+    return v < 0
+
+
+def _non_null_span(keys: list, peers: list) -> tuple[int, int]:
+    """[lo, hi) of the rows with a non-NULL key (NULLs sort first or last)."""
+    m = len(keys)
+    if m and keys[0] is None:
+        return peers[0][1], m
+    if m and keys[-1] is None:
+        return 0, peers[m - 1][0]
+    return 0, m
 
 
 def _aggregate_over_frames(impl: Any, rows_args: list, frame: Callable, m: int,
