@@ -91,32 +91,41 @@ def _torture(rounds: int, seed: int) -> None:
     rng = random.Random(seed)
     key = secrets.token_hex(32)
     with tempfile.TemporaryDirectory(prefix="aiondb-crash-") as data_dir:
+        servers = [_start(data_dir, key)]
+        try:
+            _rounds(servers, data_dir, key, rounds, rng)
+        finally:
+            servers[-1].stop()   # also when an assertion fails: leave no server behind
+
+
+def _rounds(servers: list[AionServer], data_dir: str, key: str, rounds: int,
+            rng: random.Random) -> None:
+    srv = servers[-1]
+    with psycopg.connect(srv.dsn(), autocommit=True) as c:
+        c.execute("CREATE TABLE t (id bigint PRIMARY KEY, conn int NOT NULL, kind text)")
+        c.execute("CREATE INDEX t_conn_idx ON t (conn)")
+        c.execute("CREATE TABLE counters (conn int PRIMARY KEY, n int NOT NULL)")
+        c.execute("INSERT INTO counters SELECT g, 0 FROM generate_series(0, %s) g",
+                  (SESSIONS - 1,))
+    acked: set[int] = set()
+    pairs: set[int] = set()
+    total = 0
+    for rnd in range(rounds):
+        stop = threading.Event()
+        threads = [threading.Thread(target=_worker, args=(
+            srv.dsn(), n, (rnd + 1) * 100_000, acked, pairs, stop), daemon=True)
+            for n in range(SESSIONS)]
+        for th in threads:
+            th.start()
+        time.sleep(rng.uniform(0.3, 1.5))
+        srv.kill9()
+        stop.set()
+        for th in threads:
+            th.join(timeout=10)
         srv = _start(data_dir, key)
-        with psycopg.connect(srv.dsn(), autocommit=True) as c:
-            c.execute("CREATE TABLE t (id bigint PRIMARY KEY, conn int NOT NULL, kind text)")
-            c.execute("CREATE INDEX t_conn_idx ON t (conn)")
-            c.execute("CREATE TABLE counters (conn int PRIMARY KEY, n int NOT NULL)")
-            c.execute("INSERT INTO counters SELECT g, 0 FROM generate_series(0, %s) g",
-                      (SESSIONS - 1,))
-        acked: set[int] = set()
-        pairs: set[int] = set()
-        total = 0
-        for rnd in range(rounds):
-            stop = threading.Event()
-            threads = [threading.Thread(target=_worker, args=(
-                srv.dsn(), n, (rnd + 1) * 100_000, acked, pairs, stop), daemon=True)
-                for n in range(SESSIONS)]
-            for th in threads:
-                th.start()
-            time.sleep(rng.uniform(0.3, 1.5))
-            srv.kill9()
-            stop.set()
-            for th in threads:
-                th.join(timeout=10)
-            srv = _start(data_dir, key)
-            total = _verify(srv.dsn(), acked, pairs)
-        srv.stop()
-        assert acked and pairs and total >= len(acked)
+        servers.append(srv)
+        total = _verify(srv.dsn(), acked, pairs)
+    assert acked and pairs and total >= len(acked)
 
 
 def test_kill9_real_server_keeps_every_acknowledged_commit() -> None:
