@@ -8,6 +8,9 @@ that codec tests do not check the codec against itself.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import socket
 import struct
 from dataclasses import dataclass, field
@@ -59,6 +62,25 @@ def execute(portal: str, max_rows: int = 0) -> bytes:
 
 def close(kind: str, name: str) -> bytes:
     return frame(b"C", kind.encode() + cstr(name))
+
+
+def sasl_initial_response(data: bytes, mechanism: bytes = b"SCRAM-SHA-256") -> bytes:
+    return frame(b"p", mechanism + b"\0" + struct.pack("!i", len(data)) + data)
+
+
+def scram_client_final(password: str, client_first_bare: str, server_first: str) -> str:
+    """A SCRAM-SHA-256 client's final message (RFC 5802), computed here
+    independently of aiondb.wire.scram."""
+    attrs = dict(part.split("=", 1) for part in server_first.split(","))
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(attrs["s"]),
+                                 int(attrs["i"]))
+    client_key = hmac.digest(salted, b"Client Key", "sha256")
+    stored_key = hashlib.sha256(client_key).digest()
+    without_proof = f"c=biws,r={attrs['r']}"
+    auth_message = f"{client_first_bare},{server_first},{without_proof}".encode()
+    signature = hmac.digest(stored_key, auth_message, "sha256")
+    proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
+    return f"{without_proof},p={base64.b64encode(proof).decode()}"
 
 
 SYNC = frame(b"S")
@@ -151,6 +173,26 @@ class RawClient:
                 **params: str) -> list[Msg]:
         self.send(startup_packet({"user": user, "database": database, **params}))
         return self.read_until("Z")
+
+    def scram_startup(self, password: str, user: str = "aion",
+                      database: str = "postgres") -> list[Msg]:
+        """Startup with SCRAM-SHA-256; everything the server sent after the
+        client's final message, up to ReadyForQuery or the connection's end."""
+        self.send(startup_packet({"user": user, "database": database}))
+        msg = self.read()
+        assert msg is not None and msg.kind == "R" and msg.body[:4] == b"\0\0\0\x0a", msg
+        bare = "n=,r=rawclientnonce"
+        self.send(sasl_initial_response(b"n,," + bare.encode()))
+        msg = self.read()
+        assert msg is not None and msg.kind == "R" and msg.body[:4] == b"\0\0\0\x0b", msg
+        self.send(frame(b"p", scram_client_final(password, bare, msg.body[4:].decode()
+                                                 ).encode()))
+        out = []
+        while (msg := self.read()) is not None:
+            out.append(msg)
+            if msg.kind == "Z":
+                break
+        return out
 
     def close(self) -> None:
         self.sock.close()

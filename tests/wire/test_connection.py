@@ -3,9 +3,6 @@ the TRANSITIONS table, and every message it does not allow in each state."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import struct
 
 import pytest
@@ -146,22 +143,8 @@ def test_newer_minor_version_and_protocol_options_are_negotiated_down() -> None:
 
 # --- SCRAM ----------------------------------------------------------------------------------------
 
-def sasl_initial(data: bytes, mechanism: bytes = b"SCRAM-SHA-256") -> bytes:
-    return w.frame(b"p", mechanism + b"\0" + struct.pack("!i", len(data)) + data)
-
-
-def client_final(password: str, client_first_bare: str, server_first: str) -> str:
-    """A SCRAM client's final message, computed independently of aiondb."""
-    attrs = dict(part.split("=", 1) for part in server_first.split(","))
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(attrs["s"]),
-                                 int(attrs["i"]))
-    client_key = hmac.digest(salted, b"Client Key", "sha256")
-    stored_key = hashlib.sha256(client_key).digest()
-    without_proof = f"c=biws,r={attrs['r']}"
-    auth_message = f"{client_first_bare},{server_first},{without_proof}".encode()
-    signature = hmac.digest(stored_key, auth_message, "sha256")
-    proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
-    return f"{without_proof},p={base64.b64encode(proof).decode()}"
+sasl_initial = w.sasl_initial_response
+client_final = w.scram_client_final
 
 
 def scram_login(conn: ServerConnection, password: str, user: str = "aion") -> object:
