@@ -108,19 +108,6 @@ def _weak_colname(node: exp.Expr) -> bool:
     return isinstance(node, (exp.Boolean, exp.Interval))
 
 
-def _weak_colname(node: exp.Expr) -> bool:
-    """FigureColname's strength 1: a name taken from a type (casts, TRUE,
-    INTERVAL '...') or "case", which an enclosing cast or CASE overrides."""
-    while isinstance(node, exp.Paren):
-        node = node.this
-    if isinstance(node, exp.Case):
-        default = node.args.get("default")
-        return default is None or _weak_colname(default)
-    if isinstance(node, exp.Cast):   # as weak as its operand, or named by its type
-        return figure_colname(node.this) == "?column?" or _weak_colname(node.this)
-    return isinstance(node, (exp.Boolean, exp.Interval))
-
-
 def _contains(exprs: list[Expr], cls: type) -> bool:
     for e in exprs:
         for n in walk(e):

@@ -16,6 +16,7 @@ from aiondb.storage.catalog import (
     INFORMATION_SCHEMA_OID,
     PG_CATALOG_OID,
     Catalog,
+    IndexDef,
     SequenceDef,
     TableDef,
     ViewDef,
@@ -347,19 +348,49 @@ def _pg_typeof(v: Any) -> Any:   # the binder replaces this with the static type
 
 # --- sizes --------------------------------------------------------------------------------------------------
 
-def _relation_bytes(ctx: Any, oid: int) -> int:
-    td = ctx.db.tables.get(int(oid)) if ctx.db is not None else None
-    if td is None:
+PAGE = 8192
+
+
+def _needs_toast(table: TableDef) -> bool:
+    """PostgreSQL gives a table a TOAST table (whose empty index is one page)
+    when a row could outgrow a page: an unbounded variable-length column."""
+    return any(c.type.typlen == -1 and T.char_length_limit(c.type) is None and
+               T.numeric_precision_scale(c.type.typmod) is None for c in table.columns)
+
+
+def relation_bytes(ctx: Any, oid: int, what: str = "relation") -> int:
+    """Size estimates shaped like PostgreSQL's on-disk sizes (AionDB keeps live
+    data in memory): a heap page per 64 rows, a btree metapage plus a page per
+    256 entries, one page per sequence; exact for empty objects."""
+    cat = ctx.catalog
+    rel = cat.relations.get(int(oid))
+    rows = 0
+    if isinstance(rel, (TableDef, IndexDef)) and ctx.db is not None:
+        td = ctx.db.tables.get(rel.oid if isinstance(rel, TableDef) else rel.table_oid)
+        rows = len(td.rows) if td is not None else 0
+    if isinstance(rel, IndexDef):
+        return PAGE * (1 + (rows + 255) // 256)
+    if isinstance(rel, SequenceDef):
+        return PAGE
+    if not isinstance(rel, TableDef):
         return 0
-    return 8192 * (1 + len(td.rows) // 64)
+    size = PAGE * ((rows + 63) // 64)
+    if what != "relation" and _needs_toast(rel):
+        size += PAGE
+    if what == "total":
+        size += sum(relation_bytes(ctx, i.oid) for i in cat.indexes_of(rel.oid))
+    return size
 
 
-for _name in ("pg_relation_size", "pg_total_relation_size", "pg_table_size"):
-    func(_name, (T.REGCLASS,), T.INT8, needs_ctx=True)(_relation_bytes)
+func("pg_relation_size", (T.REGCLASS,), T.INT8, needs_ctx=True)(relation_bytes)
+func("pg_table_size", (T.REGCLASS,), T.INT8, needs_ctx=True)(
+    lambda ctx, oid: relation_bytes(ctx, oid, "table"))
+func("pg_total_relation_size", (T.REGCLASS,), T.INT8, needs_ctx=True)(
+    lambda ctx, oid: relation_bytes(ctx, oid, "total"))
 func("pg_indexes_size", (T.REGCLASS,), T.INT8, needs_ctx=True)(
-    lambda ctx, oid: 8192 * len(ctx.catalog.indexes_of(int(oid))))
+    lambda ctx, oid: sum(relation_bytes(ctx, i.oid) for i in ctx.catalog.indexes_of(int(oid))))
 func("pg_database_size", (T.NAME,), T.INT8, needs_ctx=True)(
-    lambda ctx, name: sum(_relation_bytes(ctx, o) for o in ctx.db.tables))
+    lambda ctx, name: sum(relation_bytes(ctx, o, "total") for o in ctx.catalog.relations))
 
 
 @func("pg_size_pretty", (T.INT8,), T.TEXT)

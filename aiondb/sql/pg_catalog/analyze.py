@@ -129,6 +129,7 @@ class Analyzer:
         if isinstance(arr, X.ArrayExpr) and left.type.oid != X.UNKNOWN.oid:
             elems = [X.coerce(x, left.type.base) for x in arr.elems]
             arr = X.ArrayExpr(elems, type=left.type.base.array_of())
+        left, arr = _as_text_array(left, arr)
         return X.ArrayOp(op, isinstance(b, exp.Any), left, arr, type=T.BOOL)
 
     def _and(self, e: exp.Expr) -> X.Node:
@@ -173,7 +174,8 @@ class Analyzer:
         elems = [self.expr(x) for x in e.expressions]
         t = X.common_type([left.type] + [x.type for x in elems])
         arr = X.ArrayExpr([X.coerce(x, t) for x in elems], type=t.array_of())
-        return X.ArrayOp(op, not negate, X.coerce(left, t), arr, type=T.BOOL)
+        left, arr = _as_text_array(X.coerce(left, t), arr)
+        return X.ArrayOp(op, not negate, left, arr, type=T.BOOL)
 
     def _is(self, e: exp.Is) -> X.Node:
         what = e.expression
@@ -285,6 +287,15 @@ class Analyzer:
         zone = X.coerce(self.expr(e.args["zone"]), T.TEXT)
         t = T.TIMESTAMP if arg.type.oid == T.TIMESTAMPTZ.oid else T.TIMESTAMPTZ
         return X.SqlSyntax("({0} AT TIME ZONE {1})", [arg, zone], type=t)
+
+
+def _as_text_array(left: X.Node, arr: X.Node) -> tuple[X.Node, X.Node]:
+    """varchar has no operators: `v = ANY (varchar[])` runs as text = ANY
+    (text[]), with both sides relabelled."""
+    if left.type.oid != T.VARCHAR.oid:
+        return left, arr
+    return (X.coerce(left, T.TEXT),
+            X.Coerce(arr, False, "relabel", type=T.TEXT.array_of()))
 
 
 def _number_type(text: str) -> T.SqlType:

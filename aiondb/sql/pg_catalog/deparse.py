@@ -31,6 +31,16 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def type_label(t: T.SqlType) -> str:
+    """format_type_with_typemod: bpchar without a length is "bpchar", since
+    "character" would mean character(1)."""
+    if t.oid == T.BPCHAR.oid and t.typmod == -1:
+        return "bpchar"
+    if t.elem is not None and t.elem.oid == T.BPCHAR.oid and t.typmod == -1:
+        return "bpchar[]"
+    return t.sql_name()
+
+
 def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -141,7 +151,7 @@ class Printer:
         if n.text is None:
             self.buf += "NULL"
             if showtype >= 0 and t.oid != X.UNKNOWN.oid:
-                self.buf += "::" + t.sql_name()
+                self.buf += "::" + type_label(t)
             return
         label = False
         if t.oid == T.INT4.oid:
@@ -169,7 +179,7 @@ class Printer:
         elif t.oid != T.INT4.oid:
             label = True
         if label or showtype > 0:
-            self.buf += "::" + t.sql_name()
+            self.buf += "::" + type_label(t)
 
     def _coerce(self, n: X.Coerce, showimplicit: bool) -> None:
         if not n.explicit and not showimplicit:
@@ -182,7 +192,7 @@ class Printer:
             self.open()
             self.paren(arg, False, n)
             self.close()
-        self.buf += "::" + n.type.sql_name()
+        self.buf += "::" + type_label(n.type)
 
     def _op(self, n: X.Op, s: bool) -> None:
         self.open()
@@ -238,7 +248,7 @@ class Printer:
         self._list(n.elems)
         self.buf += "]"
         if not n.elems:
-            self.buf += "::" + n.type.sql_name()
+            self.buf += "::" + type_label(n.type)
 
     def _coalesce(self, n: X.Coalesce, s: bool) -> None:
         self.buf += n.name + "("

@@ -76,6 +76,20 @@ def deparse(text: str, columns: Any, pretty: bool, target: T.SqlType | None = No
         return text
 
 
+def stored_default(col: ColumnDef) -> str | None:
+    """The default PostgreSQL would store: none for DEFAULT NULL (a null
+    constant, possibly cast), which it drops."""
+    if col.default is None or col.identity:   # identity columns have no default
+        return None
+    try:
+        node = parse_expression(col.default)
+    except sqlglot.errors.ParseError:
+        return col.default
+    while isinstance(node, (exp.Cast, exp.Paren)):
+        node = node.this
+    return None if isinstance(node, exp.Null) else col.default
+
+
 def default_text(ctx: Any, rel: Any, col: ColumnDef, pretty: bool) -> str:
     return deparse(col.default or "", rel.columns, pretty, col.type)
 
@@ -122,6 +136,8 @@ def type_name(ctx: Any, oid: int, typmod: int = -1) -> str:
 def _format_type(ctx: Any, oid: int | None, typmod: int | None) -> str | None:
     if oid is None:
         return None
+    if oid == T.BPCHAR.oid and typmod is not None and typmod < 0:
+        return "bpchar"   # a given -1 is not character(1)
     return type_name(ctx, oid, typmod if typmod is not None else -1)
 
 
@@ -320,16 +336,20 @@ def _function_result(ctx: Any, oid: int) -> str | None:
     return _ret_name(ctx, d) if d is not None else None
 
 
+func("pg_get_function_sqlbody", (T.OID,), T.TEXT, strict=False)(lambda oid: None)
+
+
 @func("pg_get_functiondef", (T.OID,), T.TEXT, needs_ctx=True)
 def _functiondef(ctx: Any, oid: int) -> str | None:
     d = _proc(oid)
     if d is None:
         return None
-    volatility = "VOLATILE" if getattr(d, "volatile", False) else "IMMUTABLE"
+    from aiondb.sql.pg_catalog.shared import volatility
+    word = {"v": "VOLATILE", "s": "STABLE", "i": "IMMUTABLE"}[volatility(d)]
     strict = " STRICT" if getattr(d, "strict", True) else ""
     return (f"CREATE OR REPLACE FUNCTION pg_catalog.{qi(d.name)}"
             f"({_function_arguments(ctx, oid)})\n RETURNS {_ret_name(ctx, d)}\n"
-            f" LANGUAGE internal\n {volatility} PARALLEL SAFE{strict}\n"
+            f" LANGUAGE internal\n {word} PARALLEL SAFE{strict}\n"
             f"AS $function${d.name}$function$\n")
 
 

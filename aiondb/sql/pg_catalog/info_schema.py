@@ -69,7 +69,7 @@ def _datetime_precision(t: T.SqlType) -> int | None:
 
 
 def column_row(ctx: Any, rel: Any, c: ColumnDef, schema: str, updatable: bool) -> dict:
-    from aiondb.sql.pg_catalog.functions import default_text
+    from aiondb.sql.pg_catalog.functions import default_text, stored_default
     t = c.type
     db = ctx.session.db.name
     charlen = T.char_length_limit(t)
@@ -79,14 +79,14 @@ def column_row(ctx: Any, rel: Any, c: ColumnDef, schema: str, updatable: bool) -
     udt = t.elem if t.elem is not None and t.oid not in (22, 30) else t
     row = {"table_catalog": db, "table_schema": schema, "table_name": rel.name,
            "column_name": c.name, "ordinal_position": c.attnum,
-           "column_default": default_text(ctx, rel, c, False) if c.default else None,
+           "column_default": default_text(ctx, rel, c, False) if stored_default(c) else None,
            "is_nullable": _yn(not c.not_null), "data_type": data_type(t),
            "character_maximum_length": charlen, "character_octet_length": octets,
            "numeric_precision": prec, "numeric_precision_radix": radix,
            "numeric_scale": scale, "datetime_precision": _datetime_precision(t),
            "udt_catalog": db, "udt_schema": "pg_catalog",
            "udt_name": t.name if t.elem is None or t.oid in (22, 30) else "_" + udt.name,
-           "dtd_identifier": str(c.attnum), "is_self_referencing": "NO",
+           "dtd_identifier": str(c.attnum), "is_self_referencing": "NO", "identity_cycle": "NO",
            "is_identity": _yn(bool(c.identity)), "is_generated": "NEVER" if not c.generated
            else "ALWAYS", "is_updatable": _yn(updatable)}
     if c.identity:
@@ -165,7 +165,7 @@ def _table_constraints(ctx: Any) -> Iterator[tuple]:
     db = ctx.session.db.name
     for c, t, schema in _constraints(ctx.catalog):
         yield (db, schema, c.name, db, schema, t.name, _CON_TYPES[c.kind],
-               _yn(c.deferrable), "NO", "YES", "YES" if c.kind in ("p", "u") else None)
+               _yn(c.deferrable), "NO", "YES", "YES" if c.kind == "u" else None)
     # PostgreSQL also lists NOT NULL columns as CHECK constraints named
     # schema-oid_table-oid_attnum_not_null
     for t in ctx.catalog.tables():
@@ -182,9 +182,8 @@ def _check_constraints(ctx: Any) -> Iterator[tuple]:
     db = ctx.session.db.name
     for c, _t, schema in _constraints(ctx.catalog):
         if c.kind == "c":
-            text = constraint_definition(ctx, c, False)
-            yield (db, schema, c.name, text[len("CHECK ("):-1] if text.startswith("CHECK (")
-                   else text)
+            # PostgreSQL: substring(pg_get_constraintdef(oid) from 7), "CHECK " cut
+            yield (db, schema, c.name, constraint_definition(ctx, c, False)[6:])
     for t in ctx.catalog.tables():
         schema = schema_name(ctx.catalog, t.schema_oid)
         for col in t.columns:
@@ -253,7 +252,10 @@ def _constraint_column_usage(ctx: Any) -> Iterator[tuple]:
 @relation("information_schema.sequences")
 def _sequences(ctx: Any) -> Iterator[tuple]:
     cat: Catalog = ctx.catalog
+    identity = {c.sequence_oid for t in cat.tables() for c in t.columns if c.identity}
     for s in cat.sequences():
+        if s.oid in identity:   # PostgreSQL leaves identity sequences out
+            continue
         prec, radix, scale = _numeric_facts(s.type)
         yield (ctx.session.db.name, schema_name(cat, s.schema_oid), s.name,
                data_type(s.type), prec, radix, scale, str(s.start), str(s.min_value),

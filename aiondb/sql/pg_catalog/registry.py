@@ -30,7 +30,8 @@ DEFAULT_COLLATION = 100
 C_COLLATION = 950
 DEFAULT_TABLESPACE = 1663
 PG_DATABASE_OWNER = 6171  # owns schema public in PostgreSQL 15
-PLPGSQL_LANG = 13577
+PLPGSQL_LANG = 13563
+PG_TOAST_OID = 99         # exists (empty): PostgreSQL lists it among the schemas
 INTERNAL_LANG = 12
 SQL_LANG = 14
 CLASS_OID = {"pg_class": 1259, "pg_constraint": 2606, "pg_type": 1247, "pg_proc": 1255,
@@ -60,6 +61,7 @@ class SystemView:
     producer: Producer
     schema: str = "pg_catalog"
     kind: str = "r"            # relkind PostgreSQL gives it: r catalog table, v view
+    nullable: frozenset[str] = frozenset()
 
 
 VIEWS: dict[str, SystemView] = {}
@@ -72,8 +74,7 @@ def _type(name: str) -> T.SqlType:
 
 
 def _default(t: T.SqlType) -> Any:
-    """Value of an unset column of a catalog table (kind 'r'): those columns are
-    NOT NULL in PostgreSQL except arrays, expression trees and text."""
+    """Value of an unset NOT NULL column of a catalog table."""
     if t.oid == T.BOOL.oid:
         return False
     if t.oid in (T.OID.oid, T.INT2.oid, T.INT4.oid, T.INT8.oid, T.XID.oid):
@@ -92,8 +93,10 @@ def relation(key: str) -> Callable[[Producer], Producer]:
     oid, kind, spec = LAYOUTS[key]
     schema, _, name = key.rpartition(".")
     schema = schema or "pg_catalog"
-    cols = [OutCol(n, _type(t)) for n, t in (p.split(":") for p in spec.split())]
-    defaults = tuple(_default(c.type) if kind == "r" else None for c in cols)
+    pairs = [p.split(":") for p in spec.split()]
+    cols = [OutCol(n, _type(t.rstrip("?"))) for n, t in pairs]
+    nullable = {n for n, t in pairs if t.endswith("?") or kind != "r"}
+    defaults = tuple(None if c.name in nullable else _default(c.type) for c in cols)
     index = {c.name: i for i, c in enumerate(cols)}
     regproc = [i for i, c in enumerate(cols) if c.type.oid == T.REGPROC.oid]
 
@@ -110,7 +113,7 @@ def relation(key: str) -> Callable[[Producer], Producer]:
                     if row[i] == 0 and not hasattr(row[i], "label"):
                         row[i] = reg_value(0, "-")
                 yield tuple(row)
-        v = SystemView(name, oid, cols, produce, schema, kind)
+        v = SystemView(name, oid, cols, produce, schema, kind, frozenset(nullable))
         (VIEWS if schema == "pg_catalog" else INFO_VIEWS)[name] = v
         SYSTEM_OIDS[oid] = v
         return fn
@@ -132,7 +135,8 @@ def reg_value(oid: int, label: str) -> Any:
 
 def schemas(cat: Catalog) -> list[tuple[int, str, int]]:
     """(oid, name, owner) of every schema, system ones first."""
-    out = [(PG_CATALOG_OID, "pg_catalog", BOOTSTRAP_ROLE_OID),
+    out = [(PG_TOAST_OID, "pg_toast", BOOTSTRAP_ROLE_OID),
+           (PG_CATALOG_OID, "pg_catalog", BOOTSTRAP_ROLE_OID),
            (INFORMATION_SCHEMA_OID, "information_schema", BOOTSTRAP_ROLE_OID)]
     out += [(s.oid, s.name, PG_DATABASE_OWNER if s.oid == PUBLIC_OID else s.owner)
             for s in cat.schemas.values()]
@@ -144,6 +148,8 @@ def schema_name(cat: Catalog, oid: int) -> str:
         return "pg_catalog"
     if oid == INFORMATION_SCHEMA_OID:
         return "information_schema"
+    if oid == PG_TOAST_OID:
+        return "pg_toast"
     s = cat.schema_by_oid(oid)
     return s.name if s is not None else "?"
 

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from aiondb import types as T
-from aiondb.sql.pg_catalog.functions import node_tree
+from aiondb.sql.pg_catalog.functions import node_tree, stored_default
 from aiondb.sql.pg_catalog.pg_type import align_of, collation_of, storage_of, typlen_of
 from aiondb.sql.pg_catalog.registry import (
     BTREE_AM,
+    C_COLLATION,
     CLASS_OID,
     HASH_AM,
     HEAP_AM,
@@ -56,8 +57,9 @@ def derived_oid(base: int, k: int, slots: int = 4) -> int:
 
 @relation("pg_namespace")
 def _pg_namespace(ctx: Any) -> Iterator[tuple]:
+    from aiondb.sql.pg_catalog.shared import schema_acl
     for oid, name, owner in schemas(ctx.catalog):
-        yield (oid, name, owner, None)
+        yield (oid, name, owner, schema_acl(oid, ctx.session.user))
 
 
 # --- pg_class -------------------------------------------------------------------------------------
@@ -108,13 +110,17 @@ def _pg_class(ctx: Any) -> Iterator[dict[str, Any]]:
 
 # --- pg_attribute ---------------------------------------------------------------------------------
 
-def attribute_row(rel_oid: int, c: ColumnDef, attnum: int, storage: bool = True) -> tuple:
+def attribute_row(rel_oid: int, c: ColumnDef, attnum: int, catalog: bool = False) -> tuple:
+    """A pg_attribute row. Text columns of catalog tables use collation "C"."""
     t = c.type
     typlen = typlen_of(t)
+    collation = collation_of(t)
+    if catalog and collation:
+        collation = C_COLLATION
     return (rel_oid, c.name, t.oid, -1, typlen, attnum, 1 if t.elem is not None else 0, -1,
-            t.typmod, typlen in (1, 2, 4, 8), align_of(t),
-            storage_of(t) if storage else "p", "", c.not_null, c.default is not None, False,
-            c.identity, c.generated, False, True, 0, collation_of(t), None, None, None, None)
+            t.typmod, typlen in (1, 2, 4, 8), align_of(t), storage_of(t), "", c.not_null,
+            stored_default(c) is not None, False, c.identity, c.generated, False, True, 0, collation,
+            None, None, None, None)
 
 
 def index_columns(cat: Catalog, idx: IndexDef) -> list[ColumnDef]:
@@ -140,7 +146,9 @@ def _pg_attribute(ctx: Any) -> Iterator[tuple]:
                 yield attribute_row(rel.oid, ColumnDef(name, t, i + 1, True), i + 1)
     for v in SYSTEM_OIDS.values():
         for i, c in enumerate(v.columns):
-            yield attribute_row(v.oid, ColumnDef(c.name, c.type, i + 1), i + 1)
+            not_null = c.name not in v.nullable
+            yield attribute_row(v.oid, ColumnDef(c.name, c.type, i + 1, not_null), i + 1,
+                                v.kind == "r")
 
 
 def attrdef_oid(rel_oid: int, attnum: int) -> int:
@@ -151,7 +159,7 @@ def attrdef_oid(rel_oid: int, attnum: int) -> int:
 def _pg_attrdef(ctx: Any) -> Iterator[tuple]:
     for t in ctx.catalog.tables():
         for c in t.columns:
-            if c.default is not None:
+            if stored_default(c) is not None:
                 yield (attrdef_oid(t.oid, c.attnum), t.oid, c.attnum,
                        node_tree(c.default, c.type))
 

@@ -160,6 +160,22 @@ def builtin_functions() -> list[tuple[int, Any, str]]:
     return _PROCS
 
 
+# Functions PostgreSQL declares STABLE (they read the session or the catalog);
+# our registry only knows volatile or not.
+_STABLE = frozenset("""now current_setting current_schema current_schemas current_database
+current_user session_user current_catalog to_char to_timestamp to_date age date_trunc
+pg_get_expr pg_get_constraintdef pg_get_indexdef pg_get_viewdef pg_table_is_visible
+pg_type_is_visible pg_function_is_visible pg_get_userbyid format_type to_regclass
+to_regtype pg_backend_pid obj_description col_description shobj_description
+statement_timestamp transaction_timestamp localtimestamp""".split())
+
+
+def volatility(d: Any) -> str:
+    if getattr(d, "volatile", False):
+        return "v"
+    return "s" if d.name in _STABLE else "i"
+
+
 @relation("pg_proc")
 def _pg_proc(ctx: Any) -> Iterator[dict[str, Any]]:
     for oid, d, kind in builtin_functions():
@@ -168,7 +184,7 @@ def _pg_proc(ctx: Any) -> Iterator[dict[str, Any]]:
         yield {"oid": oid, "proname": d.name, "pronamespace": PG_CATALOG_OID,
                "proowner": BOOTSTRAP_ROLE_OID, "prolang": INTERNAL_LANG, "procost": 1.0,
                "prosupport": 0, "prokind": kind, "proisstrict": getattr(d, "strict", True),
-               "provolatile": "v" if getattr(d, "volatile", False) else "i",
+               "provolatile": volatility(d),
                "proparallel": "s", "pronargs": len(args), "prorettype": ret,
                "proargtypes": args, "prosrc": d.name,
                "provariadic": _arg_oid(d.variadic) if getattr(d, "variadic", None) else 0}

@@ -142,9 +142,10 @@ def _pg_settings(ctx: Any) -> Iterator[tuple]:
         unit, context, vartype, category = (x or None for x in info)
         if not s.settable and context in ("user", "superuser"):
             context = "internal"
-        yield (s.display or s.name, v, unit, category, None, None, context, vartype,
-               "default" if v == s.default else "session", None, None, None, s.default,
-               s.default, None, None, False)
+        # values fixed at startup (session_authorization...) count as defaults
+        source = "default" if v == s.default or not s.settable else "session"
+        yield (s.display or s.name, v, unit, category, None, None, context, vartype, source,
+               None, None, None, s.default, s.default, None, None, False)
 
 
 # --- activity and statistics ----------------------------------------------------------------------------
