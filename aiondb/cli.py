@@ -6,10 +6,10 @@ import argparse
 import asyncio
 import logging
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from aiondb import __version__
-from aiondb.config import FIELDS, ConfigError, Settings, load_settings
+from aiondb.config import FIELDS, ConfigError, Settings, default_text, load_settings
 from aiondb.errors import DatabaseError
 
 SUBCOMMANDS = ("serve", "doctor", "upgrade")
@@ -21,35 +21,49 @@ _FLAG_HELP_ORDER = ("ephemeral", "data_dir", "storage_backend", "host", "port", 
                     "max_message_size")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"aiondb: error: {message} (see aiondb --help)\n")
+
+
 def _add_setting_flags(p: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     for name in names:
         f = FIELDS[name]
-        flag = "--" + name.replace("_", "-")
+        flag = "--config" if name == "config_file" else "--" + name.replace("_", "-")
         help_text = f.metadata.get("help", "")
-        if name == "config_file":
-            flag = "--config"
-        if f.type in ("bool", bool) or name in ("ephemeral", "allow_unencrypted_storage"):
-            p.add_argument(flag, dest=name, action="store_const", const="true", default=None,
-                           help=help_text)
+        default = default_text(name)
+        if default is not None and name != "password":
+            help_text += f" (default: {default})"
+        if f.type in ("bool", bool):
+            # a bare flag turns it on; `--flag off` turns it off
+            p.add_argument(flag, dest=name, nargs="?", const="true", default=None,
+                           metavar="on|off", help=help_text)
         else:
-            default = f.default
-            shown = f" (default: {default})" if default not in (None, "") and \
-                name not in ("password",) else ""
             p.add_argument(flag, dest=name, default=None, metavar=name.upper(),
-                           help=help_text + shown)
+                           help=help_text)
+
+
+_EPILOG = ("Every setting can also come from an AIONDB_<NAME> environment variable (e.g. "
+           "AIONDB_PORT, AIONDB_PASSWORD, AIONDB_MASTER_KEY) or a TOML file (--config); "
+           "flags win over the environment, which wins over the file.")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="aiondb",
         description="AionDB: a multi-model database server speaking the PostgreSQL wire "
                     "protocol. Without a subcommand, runs the server.",
-        epilog="Every setting can also come from an AIONDB_<NAME> environment variable "
-               "(e.g. AIONDB_PORT, AIONDB_PASSWORD, AIONDB_MASTER_KEY) or a TOML file "
-               "(--config).")
+        epilog=_EPILOG)
     p.add_argument("--version", action="version", version=f"aiondb {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{serve,doctor,upgrade}")
-    serve = sub.add_parser("serve", help="run the server (default)")
+    serve = sub.add_parser(
+        "serve", help="run the server (default)",
+        usage="aiondb [serve] [options]",
+        description="Run the AionDB server (the default command). Other commands: "
+                    "aiondb doctor, aiondb upgrade (see aiondb doctor --help).",
+        epilog=_EPILOG)
     _add_setting_flags(serve, _FLAG_HELP_ORDER)
     for name, helptext in (("doctor", "check a data directory (manifest, keys, checkpoints, "
                                       "WAL) and report whether an upgrade is possible"),
@@ -62,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = build_parser()
-    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help",
-                                                                     "--version")):
+    # serve is the default command, so its flags are what `aiondb --help` explains
+    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] != "--version"):
         argv = ["serve"] + argv
     return parser.parse_args(argv)
 

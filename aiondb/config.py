@@ -8,6 +8,7 @@ prints it and exits with status 2.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -36,9 +37,10 @@ def _parse_size(text: str) -> int:
     t = text.strip().lower().replace(" ", "")
     num = t.rstrip("abcdefghijklmnopqrstuvwxyz")
     unit = t[len(num):]
-    if unit not in _SIZE_UNITS or not num:
+    number = _number(num) if unit in _SIZE_UNITS else None
+    if number is None or not math.isfinite(number * _SIZE_UNITS[unit]):
         raise ValueError(f"expected a size such as 64MB, got {text!r}")
-    value = int(float(num) * _SIZE_UNITS[unit])
+    value = int(number * _SIZE_UNITS[unit])
     if value <= 0:
         raise ValueError(f"size must be positive, got {text!r}")
     return value
@@ -48,16 +50,31 @@ def _parse_seconds(text: str) -> float:
     t = text.strip().lower().replace(" ", "")
     num = t.rstrip("abcdefghijklmnopqrstuvwxyz")
     unit = t[len(num):]
-    if unit not in _TIME_UNITS or not num:
+    number = _number(num) if unit in _TIME_UNITS else None
+    if number is None or not math.isfinite(number):
         raise ValueError(f"expected a duration such as 30s or 5min, got {text!r}")
-    value = float(num) * _TIME_UNITS[unit]
+    value = number * _TIME_UNITS[unit]
     if value < 0:
         raise ValueError(f"duration must not be negative, got {text!r}")
     return value
 
 
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError(f"expected an integer, got {text!r}") from None
+
+
 def _parse_port(text: str) -> int:
-    value = int(text)
+    value = _integer(text)
     if not 0 <= value <= 65535:
         raise ValueError(f"port must be between 0 and 65535, got {value}")
     return value
@@ -85,7 +102,7 @@ def _parse_auth(text: str) -> str:
 
 
 def _parse_positive_int(text: str) -> int:
-    value = int(text)
+    value = _integer(text)
     if value <= 0:
         raise ValueError(f"expected a positive integer, got {value}")
     return value
@@ -167,6 +184,23 @@ class Settings:
 
 
 FIELDS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def default_text(name: str) -> str | None:
+    """A setting's default as a user would write it (64MB, 300s), or None."""
+    f = FIELDS[name]
+    value, parser = f.default, f.metadata.get("parse")
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if parser is _parse_size:
+        for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
+            if value % size == 0:
+                return f"{value // size}{unit}"
+    if parser is _parse_seconds:
+        return f"{value:g}s"
+    return str(value)
 
 
 def _convert(name: str, value: Any, source: str) -> Any:

@@ -40,6 +40,7 @@ from aiondb.wire.scram import ScramVerifier
 
 log = logging.getLogger("aiondb.server")
 
+SHUTDOWN = errors.AdminShutdown("terminating connection due to administrator command")
 FLUSH_THRESHOLD = 256 * 1024
 READ_PAUSE_THRESHOLD = 16 * 1024 * 1024
 
@@ -303,6 +304,9 @@ class ClientProtocol(asyncio.Protocol):
         self.write(codec.ready_for_query(status))
 
     def _error(self, exc: errors.DatabaseError) -> None:
+        if self.server.stopping and isinstance(exc, errors.QueryCanceled):
+            # cancelled by shutdown: the client hears why, as from PostgreSQL
+            raise errors.SessionTerminated(SHUTDOWN)
         self._notices_and_status()
         self.write(codec.error_response(exc))
         if self.session is not None:
@@ -699,10 +703,9 @@ class Server:
             if not any(c.busy for c in self.connections):
                 break
             await asyncio.sleep(0.02)
-        shutdown = errors.AdminShutdown("terminating connection due to administrator command")
         for c in list(self.connections):
             if not c.closed:
-                c._fatal(shutdown)
+                c._fatal(SHUTDOWN)
             c._end_session()
         await self.registry.close()
         self._stopped.set()
