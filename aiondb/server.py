@@ -232,6 +232,12 @@ class ClientProtocol(asyncio.Protocol):
                 self._after_sync()
             else:
                 await self._dispatch(ev)
+            if self._write_paused:
+                # The client is not reading its replies: stop here until it
+                # does, so output stays bounded (reading stops too, above
+                # READ_PAUSE_THRESHOLD) and other connections get the loop.
+                self.flush()
+                await self.drain()
         self.flush()
 
     def _send_outbox(self) -> None:

@@ -476,6 +476,39 @@ def test_oversized_message_is_refused(small_limit_server: AionServer, what: str)
         assert bystander.execute("select 3").fetchone() == (3,)
 
 
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
+
+
+def test_client_that_never_reads_is_held_back(small_limit_server: AionServer) -> None:
+    """A client pipelining far more requests than it reads replies for must
+    not make the server buffer without bound or starve other clients: the
+    server stops reading it. 40 MB of Bind/Execute/Sync would be ~700 MB of
+    replies."""
+    srv = small_limit_server
+    before = _rss_kb(srv.proc.pid)
+    with RawClient(srv.host, srv.port) as c:
+        c.startup()
+        c.send(P("flood", "select repeat('y', 500)") + S)
+        c.read_until("Z")
+        one = B("", "flood") + E("") + S
+        payload = one * (40_000_000 // len(one))
+        c.sock.settimeout(2)   # blocked this long means the server stopped reading
+        sent = 0
+        try:
+            while sent < len(payload):
+                sent += c.sock.send(payload[sent:sent + 1_000_000])
+        except TimeoutError:
+            pass
+        assert sent < len(payload)
+        with psycopg.connect(srv.dsn(), autocommit=True) as other:
+            assert other.execute("select 6").fetchone() == (6,)
+        assert _rss_kb(srv.proc.pid) - before < 100_000
+    with psycopg.connect(srv.dsn(), autocommit=True) as other:
+        assert other.execute("select 7").fetchone() == (7,)
+
+
 def test_many_bad_clients_at_once(aiondb: AionServer) -> None:
     """Concurrent garbage from many sockets: each gets its error, the server
     keeps serving."""
