@@ -213,11 +213,12 @@ def test_port_in_use_is_a_one_line_error(aiondb: AionServer) -> None:
 
 def _wait_running(srv: AionServer, pid: int) -> None:
     with psycopg.connect(srv.dsn(), autocommit=True) as w:
-        while True:
+        for _ in range(20_000):
             row = w.execute("select count(*) from pg_stat_activity where pid = %s and "
                             "xact_start is not null", [pid]).fetchone()
             if row and row[0]:
                 return
+    raise AssertionError("the statement never started")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -266,11 +266,12 @@ def _wait_running(aiondb: AionServer, where: str, arg: Any) -> None:
     """Wait until the session named by `where` has a statement in progress:
     pg_stat_activity shows xact_start only while a transaction is open."""
     with psycopg.connect(aiondb.dsn(), autocommit=True) as watcher:
-        while True:
+        for _ in range(20_000):
             row = watcher.execute("select count(*) from pg_stat_activity where "
                                   f"{where} and xact_start is not null", [arg]).fetchone()
             if row and row[0]:
                 return
+    raise AssertionError("the statement never started")
 
 
 @pytest.mark.parametrize("how", ["cancel", "cancel_safe"])

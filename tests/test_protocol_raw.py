@@ -434,7 +434,7 @@ def test_half_sent_message_does_not_block_others(aiondb: AionServer) -> None:
 
 @pytest.fixture(scope="module")
 def small_limit_server() -> Iterator[AionServer]:
-    srv = start_aiondb("--ephemeral", "--max-message-size", "4kB")
+    srv = start_aiondb("--ephemeral", "--max-message-size", "4kB", "--max-connections", "3")
     yield srv
     srv.stop()
 
@@ -474,6 +474,52 @@ def test_oversized_message_is_refused(small_limit_server: AionServer, what: str)
         assert (f["S"], f["C"]) == ("FATAL", "54000")
         assert "4096" in f["M"]
         assert bystander.execute("select 3").fetchone() == (3,)
+
+
+def test_too_many_connections(small_limit_server: AionServer) -> None:
+    srv = small_limit_server
+    conns = [psycopg.connect(srv.dsn()) for _ in range(3)]
+    try:
+        with RawClient(srv.host, srv.port) as c:
+            c.send(w.startup_packet({"user": "aion", "database": "postgres"}))
+            msgs = c.read_to_end()
+        f = msgs[-1].fields()
+        assert (msgs[-1].kind, f["S"], f["C"]) == ("E", "FATAL", "53300")
+        assert conns[0].execute("select 8").fetchone() == (8,)
+    finally:
+        for conn in conns:
+            conn.close()
+    with psycopg.connect(srv.dsn()) as again:   # the slots were given back
+        assert again.execute("select 9").fetchone() == (9,)
+
+
+@pytest.mark.parametrize("where", ["statement", "copy", "extended batch"])
+def test_client_vanishes(aiondb: AionServer, where: str) -> None:
+    """A client that disconnects mid-statement, mid-COPY or mid-batch: its
+    session ends (and is cancelled), nothing is logged as an error."""
+    with RawClient(aiondb.host, aiondb.port) as c:
+        c.startup(application_name=f"vanish_{where.replace(' ', '_')}")
+        if where == "statement":
+            c.send(Q("select pg_sleep(30)"))
+        elif where == "copy":
+            c.send(Q("create table if not exists vanish (a int)"))
+            c.read_until("Z")
+            c.send(Q("copy vanish from stdin") + w.frame(b"d", b"1\n"))
+            assert kinds([c.read()]) == "G"   # type: ignore[list-item]
+        else:
+            c.send(Q("begin") + P("", "select pg_sleep(30)") + B("", "") + E(""))
+        with psycopg.connect(aiondb.dsn(), autocommit=True) as w_:
+            assert w_.execute("select count(*) from pg_stat_activity where "
+                              "application_name like 'vanish%'").fetchone() == (1,)
+    # Closing the socket ends the session, as soon as the server's loop gets
+    # to the close: a bounded number of round trips later.
+    with psycopg.connect(aiondb.dsn(), autocommit=True) as w_:
+        for _ in range(10_000):
+            if w_.execute("select count(*) from pg_stat_activity where "
+                          "application_name like 'vanish%'").fetchone() == (0,):
+                break
+        else:
+            pytest.fail("the session outlived its connection")
 
 
 def _rss_kb(pid: int) -> int:
