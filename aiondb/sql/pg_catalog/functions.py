@@ -124,6 +124,8 @@ def type_name(ctx: Any, oid: int, typmod: int = -1) -> str:
     """format_type, including tables' row types."""
     t = T.BY_OID.get(oid)
     if t is not None:
+        if oid in (T.INT2VECTOR.oid, T.OIDVECTOR.oid):
+            return t.name
         return (t if typmod == -1 else t.with_typmod(typmod)).sql_name()
     rel = row_type_relation(ctx.catalog, oid) if ctx is not None else None
     if rel is not None:

@@ -105,6 +105,9 @@ def _pg_class(ctx: Any) -> Iterator[dict[str, Any]]:
                "relowner": BOOTSTRAP_ROLE_OID, "relkind": v.kind, "relpersistence": "p",
                "relnatts": len(v.columns), "relispopulated": True, "relreplident": "n",
                "relam": HEAP_AM if v.kind == "r" else 0, "relhasrules": v.kind == "v",
+               # PostgreSQL's catalogs have indexes; ours are computed, so psql asks
+               # for them (same queries) and finds none ("or recently had", say the docs)
+               "relhasindex": v.kind == "r",
                "reltuples": -1.0, "relfilenode": v.oid if v.kind == "r" else 0}
 
 

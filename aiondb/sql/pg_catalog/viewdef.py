@@ -81,6 +81,8 @@ class ViewPrinter:
         self._targets(p, an, sel, colnames)
         if items:
             p.keyword(" FROM ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 2)
+            if not self.pretty:   # each join of the left-deep tree is parenthesized
+                p.buf += "(" * len(joins)
             p.buf += self.rtes[0].label
             for j, rte in zip(joins, self.rtes[1:], strict=True):
                 self._join(p, an, j, rte)
@@ -147,6 +149,7 @@ class ViewPrinter:
             p.close()
         elif side:
             p.buf += " ON TRUE"
+        p.close()
 
     @staticmethod
     def _by_position(sel: exp.Select, g: exp.Expr) -> exp.Expr:
