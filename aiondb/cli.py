@@ -17,7 +17,7 @@ SUBCOMMANDS = ("serve", "doctor", "upgrade")
 _FLAG_HELP_ORDER = ("ephemeral", "data_dir", "storage_backend", "host", "port", "log_level",
                     "user", "password", "auth_method", "config_file", "master_key_file",
                     "allow_unencrypted_storage", "checkpoint_interval", "max_wal_size",
-                    "wal_segment_size", "synchronous_commit", "max_connections",
+                    "wal_segment_size", "wal_flush", "synchronous_commit", "max_connections",
                     "max_message_size")
 
 

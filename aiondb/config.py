@@ -101,6 +101,13 @@ def _parse_auth(text: str) -> str:
     return t
 
 
+def _choice(text: str, options: tuple[str, ...], name: str) -> str:
+    t = text.strip().lower()
+    if t not in options:
+        raise ValueError(f"expected one of {', '.join(options)}; got {text!r}")
+    return t
+
+
 def _parse_positive_int(text: str) -> int:
     value = _integer(text)
     if value <= 0:
@@ -150,6 +157,10 @@ class Settings:
         "parse": _parse_size, "help": "WAL volume that triggers a checkpoint, e.g. 1GB"})
     wal_segment_size: int = field(default=16 * 1024 * 1024, metadata={
         "parse": _parse_size, "help": "size of each pre-allocated WAL segment file"})
+    wal_flush: str = field(default="inline", metadata={
+        "parse": lambda v: _choice(v, ("inline", "thread"), "wal_flush"),
+        "help": "'inline': fdatasync in the event loop (fastest with fast disks); 'thread': "
+                "a flusher thread, so statements keep running during a slow fsync"})
     synchronous_commit: bool = field(default=True, metadata={
         "parse": _parse_sync_commit,
         "help": "default for the session setting: wait for fsync before COMMIT returns"})

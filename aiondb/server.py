@@ -557,14 +557,14 @@ class ClientProtocol(asyncio.Protocol):
                 return False
             portal = session.portals[ev.portal]
             self._notices_and_status()
-            assert res.columns is not None
-            fmts = _formats(len(res.columns), portal.result_formats)
-            encs = _row_encoders(res.columns, fmts, session.tz)
-            data_row = codec.data_row
             write = self.write
-            for r in res.rows:
-                write(data_row([None if v is None else e(v)
-                                for v, e in zip(r, encs, strict=True)]))
+            if res.columns is not None:
+                fmts = _formats(len(res.columns), portal.result_formats)
+                encs = _row_encoders(res.columns, fmts, session.tz)
+                data_row = codec.data_row
+                for r in res.rows:
+                    write(data_row([None if v is None else e(v)
+                                    for v, e in zip(r, encs, strict=True)]))
             write(codec.command_complete(res.tag))
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             self._ext_error(as_db_error(exc))

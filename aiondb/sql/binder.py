@@ -121,7 +121,7 @@ class Binder(CallBinder):
                 return e
             if target.oid in (T.REGCLASS.oid, T.REGTYPE.oid, T.REGPROC.oid,
                               T.REGNAMESPACE.oid, T.REGROLE.oid):
-                return Cast(e, target, casts.cast_function(T.TEXT, target, True))
+                return self._reg_const(e.value, target)
             return Const(parse_text(target, e.value, self.session.tz,
                                     self.session.statement_time()), target)
         if isinstance(e, Const) and e.value is None:
@@ -276,8 +276,18 @@ class Binder(CallBinder):
         if arg.type.oid == T.UNKNOWN.oid and isinstance(arg, Const) and arg.value is not None:
             if target.oid in (T.REGCLASS.oid, T.REGTYPE.oid, T.REGPROC.oid, T.REGNAMESPACE.oid,
                               T.REGROLE.oid):
-                return Cast(arg, target, casts.cast_function(T.TEXT, target, True))
+                return self._reg_const(arg.value, target)
         return self.coerce(arg, target, "e")
+
+    def _reg_const(self, text: str, target: T.SqlType) -> Expr:
+        """A reg* literal ('seq'::regclass) names a catalog object: resolved now,
+        as PostgreSQL does during parse analysis. Plans are cached per catalog
+        version and search_path, so the resolved OID cannot go stale; resolving
+        per row made every serial-column INSERT look the sequence up again."""
+        from aiondb.sql.fn_system import resolve_reg
+        ctx = self.session.const_context()
+        ctx.catalog = self.catalog
+        return Const(resolve_reg(self.session, target, text, ctx), target)
 
     def _unicode_string(self, node: exp.Expr, scope: Scope) -> Expr:
         """U&'d\\0061t\\+000061': \\XXXX and \\+XXXXXX code points, \\\\ a backslash."""

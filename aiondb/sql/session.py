@@ -656,16 +656,38 @@ class Session:
             if res is not None:
                 return res
         catalog = self.current_catalog()
+        return await self.in_transaction(
+            lambda txn: self._execute_plan(txn, entry, params, catalog))
 
-        def run(txn: Transaction) -> Result:
-            ctx = self.make_context(txn, params, catalog)
-            rows = list(entry.op.rows(ctx))
-            if entry.kind == "query":
-                return Result(f"SELECT {len(rows)}", entry.columns, rows)
-            count = ctx.cache.get("rowcount", 0)
-            tag = f"INSERT 0 {count}" if entry.tag == "INSERT" else f"{entry.tag} {count}"
-            return Result(tag, entry.columns if entry.columns else None, rows)
-        return await self.in_transaction(run)
+    def _execute_plan(self, txn: Transaction, entry: PlanEntry, params: list[Any],
+                      catalog: Catalog) -> Result:
+        ctx = self.make_context(txn, params, catalog)
+        rows = list(entry.op.rows(ctx))
+        if entry.kind == "query":
+            return Result(f"SELECT {len(rows)}", entry.columns, rows)
+        count = ctx.cache.get("rowcount", 0)
+        tag = f"INSERT 0 {count}" if entry.tag == "INSERT" else f"{entry.tag} {count}"
+        return Result(tag, entry.columns if entry.columns else None, rows)
+
+    def _run_now(self, entry: PlanEntry, params: list[Any]) -> Result | None:
+        """Run a planned statement in the current (or a new implicit)
+        transaction without awaiting; None when it meets a lock or a sleep,
+        after rolling the attempt back (the caller then takes the waiting path,
+        which runs it again)."""
+        if not self.in_block and self.txn is None:
+            self.implicit_txn = True
+        txn = self._ensure_txn()
+        self.sleeps_done = 0
+        mark = txn.mark()
+        try:
+            txn.begin_statement()
+            return self._execute_plan(txn, entry, params, self.current_catalog())
+        except (LockWait, SleepRequest):
+            txn.rollback_to_mark(mark)
+            return None
+        except BaseException:
+            txn.rollback_to_mark(mark)
+            raise
 
     def _run_autocommit_read(self, entry: PlanEntry, params: list[Any]) -> Result | None:
         """A read-only statement outside a block: no Transaction to create,
@@ -803,20 +825,21 @@ class Session:
         return p
 
     def try_execute_portal_now(self, name: str) -> Result | None:
-        """Synchronous fast path for the common case: a fresh portal of a plain
-        read outside a transaction block, fetched whole. None: use
-        execute_portal (which may wait)."""
+        """Synchronous fast path: a fresh portal of a planned statement, fetched
+        whole, that needs no wait. None: use execute_portal (which may wait)."""
         p = self.portals.get(name)
-        if p is None or p.result is not None or self.in_block or self.txn is not None:
+        if p is None or p.result is not None or self.failed:
             return None
-        ps = p.prepared
-        entry = ps.entry
-        if entry is None or not entry.read_only or self.failed or \
-                entry.catalog_version != self.db.catalog.version:
+        entry = p.prepared.entry
+        if entry is None or entry.catalog_version != self.current_catalog().version or \
+                len(entry.param_types) > len(p.params):
             return None
         self.cancel_requested = False
         self.stmt_started_at = dt.datetime.now(UTC)
-        res = self._run_autocommit_read(entry, p.params)
+        if entry.read_only and self.txn is None and not self.in_block:
+            res = self._run_autocommit_read(entry, p.params)
+        else:
+            res = self._run_now(entry, p.params)
         if res is not None:
             p.result = res
             p.pos = len(res.rows)

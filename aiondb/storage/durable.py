@@ -352,7 +352,7 @@ class DurableRegistry(TenantRegistry):
         self.settings = settings
         self.fs = fs if fs is not None else OsFS()
         self.datadir = DataDir(self.fs, settings.data_dir)
-        self.flush_mode = flush_mode
+        self.flush_mode = flush_mode if flush_mode != "inline" else settings.wal_flush
         self.master: bytes | None = None
         self.cluster: dict[str, Any] = {}
         self.stores: dict[str, TenantStore] = {}
