@@ -29,6 +29,9 @@ class AggregateDef:
     strict: bool = True               # NULL inputs are skipped
     needs_ctx_final: bool = False
     variadic: ArgType | None = None
+    # for aggregates whose work depends on the argument types (json_agg):
+    # specialize(arg types) → the AggregateDef to run
+    specialize: Callable[[list[T.SqlType]], AggregateDef] | None = None
 
 
 def aggregate(name: str | tuple[str, ...], args: tuple[ArgType, ...], ret: RetType,
@@ -173,7 +176,7 @@ def _to_json_value(v: Any) -> Any:
     return to_jsonb_value(v)
 
 
-aggregate(("jsonb_agg", "json_agg"), (ANYELEMENT,), T.JSONB, list,
+aggregate("jsonb_agg", (ANYELEMENT,), T.JSONB, list,
           lambda s, v: s.append(JSON_NULL if v is None else _to_json_value(v)) or s,
           lambda s: s if s else None, strict=False)
 
@@ -185,8 +188,33 @@ def _obj_step(s: dict, k: Any, v: Any) -> dict:
     return s
 
 
-aggregate(("jsonb_object_agg", "json_object_agg"), (ANY, ANY), T.JSONB, dict, _obj_step,
+aggregate("jsonb_object_agg", (ANY, ANY), T.JSONB, dict, _obj_step,
           lambda s: s if s else None, strict=False)
+
+
+def _typed_json_aggregates() -> None:
+    """json_agg / json_object_agg write json text laid out per argument type."""
+    from dataclasses import replace
+
+    from aiondb.sql.fn_jsontext import json_agg_parts, json_object_agg_parts
+
+    def agg(ts: list[T.SqlType]) -> AggregateDef:
+        init, step, final = json_agg_parts(ts[0])
+        return replace(base_agg, init=init, step=step, final=final, specialize=None)
+
+    def obj(ts: list[T.SqlType]) -> AggregateDef:
+        init, step, final = json_object_agg_parts(ts[0], ts[1])
+        return replace(base_obj, init=init, step=step, final=final, specialize=None)
+
+    base_agg = AggregateDef("json_agg", (ANYELEMENT,), T.JSON, list, _list_step, lambda s: s,
+                            strict=False, specialize=agg)
+    base_obj = AggregateDef("json_object_agg", (ANY, ANY), T.JSON, list, _list_step,
+                            lambda s: s, strict=False, specialize=obj)
+    AGGREGATES.setdefault("json_agg", []).append(base_agg)
+    AGGREGATES.setdefault("json_object_agg", []).append(base_obj)
+
+
+_typed_json_aggregates()
 
 
 def _var_step(s: list, v: Any) -> list:

@@ -24,9 +24,11 @@ from aiondb.sql.expr import (
     Const,
     Expr,
     RowCtor,
+    SrfCall,
     WindowCall,
     walk,
 )
+from aiondb.sql.fn_jsontext import JSON_CALLS, json_call
 from aiondb.sql.scope import Scope
 
 
@@ -110,12 +112,38 @@ class CallBinder:
             if isinstance(a, exp.Kwarg) or isinstance(a, exp.PropertyEQ):
                 raise errors.FeatureNotSupported("named arguments are not supported")
             args.append(self.expr(a, scope))
+        if name in JSON_CALLS:
+            return self._json_call(name, args)
         return self.call(name, args)
 
+    def _json_call(self, name: str, args: list[Expr]) -> Expr:
+        """json producers: the layout depends on the arguments' SQL types."""
+        args = [self.coerce(a, T.TEXT) if a.type.oid == T.UNKNOWN.oid else a for a in args]
+        if name == "row_to_json" and (not args or args[0].type.oid != T.RECORD.oid):
+            raise errors.UndefinedFunction(
+                functions.describe_call(name, [a.type for a in args]) + " does not exist")
+        if len(args) == 2 and name in ("row_to_json", "array_to_json"):
+            args[1] = self.coerce(args[1], T.BOOL)
+        fn = json_call(name, [a.type for a in args])
+        if fn is None:
+            raise errors.UndefinedFunction(
+                functions.describe_call(name, [a.type for a in args]) + " does not exist")
+        builders = ("json_build_array", "json_build_object")
+        return Call(name, args, T.JSON, fn, strict=name not in builders)
+
     def srf_in_expression(self, name: str, raw_args: list, scope: Scope) -> Expr:
-        raise errors.FeatureNotSupported(
-            f"set-returning function {name}() is only supported in FROM "
-            f"(write SELECT * FROM {name}(...))")
+        """A set-returning function in an expression: only in a select list."""
+        if not getattr(self, "allow_srf", False):
+            raise errors.FeatureNotSupported(
+                f"set-returning functions are not allowed here: {name}()")
+        if self.agg_level > 0:
+            raise errors.FeatureNotSupported(
+                "aggregate function calls cannot contain set-returning function calls")
+        args = [self.expr(a, scope) for a in raw_args]
+        d, argtypes, cols = functions.resolve_srf(name, [a.type for a in args])
+        args = [self.coerce(a, t) for a, t in zip(args, argtypes, strict=False)]
+        t = cols[0][1] if len(cols) == 1 else T.RECORD
+        return SrfCall(name, args, t, d, cols)
 
     def aggregate_call(self, name: str, raw_args: list[exp.Expr], scope: Scope,
                        filt: exp.Expr | None, order_node: exp.Order | None = None,
@@ -159,6 +187,8 @@ class CallBinder:
         d, argtypes, ret = functions.resolve(cands, actual,
                                              functions.describe_call(name, actual))
         args = [self.coerce(a, t) for a, t in zip(args, argtypes, strict=False)]
+        if getattr(d, "specialize", None) is not None:
+            d = d.specialize([a.type for a in args])
         return AggCall(name, args, ret, d, distinct, flt, order, star)
 
     def _agg_context_error(self) -> str:

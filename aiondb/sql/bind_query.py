@@ -20,6 +20,7 @@ from aiondb.sql.expr import (
     Col,
     Const,
     Expr,
+    SrfCall,
     SubqueryExpr,
     WindowCall,
     transform,
@@ -123,12 +124,15 @@ class QueryBinder(Binder):
     def bind_query_node(self, q: exp.Expr, scope: Scope) -> P.Plan:
         # a subquery is its own query level: the enclosing level's aggregate and
         # window context must neither leak into it nor be clobbered by it
-        saved = (self.allow_aggregates, self.allow_windows, self.agg_level, self.windows)
+        saved = (self.allow_aggregates, self.allow_windows, self.agg_level, self.windows,
+                 getattr(self, "allow_srf", False))
         self.agg_level = 0
+        self.allow_srf = False
         try:
             return self._bind_query_node(q, scope)
         finally:
-            self.allow_aggregates, self.allow_windows, self.agg_level, self.windows = saved
+            (self.allow_aggregates, self.allow_windows, self.agg_level, self.windows,
+             self.allow_srf) = saved
 
     def _bind_query_node(self, q: exp.Expr, scope: Scope) -> P.Plan:
         if isinstance(q, exp.Subquery):
@@ -272,7 +276,11 @@ class QueryBinder(Binder):
         self.allow_aggregates = True
         self.allow_windows = True
         try:
-            items, names = self._select_items(sel, scope)
+            self.allow_srf = True
+            try:
+                items, names = self._select_items(sel, scope)
+            finally:
+                self.allow_srf = False
             scope.aliases = {n: e for n, e in zip(names, items, strict=True)}
             group = sel.args.get("group")
             group_exprs, grouping_sets = self._group_by(group, scope, items) \
@@ -299,6 +307,8 @@ class QueryBinder(Binder):
             plan = P.Filter(plan, having, plan.columns)
         if _contains(items + [k[0] for k in order_keys if isinstance(k[0], Expr)], WindowCall):
             plan, items, order_keys = self._window_stage(plan, items, order_keys)
+        if _contains(items, SrfCall):
+            plan, items, order_keys = self._project_set_stage(plan, items, order_keys)
         # projection, DISTINCT, ORDER BY, LIMIT
         out_cols = [self._out_col(e, n, scope) for e, n in zip(items, names, strict=True)]
         extra: list[Expr] = []
@@ -693,6 +703,34 @@ class QueryBinder(Binder):
                      for k, d, n in order_keys]
         cols = plan.columns + [P.OutCol(c.name, c.type) for c in calls]
         return P.Window(plan, calls, cols), new_items, new_order
+
+    def _project_set_stage(self, plan: P.Plan, items: list[Expr], order_keys: list) -> tuple:
+        """Set-returning functions of the select list run after grouping and
+        windows; the items read their output columns."""
+        calls: list[SrfCall] = []
+        width = len(plan.columns)
+
+        def rewrite(e: Expr) -> Expr | None:
+            if isinstance(e, SrfCall):
+                if any(isinstance(n, SrfCall) for a in e.args for n in walk(a)):
+                    raise errors.FeatureNotSupported("set-returning functions nested in the "
+                                                     "arguments of another are not supported")
+                calls.append(e)
+                return Col(width + len(calls) - 1, e.type)
+            return None
+
+        new_items = [transform(e, rewrite) for e in items]
+        new_order = []
+        for k, d, n in order_keys:
+            if not isinstance(k, int):
+                # ORDER BY an item holding a set-returning function: read its new form
+                for old, new in zip(items, new_items, strict=True):
+                    if k is old or k == old:
+                        k = new
+                        break
+            new_order.append((k, d, n))
+        cols = plan.columns + [P.OutCol(c.name, c.type) for c in calls]
+        return P.ProjectSet(plan, calls, cols), new_items, new_order
 
     # --- set operations and VALUES -----------------------------------------------------------------------
     def bind_setop(self, q: exp.Expr, scope: Scope) -> P.Plan:

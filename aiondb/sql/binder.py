@@ -68,6 +68,7 @@ class Binder(CallBinder):
         self.agg_level = 0          # > 0 while binding an aggregate's arguments
         self.allow_aggregates = False
         self.allow_windows = False
+        self.allow_srf = False      # set-returning functions: select lists only
         self.windows: dict[str, exp.Window] = {}
         self.volatile = False
         self._cte_ids = 0
@@ -197,6 +198,12 @@ class Binder(CallBinder):
 
     def _column(self, node: exp.Column, scope: Scope) -> Expr:
         if isinstance(node.this, exp.Star):
+            if node.table:          # f(t.*): the whole row of t
+                row = self._whole_row(node.table, scope)
+                if row is not None:
+                    return row
+                raise errors.UndefinedTable(
+                    f'missing FROM-clause entry for table "{node.table}"')
             raise errors.FeatureNotSupported("* is not allowed here")
         name = node.name
         table = node.table or None
@@ -211,7 +218,23 @@ class Binder(CallBinder):
             alias = self._alias_ref(scope, name)
             if alias is not None:
                 return alias
+            row = self._whole_row(name, scope)
+            if row is not None:
+                return row
         return scope.resolve(table, name, schema)
+
+    def _whole_row(self, alias: str, scope: Scope) -> Expr | None:
+        """A FROM item's name used as a value: its row, with field names."""
+        s: Scope | None = scope
+        while s is not None and s.find_entry(alias) is None:
+            s = s.parent
+        if s is None:
+            return None
+        entry = s.find_entry(alias)
+        assert entry is not None
+        names = [n for n in entry.names if not n.startswith("?")]
+        elems = [scope.resolve(alias, n) for n in names]
+        return RowCtor(elems, T.RECORD, names)
 
     def _alias_ref(self, scope: Scope, name: str) -> Expr | None:
         return None
@@ -432,8 +455,9 @@ class Binder(CallBinder):
         from aiondb.sql.fn_core import like_escape
         call: Expr = Call("like_escape", [s, p, esc], T.BOOL, like_escape)
         if isinstance(like, exp.ILike):
-            call = Call("ilike_escape", [Call("lower", [s], T.TEXT, str.lower),
-                                          Call("lower", [p], T.TEXT, str.lower), esc],
+            from aiondb.sql.fn_string import ascii_lower
+            call = Call("ilike_escape", [Call("lower", [s], T.TEXT, ascii_lower),
+                                          Call("lower", [p], T.TEXT, ascii_lower), esc],
                         T.BOOL, like_escape)
         return Not(call) if negate else call
 

@@ -237,6 +237,32 @@ class FunctionScanOp(Operator):
         return it
 
 
+class ProjectSetOp(Operator):
+    __slots__ = ("input", "calls")
+
+    def __init__(self, p: P.ProjectSet) -> None:
+        self.input = build(p.input)
+        self.calls = [(c.impl.impl, c.impl.strict, [compile_expr(a) for a in c.args],
+                       len(c.columns) > 1, tuple(n for n, _ in c.columns),
+                       tuple(t for _, t in c.columns)) for c in p.calls]
+
+    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
+        from aiondb.sql.expr import Record
+        for row in self.input.rows(ctx):
+            outs = []
+            for fn, strict, argfns, composite, names, types in self.calls:
+                vals = [a(row, ctx) for a in argfns]
+                if strict and any(v is None for v in vals):
+                    outs.append([])
+                    continue
+                res = fn(ctx, *vals)
+                outs.append([Record(r, names, types) for r in res] if composite
+                            else [r[0] for r in res])
+            n = max((len(o) for o in outs), default=0)
+            for i in range(n):
+                yield row + tuple(o[i] if i < len(o) else None for o in outs)
+
+
 # --- row-at-a-time operators ----------------------------------------------------------------------
 
 class FilterOp(Operator):
@@ -738,7 +764,7 @@ for _p, _o in ((P.Result, ResultOp), (P.Values, ValuesOp), (P.Empty, lambda p: E
                (P.Distinct, DistinctOp), (P.Sort, SortOp),
                (P.NestedLoopJoin, NestedLoopJoinOp), (P.HashJoin, HashJoinOp),
                (P.SetOp, SetOpOp), (P.CteScan, CteScanOp), (P.WorkTableScan, WorkTableScanOp),
-               (P.LockRows, LockRowsOp)):
+               (P.LockRows, LockRowsOp), (P.ProjectSet, ProjectSetOp)):
     _BUILDERS[_p] = _o  # type: ignore[assignment]
 
 

@@ -149,6 +149,8 @@ def _node_lines(p: P.Plan) -> tuple[str, list[str]]:
         return "Aggregate", details
     if isinstance(p, P.Window):
         return "WindowAgg", details
+    if isinstance(p, P.ProjectSet):
+        return "ProjectSet", details
     if isinstance(p, P.Sort):
         keys = []
         for k in p.keys:

@@ -260,19 +260,54 @@ class ArrayCtor(Expr):
         return hash(("array", len(self.elems)))
 
 
+class Record(tuple):
+    """A row value that knows its field names and types (a whole-row
+    reference such as `t` in `SELECT row_to_json(t) FROM t`); a plain tuple
+    is an anonymous ROW(...)."""
+
+    names: tuple[str, ...] = ()
+    types: tuple[T.SqlType, ...] = ()
+
+    def __new__(cls, values: Any, names: tuple[str, ...],
+                types: tuple[T.SqlType, ...]) -> Record:
+        r = super().__new__(cls, values)
+        r.names = names
+        r.types = types
+        return r
+
+
 @dataclass(eq=True)
 class RowCtor(Expr):
     elems: list[Expr]
     type: T.SqlType = T.RECORD
+    names: list[str] | None = None   # field names of a whole-row reference
 
     def children(self) -> list[Expr]:
         return self.elems
 
     def replace_children(self, kids: list[Expr]) -> Expr:
-        return RowCtor(kids)
+        return RowCtor(kids, self.type, self.names)
 
     def __hash__(self) -> int:
         return hash(("row", len(self.elems)))
+
+
+@dataclass(eq=False)
+class SrfCall(Expr):
+    """A set-returning function in a select list; a ProjectSet stage runs it
+    and the binder replaces it with the stage's output column."""
+
+    name: str
+    args: list[Expr]
+    type: T.SqlType
+    impl: Any                   # functions.SrfDef
+    columns: list[tuple[str, T.SqlType]]
+
+    def children(self) -> list[Expr]:
+        return self.args
+
+    def replace_children(self, kids: list[Expr]) -> Expr:
+        return SrfCall(self.name, kids, self.type, self.impl, self.columns)
 
 
 @dataclass(eq=False)
@@ -366,7 +401,7 @@ def transform(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
 def is_constant(e: Expr) -> bool:
     """No columns, outer refs, params, subqueries or volatile calls."""
     for n in walk(e):
-        if isinstance(n, (Col, OuterRef, Param, SubqueryExpr, AggCall, WindowCall)):
+        if isinstance(n, (Col, OuterRef, Param, SubqueryExpr, AggCall, WindowCall, SrfCall)):
             return False
         if isinstance(n, Call) and n.volatile:
             return False
@@ -612,6 +647,10 @@ def _c_array(e: ArrayCtor) -> Compiled:
 
 def _c_row(e: RowCtor) -> Compiled:
     elems = [compile_expr(x) for x in e.elems]
+    if e.names is not None:
+        names = tuple(e.names)
+        types = tuple(x.type for x in e.elems)
+        return lambda row, ctx: Record([x(row, ctx) for x in elems], names, types)
     return lambda row, ctx: tuple(x(row, ctx) for x in elems)
 
 
@@ -631,4 +670,5 @@ _COMPILERS: dict[type, Callable[[Any], Compiled]] = {
     Cast: _c_cast, BoolOp: _c_boolop, Not: _c_not, IsNull: _c_isnull, IsBool: _c_isbool,
     Case: _c_case, Coalesce: _c_coalesce, InList: _c_inlist, ArrayCtor: _c_array,
     RowCtor: _c_row, SubqueryExpr: _c_subquery, AggCall: _c_unbound, WindowCall: _c_unbound,
+    SrfCall: _c_unbound,
 }

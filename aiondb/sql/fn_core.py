@@ -462,7 +462,8 @@ def like(s: str, p: str) -> bool:
 
 
 def ilike(s: str, p: str) -> bool:
-    return like_regex(p, "\\", re.IGNORECASE).fullmatch(s) is not None
+    # case-insensitive for ASCII letters only: the C ctype AionDB reports
+    return like_regex(p, "\\", re.IGNORECASE | re.ASCII).fullmatch(s) is not None
 
 
 for _t in (T.TEXT, T.BPCHAR, T.NAME):

@@ -4,6 +4,7 @@ structures (see types.py); json values are their text."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from aiondb import errors
 from aiondb import types as T
 from aiondb.sql.functions import ANY, func, op, srf
-from aiondb.sql.textio import format_jsonb, format_text, guess_type
+from aiondb.sql.textio import format_float8, format_jsonb, format_text, guess_type
 from aiondb.values import JSON_NULL, Interval
 
 JB = T.JSONB
@@ -24,11 +25,18 @@ def to_jsonb_value(v: Any) -> Any:
     if v is JSON_NULL or isinstance(v, (bool, str, int, Decimal, dict)):
         return v
     if isinstance(v, float):
-        return Decimal(repr(v)) if v == v and v not in (float("inf"), float("-inf")) else str(v)
+        # as PostgreSQL: the float's shortest text read as numeric; NaN/inf as strings
+        if not math.isfinite(v):
+            return format_float8(v)
+        d = Decimal(format_float8(v))
+        return d.quantize(Decimal(1)) if d.as_tuple().exponent > 0 else d
     if isinstance(v, list):
         return [to_jsonb_value(x) for x in v]
     if isinstance(v, tuple):
-        return [to_jsonb_value(x) for x in v]
+        names = getattr(v, "names", ())
+        if names:
+            return {n: to_jsonb_value(x) for n, x in zip(names, v, strict=True)}
+        return {f"f{i + 1}": to_jsonb_value(x) for i, x in enumerate(v)}
     if isinstance(v, dt.datetime):
         return v.isoformat()
     if isinstance(v, (dt.date, dt.time)):
@@ -50,13 +58,18 @@ def _as_text(v: Any) -> str | None:
 
 
 def _get(v: Any, key: Any) -> Any:
+    """Member of an object / element of an array; None when absent. A JSON
+    null member (None inside a parsed value) comes back as JSON_NULL."""
     if isinstance(key, str):
-        if isinstance(v, dict):
-            return v.get(key)
+        if isinstance(v, dict) and key in v:
+            x = v[key]
+            return JSON_NULL if x is None else x
         return None
     if isinstance(v, list):
         idx = key if key >= 0 else len(v) + key
-        return v[idx] if 0 <= idx < len(v) else None
+        if 0 <= idx < len(v):
+            x = v[idx]
+            return JSON_NULL if x is None else x
     return None
 
 
@@ -76,6 +89,8 @@ def _path(v: Any, path: list) -> Any:
                 p = int(p)
             except (TypeError, ValueError):
                 return None
+        if cur is JSON_NULL:
+            return None
         cur = _get(cur, p)
         if cur is None:
             return None
@@ -188,7 +203,7 @@ op("#-", JB, T.TEXT.array_of(), JB)(_delete_path)
 
 # --- constructors ---------------------------------------------------------------------------------
 
-@func(("jsonb_build_object", "json_build_object"), (), JB, strict=False, variadic=ANY)
+@func("jsonb_build_object", (), JB, strict=False, variadic=ANY)
 def _build_object(*args: Any) -> dict:
     if len(args) % 2:
         raise errors.InvalidParameterValue(
@@ -205,13 +220,12 @@ def _build_object(*args: Any) -> dict:
     return out
 
 
-@func(("jsonb_build_array", "json_build_array"), (), JB, strict=False, variadic=ANY)
+@func("jsonb_build_array", (), JB, strict=False, variadic=ANY)
 def _build_array(*args: Any) -> list:
     return [to_jsonb_value(a) for a in args]
 
 
-func(("to_jsonb", "to_json"), (ANY,), JB)(to_jsonb_value)
-func("row_to_json", (T.RECORD,), JB)(lambda r: [to_jsonb_value(x) for x in r])
+func("to_jsonb", (ANY,), JB)(to_jsonb_value)
 
 
 @func(("jsonb_object", "json_object"), (T.TEXT.array_of(),), JB)
@@ -274,7 +288,7 @@ def _pretty(v: Any, indent: int) -> str:
 
 def _strip_nulls(v: Any) -> Any:
     if isinstance(v, dict):
-        return {k: _strip_nulls(x) for k, x in v.items() if x is not JSON_NULL}
+        return {k: _strip_nulls(x) for k, x in v.items() if x is not JSON_NULL and x is not None}
     if isinstance(v, list):
         return [_strip_nulls(x) for x in v]
     return v
@@ -347,7 +361,7 @@ def _each_cols(value_type: T.SqlType) -> Any:
 def _each(ctx: Any, v: Any) -> Any:
     if not isinstance(v, dict):
         raise errors.InvalidParameterValue("cannot call jsonb_each on a non-object")
-    return [(k, x) for k, x in v.items()]
+    return [(k, JSON_NULL if x is None else x) for k, x in v.items()]
 
 
 @srf("jsonb_each_text", (JB,), _each_cols(T.TEXT))
@@ -371,7 +385,7 @@ def _array_elements(ctx: Any, v: Any) -> Any:
     if not isinstance(v, list):
         raise errors.InvalidParameterValue("cannot extract elements from "
                                            f"{'a scalar' if not isinstance(v, dict) else 'an object'}")
-    return [(x,) for x in v]
+    return [(JSON_NULL if x is None else x,) for x in v]
 
 
 @srf("jsonb_array_elements_text", (JB,), lambda ts: [("value", T.TEXT)])

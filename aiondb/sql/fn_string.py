@@ -8,7 +8,7 @@ from typing import Any
 
 from aiondb import errors
 from aiondb import types as T
-from aiondb.sql.functions import ANY, ANYNONARRAY, func, op
+from aiondb.sql.functions import ANY, ANYNONARRAY, func, op, srf
 from aiondb.sql.textio import format_text, guess_type
 
 TEXT = T.TEXT
@@ -31,11 +31,25 @@ func("octet_length", (TEXT,), T.INT4)(lambda s: len(s.encode()))
 func("octet_length", (T.BPCHAR,), T.INT4)(lambda s: len(s.encode()))   # counts the padding
 func("octet_length", (T.BYTEA,), T.INT4)(len)
 func("bit_length", (TEXT,), T.INT4)(lambda s: 8 * len(s.encode()))
-func("lower", (TEXT,), TEXT)(str.lower)
-func("upper", (TEXT,), TEXT)(str.upper)
+# Case mapping follows the C ctype AionDB reports (lc_ctype = C), as PostgreSQL
+# does in such a cluster: only ASCII letters change case.
+_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_upper(s: str) -> str:
+    return s.translate(_UPPER)
+
+
+def ascii_lower(s: str) -> str:
+    return s.translate(_LOWER)
+
+
+func("lower", (TEXT,), TEXT)(ascii_lower)
+func("upper", (TEXT,), TEXT)(ascii_upper)
 func("initcap", (TEXT,), TEXT)(
-    lambda s: re.sub(r"[A-Za-z0-9]+", lambda m: m.group(0)[0].upper() + m.group(0)[1:].lower(),
-                     s))
+    lambda s: re.sub(r"[A-Za-z0-9]+", lambda m: ascii_upper(m.group(0)[0]) +
+                     ascii_lower(m.group(0)[1:]), s))
 func("md5", (TEXT,), TEXT)(lambda s: hashlib.md5(s.encode()).hexdigest())
 func("md5", (T.BYTEA,), TEXT)(lambda b: hashlib.md5(b).hexdigest())
 func("sha256", (T.BYTEA,), T.BYTEA)(lambda b: hashlib.sha256(b).digest())
@@ -44,6 +58,22 @@ func("ascii", (TEXT,), T.INT4)(lambda s: ord(s[0]) if s else 0)
 func("strpos", (TEXT, TEXT), T.INT4)(lambda s, sub: s.find(sub) + 1)
 func("starts_with", (TEXT, TEXT), T.BOOL)(lambda s, p: s.startswith(p))
 func("to_hex", (T.INT8,), TEXT)(lambda n: format(n & 0xFFFFFFFFFFFFFFFF if n < 0 else n, "x"))
+func("to_hex", (T.INT4,), TEXT)(lambda n: format(n & 0xFFFFFFFF if n < 0 else n, "x"))
+
+
+def _get_byte(b: bytes, n: int) -> int:
+    if not 0 <= n < len(b):
+        raise errors.ArraySubscriptError(f"index {n} out of valid range, 0..{len(b) - 1}")
+    return b[n]
+
+
+def _set_byte(b: bytes, n: int, v: int) -> bytes:
+    _get_byte(b, n)
+    return b[:n] + bytes([v & 0xFF]) + b[n + 1:]
+
+
+func("get_byte", (T.BYTEA, T.INT4), T.INT4)(_get_byte)
+func("set_byte", (T.BYTEA, T.INT4, T.INT4), T.BYTEA)(_set_byte)
 func("quote_ident", (TEXT,), TEXT)(
     lambda s: s if re.fullmatch(r"[a-z_][a-z0-9_$]*", s) else '"' + s.replace('"', '""') + '"')
 
@@ -190,7 +220,7 @@ def _overlay(s: str, repl: str, start: int, count: int | None = None) -> str:
 func("overlay", (TEXT, TEXT, T.INT4), TEXT)(_overlay)
 
 
-@func("format", (TEXT, ANY), TEXT, strict=False, variadic=ANY)
+@func("format", (TEXT,), TEXT, strict=False, variadic=ANY)
 def _format(fmt: str | None, *args: Any) -> str | None:
     if fmt is None:
         return None
@@ -268,6 +298,43 @@ def _regexp_match(s: str, pattern: str, flags: str = "") -> list | None:
 
 
 func("regexp_match", (TEXT, TEXT, TEXT), TEXT.array_of())(_regexp_match)
+
+
+def _regexp_matches(ctx: Any, s: str, pattern: str, flags: str = "") -> list[tuple]:
+    """Rows of captured groups (the whole match without groups); 'g' for all."""
+    from aiondb.sql.fn_core import posix_regex
+    rx = posix_regex(pattern, re.IGNORECASE if "i" in flags else 0)
+    found = rx.finditer(s) if "g" in flags else [m for m in [rx.search(s)] if m]
+    return [(list(m.groups()) if m.groups() else [m.group(0)],) for m in found]
+
+
+srf("regexp_matches", (TEXT, TEXT), lambda ts: [("regexp_matches", TEXT.array_of())])(
+    _regexp_matches)
+srf("regexp_matches", (TEXT, TEXT, TEXT), lambda ts: [("regexp_matches", TEXT.array_of())])(
+    _regexp_matches)
+
+
+def _regexp_split(s: str, pattern: str, flags: str = "") -> list[str]:
+    from aiondb.sql.fn_core import posix_regex
+    rx = posix_regex(pattern, re.IGNORECASE if "i" in flags else 0)
+    out, pos = [], 0
+    for m in rx.finditer(s):
+        if m.end() == m.start():
+            # an empty match splits between characters, never at either end
+            if m.start() == 0 or m.start() >= len(s):
+                continue
+        out.append(s[pos:m.start()])
+        pos = m.end()
+    out.append(s[pos:])
+    return out
+
+
+func("regexp_split_to_array", (TEXT, TEXT), TEXT.array_of())(_regexp_split)
+func("regexp_split_to_array", (TEXT, TEXT, TEXT), TEXT.array_of())(_regexp_split)
+srf("regexp_split_to_table", (TEXT, TEXT), lambda ts: [("regexp_split_to_table", TEXT)])(
+    lambda ctx, s, p: [(x,) for x in _regexp_split(s, p)])
+srf("regexp_split_to_table", (TEXT, TEXT, TEXT), lambda ts: [("regexp_split_to_table", TEXT)])(
+    lambda ctx, s, p, f: [(x,) for x in _regexp_split(s, p, f)])
 
 
 @func("encode", (T.BYTEA, TEXT), TEXT)

@@ -121,6 +121,9 @@ def normalize(sql: str) -> tuple[str, list[Any], list[T.SqlType]] | None:
                 ordinal_clause.get(depth, False)
                 or (prev is not None and prev.kind == "word" and prev.value in _TYPE_PREFIX)
                 or (paren_owner and paren_owner[-1] in _TYPE_MOD)
+                # U&'...', B'...', X'...', N'...': the prefix is part of the literal
+                or (tok.kind == "string" and tok.pos > 0 and
+                    (sql[tok.pos - 1].isalpha() or sql[tok.pos - 1] == "&"))
             )
             if not skip:
                 nxt = toks[i + 1] if i + 1 < len(toks) else None

@@ -173,6 +173,19 @@ class Window(Plan):
 
 
 @dataclass
+class ProjectSet(Plan):
+    """Set-returning functions of a select list: per input row, each function's
+    rows side by side (the shorter ones padded with NULL), appended to it."""
+
+    input: Plan
+    calls: list[Any]        # expr.SrfCall
+    columns: list[OutCol]
+
+    def inputs(self) -> list[Plan]:
+        return [self.input]
+
+
+@dataclass
 class SortKey:
     expr: Expr
     desc: bool = False
