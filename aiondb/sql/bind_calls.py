@@ -107,6 +107,9 @@ class CallBinder:
             raise errors.WindowingError(f"window function {name} requires an OVER clause")
         if name in functions.SRFS and name not in functions.FUNCTIONS:
             return self.srf_in_expression(name, raw_args, scope)
+        feature = UNSUPPORTED_FUNCTIONS.get(name)
+        if feature is not None and name not in functions.FUNCTIONS:
+            raise errors.FeatureNotSupported(f"{feature} is not supported: {name}()")
         args = []
         for a in raw_args:
             if isinstance(a, exp.Kwarg) or isinstance(a, exp.PropertyEQ):
@@ -383,6 +386,26 @@ class CallBinder:
             return self.subquery_expr("array", q.this if isinstance(q, exp.Subquery) else q,
                                       scope, None)
         raise errors.SyntaxError("syntax error at or near \"ARRAY\"")
+
+# PostgreSQL built-in functions of features AionDB does not have: 0A000, not 42883
+UNSUPPORTED_FUNCTIONS = {
+    **{f: "the SQL/JSON path language (jsonpath)" for f in (
+        "jsonb_path_exists", "jsonb_path_match", "jsonb_path_query", "jsonb_path_query_array",
+        "jsonb_path_query_first", "jsonb_path_exists_tz", "jsonb_path_match_tz",
+        "jsonb_path_query_tz", "jsonb_path_query_array_tz", "jsonb_path_query_first_tz")},
+    **{f: "full text search" for f in (
+        "to_tsvector", "to_tsquery", "plainto_tsquery", "phraseto_tsquery",
+        "websearch_to_tsquery", "ts_rank", "ts_rank_cd", "ts_headline", "setweight")},
+    **{f: "XML" for f in ("xmlparse", "xmlserialize", "xmlelement", "xmlforest", "xmlagg",
+                          "xpath", "xpath_exists", "xmlconcat", "query_to_xml")},
+    **{f: "large objects" for f in ("lo_create", "lo_import", "lo_export", "lo_unlink",
+                                     "lo_open", "lo_get", "lo_put")},
+    **{f: "advisory locks" for f in (
+        "pg_advisory_lock", "pg_advisory_unlock", "pg_try_advisory_lock",
+        "pg_advisory_xact_lock", "pg_try_advisory_xact_lock", "pg_advisory_lock_shared",
+        "pg_advisory_unlock_all")},
+}
+
 
 def grouping_marker(*args: Any) -> Any:
     """Stands for GROUPING(...) until aggregation rewrites it."""
