@@ -136,6 +136,13 @@ CASES: dict[str, list[bytes | tuple[bytes, int]]] = {
     "error in the middle of a pipeline": [
         P("", "select 1") + B("", "") + E("") + P("", "select 1/(g-1) from generate_series(1, 1) g") + B("", "") + E("")
         + P("", "select 3") + B("", "") + E("") + S + P("", "select 4") + B("", "") + E("") + S],
+    "executemany-style pipeline ended by Flush then Sync": [
+        Q("create table {t} (a int primary key, b text)"),
+        b"".join(P("", "insert into {t} values ($1, $2) returning a", (0, 0))
+                 + B("", "", (str(i).encode(), b"x")) + D("P", "") + E("")
+                 for i in range(3)) + H + S,
+        b"".join(B("", "", (b"1", b"dup")) + D("P", "") + E("") for _ in range(2)) + H + S,
+        Q("select a, b from {t} order by a")],
     "failed transaction in the extended protocol": [
         Q("begin"), P("", "select 1/(g-1) from generate_series(1, 1) g") + B("", "") + E("") + S,
         P("", "select 1") + B("", "") + E("") + S,
