@@ -41,3 +41,10 @@ SET search_path = public, pg_catalog;
 \d pg_catalog.pg_am
 \pset tuples_only off
 \conninfo
+SELECT id, payload, now() AS ts, id + 1.5 AS x FROM t \gdesc
+SELECT 1 AS one, 'x'::varchar(5) AS v, NULL::date AS d \gdesc
+\x on
+\d t
+\x off
+\dv pg_catalog.pg_tables
+\dt pg_catalog.pg_class

@@ -147,11 +147,15 @@ def _pg_attribute(ctx: Any) -> Iterator[tuple]:
             for i, (name, t) in enumerate((("last_value", T.INT8), ("log_cnt", T.INT8),
                                            ("is_called", T.BOOL))):
                 yield attribute_row(rel.oid, ColumnDef(name, t, i + 1, True), i + 1)
-    for v in SYSTEM_OIDS.values():
-        for i, c in enumerate(v.columns):
-            not_null = c.name not in v.nullable
-            yield attribute_row(v.oid, ColumnDef(c.name, c.type, i + 1, not_null), i + 1,
-                                v.kind == "r")
+    if not _SYSTEM_ATTRIBUTES:   # static: computed once
+        _SYSTEM_ATTRIBUTES.extend(
+            attribute_row(v.oid, ColumnDef(c.name, c.type, i + 1, c.name not in v.nullable),
+                          i + 1, v.kind == "r")
+            for v in SYSTEM_OIDS.values() for i, c in enumerate(v.columns))
+    yield from _SYSTEM_ATTRIBUTES
+
+
+_SYSTEM_ATTRIBUTES: list[tuple] = []
 
 
 def attrdef_oid(rel_oid: int, attnum: int) -> int:

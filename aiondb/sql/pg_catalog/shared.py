@@ -19,7 +19,6 @@ from aiondb.sql.pg_catalog.registry import (
     DEFAULT_TABLESPACE,
     HASH_AM,
     HEAP_AM,
-    HNSW_AM,
     INTERNAL_LANG,
     PG_DATABASE_OWNER,
     PLPGSQL_LANG,
@@ -37,7 +36,7 @@ PLPGSQL_EXT, VECTOR_EXT = 13559, 13600
 # (oid, name, version, relocatable, description)
 EXTENSIONS = [(PLPGSQL_EXT, "plpgsql", "1.0", False, "PL/pgSQL procedural language"),
               (VECTOR_EXT, "vector", "0.7.0", True,
-               "vector data type and ivfflat and hnsw access methods")]
+               "vector data type and pgvector's distance operators")]
 DATABASE_DESCRIPTIONS = {"postgres": "default administrative connection database"}
 
 
@@ -105,8 +104,7 @@ def _pg_language(ctx: Any) -> list[tuple]:
 def _pg_am(ctx: Any) -> list[tuple]:
     return [(HEAP_AM, "heap", reg_value(0, "heap_tableam_handler"), "t"),
             (BTREE_AM, "btree", reg_value(0, "bthandler"), "i"),
-            (HASH_AM, "hash", reg_value(0, "hashhandler"), "i"),
-            (HNSW_AM, "hnsw", reg_value(0, "hnswhandler"), "i")]
+            (HASH_AM, "hash", reg_value(0, "hashhandler"), "i")]
 
 
 @relation("pg_collation")
