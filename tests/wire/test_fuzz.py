@@ -30,7 +30,7 @@ from tests.support.servers import AionServer, start_aiondb
 from tests.wire import rawclient as w
 
 CORPUS = Path(__file__).parent / "corpus"
-FAST = settings(max_examples=300, deadline=None, derandomize=True,
+FAST = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
 LIVE = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow,
