@@ -90,6 +90,21 @@ def test_non_autocommit_connection(aiondb: AionServer, tenant: str) -> None:
         assert c.execute("select a from na").fetchall() == [(1,)]
 
 
+def test_startup_options_like_postgres(aiondb: AionServer, tenant: str, pg_db: str) -> None:
+    opts = "-c search_path=abc,public -c TimeZone=Europe/Paris --application-name=from\\ opts"
+
+    def run(dsn: str) -> Any:
+        with psycopg.connect(dsn, options=opts) as c:
+            shown = [c.execute(f"show {n}").fetchone() for n in
+                     ("search_path", "timezone", "application_name")]
+            return shown, c.info.parameter_status("TimeZone")
+    ours = run(aiondb.dsn(tenant))
+    assert ours == run(pg_db)
+    assert ours[0][1:] == [("Europe/Paris",), ("from opts",)] and ours[1] == "Europe/Paris"
+    with psycopg.connect(aiondb.dsn(tenant), options=opts, application_name="explicit") as c:
+        assert c.execute("show application_name").fetchone() == ("explicit",)
+
+
 # --- errors and notices -------------------------------------------------------------------------------
 
 def test_error_fields_give_psycopg_the_right_class(conn: psycopg.Connection) -> None:

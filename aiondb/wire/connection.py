@@ -82,6 +82,48 @@ _READY_PASSTHROUGH = frozenset((m.Query, m.Parse, m.Bind, m.Describe, m.Execute,
                                 m.Sync, m.Flush, m.FunctionCall))
 
 
+def split_options(text: str) -> dict[str, str]:
+    """Settings from the startup packet's `options` (libpq's PGOPTIONS), read
+    as PostgreSQL does: words split on whitespace (a backslash escapes the
+    next character), each setting given as `-c name=value` or `--name=value`."""
+    words: list[str] = []
+    word: list[str] = []
+    chars = iter(text)
+    for ch in chars:
+        if ch == "\\":
+            word.append(next(chars, ""))
+        elif ch.isspace():
+            if word:
+                words.append("".join(word))
+                word = []
+        else:
+            word.append(ch)
+    if word:
+        words.append("".join(word))
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w == "-c" and i + 1 < len(words):
+            i += 1
+            setting = words[i]
+        elif w.startswith("-c") and len(w) > 2:
+            setting = w[2:]
+        elif w.startswith("--") and len(w) > 2:
+            setting = w[2:]
+        else:
+            raise errors.SyntaxError(
+                f"invalid command-line argument for server process: {w}",
+                hint="Only -c name=value and --name=value are accepted in options.")
+        name, eq, value = setting.partition("=")
+        if not eq or not name:
+            raise errors.SyntaxError(f"-c {setting} requires a value" if not eq else
+                                     f"invalid command-line argument: {setting}")
+        out[name.replace("-", "_")] = value
+        i += 1
+    return out
+
+
 class ServerConnection:
     """Protocol state for one client. Raises errors.DatabaseError subclasses
     for bad input; after one, `state` is CLOSED and the caller should send
@@ -186,6 +228,12 @@ class ServerConnection:
             del params[k]
         if msg.protocol & 0xFFFF or options:
             self.outbox.append(codec.negotiate_protocol_version(m.PROTOCOL_3_0, options))
+        if "options" in params:
+            # PGOPTIONS settings; the packet's own parameters win, as in PostgreSQL
+            try:
+                params = {**split_options(params.pop("options")), **params}
+            except errors.DatabaseError as exc:
+                raise self._fail(exc) from None
         self.params = params
         if self.auth.method == "trust":
             return self._authenticated()

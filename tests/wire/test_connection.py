@@ -141,6 +141,22 @@ def test_newer_minor_version_and_protocol_options_are_negotiated_down() -> None:
                                   + codec.auth_ok())
 
 
+def test_options_become_settings_and_packet_parameters_win() -> None:
+    ev = startup(trust(), user="aion", options="-c search_path=a,b --statement-timeout=5 "
+                 "-capplication_name=opt -c TimeZone=x\\ y", application_name="packet")
+    assert isinstance(ev, Authenticated)
+    assert ev.params == {"search_path": "a,b", "statement_timeout": "5",
+                         "application_name": "packet", "TimeZone": "x y"}
+
+
+@pytest.mark.parametrize("options", ["-x", "-c", "-c nonsense", "--=1", "plain"])
+def test_bad_options_refuse_the_connection(options: str) -> None:
+    conn = trust()
+    with pytest.raises(errors.SyntaxError):
+        startup(conn, user="aion", options=options)
+    assert conn.state is State.CLOSED
+
+
 # --- SCRAM ----------------------------------------------------------------------------------------
 
 sasl_initial = w.sasl_initial_response
