@@ -75,6 +75,10 @@ class CopyIn:
     error: errors.DatabaseError | None = None
     header_skipped: bool = False
     done: bool = False
+    converters: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.converters = [field_converter(t, self.session.tz) for t in self.types]
 
     @property
     def ncols(self) -> int:
@@ -163,19 +167,20 @@ class CopyIn:
                 f'missing data for column "{self.table.columns[self.positions[len(values)]].name}"'
             raise errors.BadCopyFileFormat(which, detail=f"COPY {self.table.name}, line "
                                                          f"{self.line_no}")
-        tz = self.session.tz
-        out = []
-        for v, t, pos in zip(values, self.types, self.positions, strict=True):
-            if v is None:
-                out.append(None)
-                continue
-            try:
-                out.append(parse_text(t, v, tz))
-            except errors.DatabaseError as exc:
-                exc.detail = (f"COPY {self.table.name}, line {self.line_no}, column "
-                              f"{self.table.columns[pos].name}: \"{v[:100]}\"")
-                raise
-        self.rows.append(out)
+        try:
+            self.rows.append([None if v is None else conv(v)
+                              for v, conv in zip(values, self.converters, strict=True)])
+        except errors.DatabaseError as exc:
+            # find the offending column for the message
+            for v, conv, pos in zip(values, self.converters, self.positions, strict=True):
+                try:
+                    if v is not None:
+                        conv(v)
+                except errors.DatabaseError:
+                    exc.detail = (f"COPY {self.table.name}, line {self.line_no}, column "
+                                  f"{self.table.columns[pos].name}: \"{v[:100]}\"")
+                    break
+            raise
 
     async def finish(self) -> Result:
         from aiondb.sql.session import Result
@@ -272,6 +277,31 @@ def parse_csv(buf: str, delim: str, quote: str, escape: str,
         records.append(fields)
         consumed = n
     return records, consumed
+
+
+def field_converter(t: T.SqlType, tz: Any) -> Any:
+    """Text field → value, specialized per column type (COPY converts every
+    field of every row; the generic parse_text dispatch costs more than the
+    conversion itself for integers and char(n))."""
+    if t.oid in (T.INT2.oid, T.INT4.oid, T.INT8.oid):
+        lo, hi, _ = T.INT_RANGES[t.oid]
+        from aiondb.sql.textio import parse_int
+
+        def conv_int(v: str) -> int:
+            if v.isascii() and v.isdigit():     # plain ASCII digits: int() is exact
+                x = int(v)
+                if x <= hi:
+                    return x
+            return parse_int(t, v)
+        return conv_int
+    if t.oid in (T.TEXT.oid, T.NAME.oid) or (t.oid == T.VARCHAR.oid and t.typmod == -1):
+        return str
+    if t.oid == T.BPCHAR.oid and t.typmod >= 4:
+        n = t.typmod - 4
+        from aiondb.sql.casts import apply_char_typmod
+        return lambda v: v + " " * (n - len(v)) if len(v) < n else (
+            v if len(v) == n else apply_char_typmod(t, v, False))
+    return lambda v: parse_text(t, v, tz)
 
 
 def _unescape(f: str) -> str:
