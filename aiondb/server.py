@@ -86,6 +86,11 @@ def as_db_error(exc: Exception) -> errors.DatabaseError:
     keep the session."""
     if isinstance(exc, errors.DatabaseError):
         return exc
+    if isinstance(exc, RecursionError):
+        # a statement nested too deeply for the recursive parser/binder: the
+        # client's limit, as PostgreSQL's 54001, not our bug
+        return errors.StatementTooComplex("stack depth limit exceeded",
+                                          hint="The statement is nested too deeply.")
     log.exception("internal error", exc_info=exc)
     return errors.InternalError(f"internal error: {type(exc).__name__}: {exc}")
 

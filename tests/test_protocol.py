@@ -126,6 +126,17 @@ def test_error_fields_give_psycopg_the_right_class(conn: psycopg.Connection) -> 
         assert info.value.diag.message_primary
 
 
+@pytest.mark.parametrize("sql", ["select " + "(" * 5000 + "1" + ")" * 5000,
+                                 "select " + " + ".join(["1"] * 20000)],
+                         ids=["nested parentheses", "long expression"])
+def test_too_deeply_nested_statement(conn: psycopg.Connection, sql: str) -> None:
+    # PostgreSQL's answer to a statement beyond its stack: 54001, session intact
+    with pytest.raises(pe.StatementTooComplex) as info:
+        conn.execute(sql)
+    assert info.value.diag.message_primary == "stack depth limit exceeded"
+    assert conn.execute("select 1").fetchone() == (1,)
+
+
 def test_notice_response(conn: psycopg.Connection) -> None:
     notices: list[tuple] = []   # a Diagnostic is only valid inside the handler
     conn.add_notice_handler(lambda d: notices.append(
