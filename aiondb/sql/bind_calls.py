@@ -88,7 +88,7 @@ class CallBinder:
                 exp.CurrentTime: "current_time", exp.CurrentUser: "current_user",
                 exp.SessionUser: "current_user", exp.CurrentSchema: "current_schema",
                 exp.CurrentCatalog: "current_database",
-                exp.Localtimestamp: "localtimestamp"}[type(node)]
+                exp.Localtimestamp: "localtimestamp", exp.Localtime: "localtime"}[type(node)]
         return self.call(name, [])
 
     def _builtin_class(self, node: exp.Func, scope: Scope) -> Expr:
@@ -110,14 +110,44 @@ class CallBinder:
         feature = UNSUPPORTED_FUNCTIONS.get(name)
         if feature is not None and name not in functions.FUNCTIONS:
             raise errors.FeatureNotSupported(f"{feature} is not supported: {name}()")
-        args = []
-        for a in raw_args:
-            if isinstance(a, exp.Kwarg) or isinstance(a, exp.PropertyEQ):
-                raise errors.FeatureNotSupported("named arguments are not supported")
-            args.append(self.expr(a, scope))
+        args = self._call_args(name, raw_args, scope)
         if name in JSON_CALLS:
             return self._json_call(name, args)
         return self.call(name, args)
+
+    def _call_args(self, name: str, raw_args: list, scope: Scope) -> list[Expr]:
+        """Bound arguments in positional order: named arguments (`days => 3`)
+        and omitted trailing ones take their place from the parameter list
+        of functions that declare one (PARAMETERS)."""
+        params = PARAMETERS.get(name)
+        positional: list[Expr] = []
+        named: dict[str, Expr] = {}
+        for a in raw_args:
+            if isinstance(a, (exp.Kwarg, exp.PropertyEQ)):
+                key = a.this.name.lower()
+                if params is None or key not in [p for p, _ in params]:
+                    raise errors.UndefinedFunction(
+                        f"function {name}({key} => ...) does not exist",
+                        hint="No function matches the given name and argument types.")
+                if key in named:
+                    raise errors.SyntaxError(f'argument name "{key}" used more than once')
+                named[key] = self.expr(a.expression, scope)
+            else:
+                if named:
+                    raise errors.SyntaxError("positional argument cannot follow named argument")
+                positional.append(self.expr(a, scope))
+        if params is None or (not named and len(positional) == len(params)):
+            return positional
+        out = list(positional)
+        for pname, default in params[len(positional):]:
+            if pname in named:
+                out.append(named.pop(pname))
+            elif default is not None:
+                out.append(Const(default[0], default[1]))
+            else:
+                raise errors.UndefinedFunction(
+                    f"function {name} requires argument \"{pname}\"")
+        return out
 
     def _json_call(self, name: str, args: list[Expr]) -> Expr:
         """json producers: the layout depends on the arguments' SQL types."""
@@ -386,6 +416,19 @@ class CallBinder:
             return self.subquery_expr("array", q.this if isinstance(q, exp.Subquery) else q,
                                       scope, None)
         raise errors.SyntaxError("syntax error at or near \"ARRAY\"")
+
+# Parameter names (and defaults) of built-ins callable with named arguments
+PARAMETERS: dict[str, list[tuple[str, tuple[Any, T.SqlType] | None]]] = {
+    "make_interval": [("years", (0, T.INT4)), ("months", (0, T.INT4)), ("weeks", (0, T.INT4)),
+                      ("days", (0, T.INT4)), ("hours", (0, T.INT4)), ("mins", (0, T.INT4)),
+                      ("secs", (0.0, T.FLOAT8))],
+    "make_date": [("year", None), ("month", None), ("day", None)],
+    "make_time": [("hour", None), ("min", None), ("sec", None)],
+    "make_timestamp": [("year", None), ("month", None), ("mday", None), ("hour", None),
+                       ("min", None), ("sec", None)],
+    "make_timestamptz": [("year", None), ("month", None), ("mday", None), ("hour", None),
+                         ("min", None), ("sec", None), ("timezone", None)],
+}
 
 # PostgreSQL built-in functions of features AionDB does not have: 0A000, not 42883
 UNSUPPORTED_FUNCTIONS = {

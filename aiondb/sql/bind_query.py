@@ -1086,7 +1086,7 @@ class QueryBinder(Binder):
         if isinstance(rel, ViewDef):
             return self._view_item(rel, alias, colaliases, scope, offset)
         if isinstance(rel, SequenceDef):
-            raise errors.FeatureNotSupported("selecting from a sequence is not supported")
+            return self._sequence_item(rel, alias, colaliases, scope, offset)
         if not isinstance(rel, TableDef):
             raise errors.WrongObjectType(f'"{name}" is not a table')
         tdef = rel
@@ -1112,6 +1112,26 @@ class QueryBinder(Binder):
             return self.session.resolve_relation(self.catalog, schema, name)
         except errors.InvalidSchemaName:
             raise errors.UndefinedTable(f'relation "{schema}.{name}" does not exist') from None
+
+    def _sequence_item(self, seq: SequenceDef, alias: str, colaliases: list[str],
+                       scope: Scope, offset: int) -> P.Plan:
+        """SELECT ... FROM a sequence: its one row (last_value, log_cnt,
+        is_called). log_cnt, PostgreSQL's count of pre-logged values, is
+        always 0 here: every nextval is logged with its transaction."""
+        names = ["last_value", "log_cnt", "is_called"]
+        types = [T.INT8, T.INT8, T.BOOL]
+        for i, c in enumerate(colaliases[:3]):
+            names[i] = c
+        oid, start = seq.oid, seq.start
+
+        def produce(ctx: Any) -> list[tuple]:
+            state = ctx.db.seq_values.get(oid) if getattr(ctx, "db", None) is not None \
+                else None
+            last, called = state if state else (start, False)
+            return [(last, 0, called)]
+        scope.add(ScopeEntry(alias, names, types, offset))
+        return P.SystemScan(seq.name, [P.OutCol(n, t) for n, t in zip(names, types,
+                                                                       strict=True)], produce)
 
     def _view_item(self, view: ViewDef, alias: str, colaliases: list[str], scope: Scope,
                    offset: int) -> P.Plan:

@@ -675,11 +675,13 @@ class Binder(CallBinder):
         this = node.this
         unit = node.args.get("unit")
         if isinstance(this, exp.Literal) and this.is_string:
-            text = this.this
-            if unit is not None:
-                u = unit.name if isinstance(unit, exp.Expr) else str(unit)
-                text = f"{text} {u.lower()}"
-            return Const(parse_text(T.INTERVAL, text), T.INTERVAL)
+            if unit is None:
+                return Const(parse_text(T.INTERVAL, this.this), T.INTERVAL)
+            fields = (unit.name if isinstance(unit, exp.Expr) else str(unit)).lower().split()
+            from aiondb.sql.textio import parse_interval
+            # a bare number counts in the last field; smaller fields are dropped
+            value = parse_interval(this.this, fields[-1])
+            return Const(_truncate_interval(value, fields[-1]), T.INTERVAL)
         e = self.expr(this, scope)
         if unit is not None:
             u = unit.name.lower() if isinstance(unit, exp.Expr) else str(unit).lower()
@@ -791,6 +793,21 @@ class Binder(CallBinder):
     def bind_query_node(self, q: exp.Expr, scope: Scope) -> Any:
         raise NotImplementedError  # provided by QueryBinder
 
+def _truncate_interval(v: Any, field: str) -> Any:
+    """INTERVAL '...' HOUR etc.: zero the parts below the named field."""
+    from aiondb.values import Interval
+    unit = {"hour": 3_600_000_000, "minute": 60_000_000, "second": 1}.get(field)
+    if field == "year":
+        return Interval(v.months - v.months % 12, 0, 0)
+    if field == "month":
+        return Interval(v.months, 0, 0)
+    if field == "day":
+        return Interval(v.months, v.days, 0)
+    if unit is not None and unit > 1:
+        return Interval(v.months, v.days, int(v.micros / unit) * unit)
+    return v
+
+
 def _row_items(node: exp.Expr) -> list[exp.Expr] | None:
     if isinstance(node, exp.Tuple):
         return list(node.expressions)
@@ -829,6 +846,7 @@ _EXPR_DISPATCH: dict[type, Any] = {
     exp.CurrentTime: Binder._no_paren_fn, exp.CurrentUser: Binder._no_paren_fn,
     exp.SessionUser: Binder._no_paren_fn, exp.CurrentSchema: Binder._no_paren_fn,
     exp.CurrentCatalog: Binder._no_paren_fn, exp.Localtimestamp: Binder._no_paren_fn,
+    exp.Localtime: Binder._no_paren_fn,
 }
 for _cls in _BINARY_OPS:
     _EXPR_DISPATCH[_cls] = Binder._binary

@@ -104,7 +104,8 @@ def coercion(src: T.SqlType, dst: T.SqlType) -> str | None:
         if d in _STRINGS:
             return "a"
         if s in _STRINGS:
-            return "e"
+            # text → regclass is implicit in PostgreSQL (currval(text_expr) works)
+            return "i" if d == T.REGCLASS.oid and s != T.CHAR.oid else "e"
         return None
     if s in _STRINGS and d in _STRINGS:
         return "i" if d != T.CHAR.oid else "a"
@@ -341,6 +342,12 @@ def cast_function(src: T.SqlType, dst: T.SqlType, explicit: bool = True) -> Cast
     s, d = src.oid, dst.oid
     if s == d and src.typmod == dst.typmod and src.elem == dst.elem:
         return _identity
+    if d in (T.TIME.oid, T.TIMESTAMP.oid, T.TIMESTAMPTZ.oid) and dst.typmod >= 0 and \
+            s not in _STRINGS and s != T.UNKNOWN.oid:
+        # to time(p) / timestamp(p): convert, then round to p fractional digits
+        inner = _identity if s == d else cast_function(src, dst.base, explicit)
+        digits = dst.typmod
+        return lambda v, ctx: textio.round_fraction(inner(v, ctx), digits)
     if d in T.INTEGER_TYPES or d == T.OID.oid and s not in _STRINGS:
         if s == T.JSONB.oid:
             return _jsonb_to_scalar(dst)

@@ -41,6 +41,9 @@ _NEG_INNER_PRODUCT = TokenType.DOTCARET
 _KEEP_FUNCTIONS = ("CAST", "TRY_CAST", "EXTRACT", "SUBSTRING", "POSITION", "TRIM", "OVERLAY")
 
 
+_INTERVAL_FIELDS = frozenset(("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "TO"))
+
+
 class AionDB(Postgres):
     INDEX_OFFSET = 0  # keep subscripts exactly as written (PostgreSQL arrays are 1-based)
 
@@ -67,6 +70,28 @@ class AionDB(Postgres):
             TokenType.NULLSAFE_EQ: _operator("<=>"),
             _NEG_INNER_PRODUCT: _operator("<#>"),
         }
+
+        def _parse_interval(self, require_interval: bool = True,
+                            parse_function_unit: bool = True) -> exp.Expr | None:
+            # sqlglot splits INTERVAL '1 day 02:03:04' into '1' DAY and drops the
+            # rest; PostgreSQL reads the whole string, then optional field
+            # qualifiers: YEAR | MONTH | DAY | HOUR | MINUTE | SECOND [TO ...]
+            index = self._index
+            if not self._match(TokenType.INTERVAL):
+                return super()._parse_interval(require_interval, parse_function_unit)
+            if self._curr is None or self._curr.token_type != TokenType.STRING:
+                self._retreat(index)
+                return super()._parse_interval(require_interval, parse_function_unit)
+            literal = self._parse_primary()
+            fields = []
+            while self._curr is not None and self._curr.text.upper() in _INTERVAL_FIELDS and (
+                    not fields or fields[-1] == "TO" or self._curr.text.upper() == "TO"):
+                fields.append(self._curr.text.upper())
+                self._advance()
+            if fields and fields[-1] == "TO":
+                self.raise_error("Expecting an interval field after TO")
+            unit = exp.Var(this=" ".join(fields)) if fields else None
+            return self.expression(exp.Interval(this=literal, unit=unit))
 
         def _parse_insert(self) -> exp.Expr:
             # INSERT ... OVERRIDING {SYSTEM | USER} VALUE: sqlglot has no such

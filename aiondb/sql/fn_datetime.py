@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -310,9 +309,9 @@ def _trunc(unit: str, v: dt.datetime) -> dt.datetime:
     if u == "millennium":
         return v.replace(year=(v.year - 1) // 1000 * 1000 + 1, month=1, day=1, hour=0,
                          minute=0, second=0, microsecond=0)
-    raise errors.FeatureNotSupported(f'unit "{unit}" not recognized for type timestamp') \
-        if u not in _KNOWN_FIELDS else errors.InvalidParameterValue(
-            f'unit "{unit}" not supported for type timestamp')
+    raise errors.InvalidParameterValue(
+        f'unit "{unit}" {"not supported" if u in _KNOWN_FIELDS else "not recognized"} for type '
+        "timestamp without time zone")
 
 
 func("date_trunc", (T.TEXT, TS), TS)(_trunc)
@@ -458,250 +457,41 @@ def _age_now(ctx: Any, v: dt.datetime) -> Interval:
     return age(today, v.astimezone(ctx.tz).replace(tzinfo=None))
 
 
-func("justify_days", (IV,), IV)(lambda v: Interval(v.months + int(v.days / 30),
-                                                    v.days - int(v.days / 30) * 30, v.micros))
-func("justify_hours", (IV,), IV)(lambda v: Interval(
-    v.months, v.days + int(v.micros / USECS_PER_DAY),
-    v.micros - int(v.micros / USECS_PER_DAY) * USECS_PER_DAY))
+def _justify(v: Interval, hours: bool, days: bool) -> Interval:
+    """justify_hours / justify_days / justify_interval (both): carry 24 h into
+    days and 30 days into months, truncating toward zero, then borrow so that
+    no two parts have opposite signs."""
+    months, d, micros = v.months, v.days, v.micros
+    if hours:
+        whole = int(micros / USECS_PER_DAY)
+        d += whole
+        micros -= whole * USECS_PER_DAY
+    if days:
+        whole = int(d / 30)
+        months += whole
+        d -= whole * 30
+        if months > 0 and (d < 0 or (hours and d == 0 and micros < 0)):
+            d += 30
+            months -= 1
+        elif months < 0 and (d > 0 or (hours and d == 0 and micros > 0)):
+            d -= 30
+            months += 1
+    if hours:
+        if d > 0 and micros < 0:
+            micros += USECS_PER_DAY
+            d -= 1
+        elif d < 0 and micros > 0:
+            micros -= USECS_PER_DAY
+            d += 1
+    return Interval(months, d, micros)
+
+
+func("justify_days", (IV,), IV)(lambda v: _justify(v, False, True))
+func("justify_hours", (IV,), IV)(lambda v: _justify(v, True, False))
+func("justify_interval", (IV,), IV)(lambda v: _justify(v, True, True))
 func("isfinite", (TS,), T.BOOL)(lambda v: True)
 func("isfinite", (DATE,), T.BOOL)(lambda v: True)
 func("isfinite", (IV,), T.BOOL)(lambda v: True)
-
-
-# --- to_char / to_date / to_timestamp(text, fmt) --------------------------------------------------
-
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"]
-_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_TOKENS = re.compile(
-    r'"[^"]*"|FM|HH24|HH12|HH|MI|SS|MS|US|YYYY|YYY|YY|Y|MONTH|Month|month|MON|Mon|mon|MM|'
-    r"DAY|Day|day|DY|Dy|dy|DDD|DD|D|IW|WW|Q|AM|PM|am|pm|A\.M\.|P\.M\.|TZ|tz|OF|J|SSSS|.",
-    re.S)
-
-
-def _ts_to_char(v: dt.datetime, fmt: str, tzname: str = "") -> str:
-    out = []
-    fm = False
-    for m in _TOKENS.finditer(fmt):
-        tok = m.group(0)
-        if tok == "FM":
-            fm = True
-            continue
-
-        def num(n: int, width: int, fm: bool = fm) -> str:
-            return str(n) if fm else str(n).zfill(width)
-        if tok.startswith('"'):
-            out.append(tok[1:-1])
-        elif tok == "HH24":
-            out.append(num(v.hour, 2))
-        elif tok in ("HH12", "HH"):
-            out.append(num((v.hour % 12) or 12, 2))
-        elif tok == "MI":
-            out.append(num(v.minute, 2))
-        elif tok == "SS":
-            out.append(num(v.second, 2))
-        elif tok == "SSSS":
-            out.append(str(v.hour * 3600 + v.minute * 60 + v.second))
-        elif tok == "MS":
-            out.append(num(v.microsecond // 1000, 3))
-        elif tok == "US":
-            out.append(num(v.microsecond, 6))
-        elif tok == "YYYY":
-            out.append(num(v.year, 4))
-        elif tok == "YYY":
-            out.append(num(v.year % 1000, 3))
-        elif tok == "YY":
-            out.append(num(v.year % 100, 2))
-        elif tok == "Y":
-            out.append(str(v.year % 10))
-        elif tok in ("MONTH", "Month", "month"):
-            name = _MONTHS[v.month - 1]
-            name = name.upper() if tok == "MONTH" else name.lower() if tok == "month" else name
-            out.append(name if fm else name.ljust(9))
-        elif tok in ("MON", "Mon", "mon"):
-            name = _MONTHS[v.month - 1][:3]
-            out.append(name.upper() if tok == "MON" else name.lower() if tok == "mon" else name)
-        elif tok == "MM":
-            out.append(num(v.month, 2))
-        elif tok in ("DAY", "Day", "day"):
-            name = _DAYS[v.weekday()]
-            name = name.upper() if tok == "DAY" else name.lower() if tok == "day" else name
-            out.append(name if fm else name.ljust(9))
-        elif tok in ("DY", "Dy", "dy"):
-            name = _DAYS[v.weekday()][:3]
-            out.append(name.upper() if tok == "DY" else name.lower() if tok == "dy" else name)
-        elif tok == "DDD":
-            out.append(num(v.timetuple().tm_yday, 3))
-        elif tok == "DD":
-            out.append(num(v.day, 2))
-        elif tok == "D":
-            out.append(str((v.weekday() + 1) % 7 + 1))
-        elif tok == "IW":
-            out.append(num(v.isocalendar()[1], 2))
-        elif tok == "WW":
-            out.append(num((v.timetuple().tm_yday - 1) // 7 + 1, 2))
-        elif tok == "Q":
-            out.append(str((v.month - 1) // 3 + 1))
-        elif tok in ("AM", "PM"):
-            out.append("AM" if v.hour < 12 else "PM")
-        elif tok in ("am", "pm"):
-            out.append("am" if v.hour < 12 else "pm")
-        elif tok in ("A.M.", "P.M."):
-            out.append("A.M." if v.hour < 12 else "P.M.")
-        elif tok in ("TZ", "tz"):
-            out.append(tzname.upper() if tok == "TZ" else tzname.lower())
-        elif tok == "J":
-            out.append(str(v.toordinal() + 1721425))
-        else:
-            out.append(tok)
-        fm = False
-    return "".join(out)
-
-
-func("to_char", (TS, T.TEXT), T.TEXT)(lambda v, f: _ts_to_char(v, f))
-
-
-@func("to_char", (TSTZ, T.TEXT), T.TEXT, needs_ctx=True)
-def _to_char_tstz(ctx: Any, v: dt.datetime, fmt: str) -> str:
-    local = v.astimezone(ctx.tz)
-    return _ts_to_char(local.replace(tzinfo=None), fmt, local.tzname() or "")
-
-
-func("to_char", (DATE, T.TEXT), T.TEXT)(
-    lambda v, f: _ts_to_char(dt.datetime(v.year, v.month, v.day), f))
-
-
-@func("to_char", (IV, T.TEXT), T.TEXT)
-def _to_char_interval(v: Interval, fmt: str) -> str:
-    secs = v.micros // USECS_PER_SEC
-    base = dt.datetime(2000, 1, 1) + dt.timedelta(seconds=secs % 86400)
-    return _ts_to_char(base, fmt).replace("2000", str(v.months // 12))
-
-
-@func("to_char", (T.NUMERIC, T.TEXT), T.TEXT)
-def to_char_number(v: Decimal, fmt: str) -> str:
-    f = fmt
-    fm = f.startswith("FM")
-    if fm:
-        f = f[2:]
-    dec = f.find(".") if "." in f else f.find("D")
-    int_part = f if dec < 0 else f[:dec]
-    frac_part = "" if dec < 0 else f[dec + 1:]
-    scale = sum(1 for c in frac_part if c in "90")
-    q = abs(v).quantize(Decimal(1).scaleb(-scale)) if scale else abs(v).to_integral_value(
-        rounding="ROUND_HALF_UP")
-    text = format(q, "f")
-    ip, _, fp = text.partition(".")
-    digits = [c for c in int_part if c in "90"]
-    if len(ip) > len(digits):
-        return "#" * len(fmt)
-    out = []
-    ip_padded = ip.rjust(len(digits), " ")
-    k = 0
-    started = False
-    for c in int_part:
-        if c in "90":
-            ch = ip_padded[k]
-            k += 1
-            if ch == " " and c == "0":
-                ch = "0"
-            if ch != " ":
-                started = True
-            out.append(ch)
-        elif c in ",G":
-            out.append("," if started else " ")
-        else:
-            out.append(c)
-    body = "".join(out)
-    if dec >= 0:
-        body += "." + fp
-    if fm and dec >= 0:
-        # FM drops trailing zeros produced by '9' positions after the point
-        frac_fmt = [c for c in frac_part if c in "90"]
-        fp_list = list(fp)
-        while fp_list and fp_list[-1] == "0" and frac_fmt and frac_fmt[len(fp_list) - 1] == "9":
-            fp_list.pop()
-        body = "".join(out) + "." + "".join(fp_list)
-    sign = "-" if v < 0 else ("" if fm else " ")
-    stripped = body.lstrip(" ")
-    pad = "" if fm else " " * (len(body) - len(stripped))
-    return pad + sign + stripped
-
-
-func("to_char", (T.INT8, T.TEXT), T.TEXT)(lambda v, f: to_char_number(Decimal(v), f))
-func("to_char", (T.FLOAT8, T.TEXT), T.TEXT)(lambda v, f: to_char_number(Decimal(repr(v)), f))
-
-
-def _parse_with_format(text: str, fmt: str) -> dt.datetime:
-    pattern = []
-    fields = []
-    for m in _TOKENS.finditer(fmt):
-        tok = m.group(0)
-        if tok in ("YYYY",):
-            pattern.append(r"(\d{4})")
-            fields.append("year")
-        elif tok == "YY":
-            pattern.append(r"(\d{2})")
-            fields.append("year2")
-        elif tok in ("MM", "DD", "HH24", "HH12", "HH", "MI", "SS"):
-            pattern.append(r"(\d{1,2})")
-            fields.append({"MM": "month", "DD": "day", "HH24": "hour", "HH12": "hour12",
-                           "HH": "hour12", "MI": "minute", "SS": "second"}[tok])
-        elif tok in ("MS",):
-            pattern.append(r"(\d{1,3})")
-            fields.append("ms")
-        elif tok in ("US",):
-            pattern.append(r"(\d{1,6})")
-            fields.append("us")
-        elif tok in ("MON", "Mon", "mon", "MONTH", "Month", "month"):
-            pattern.append(r"([A-Za-z]+)")
-            fields.append("monthname")
-        elif tok in ("AM", "PM", "am", "pm"):
-            pattern.append(r"([AaPp][Mm])")
-            fields.append("ampm")
-        elif tok == "FM":
-            continue
-        elif tok.startswith('"'):
-            pattern.append(re.escape(tok[1:-1]))
-        elif tok.isspace():
-            pattern.append(r"\s*")
-        else:
-            pattern.append(re.escape(tok))
-    m = re.match(r"\s*" + "".join(pattern), text)
-    if m is None:
-        raise errors.InvalidDatetimeFormat(f'invalid value "{text}" for "{fmt}"')
-    vals = {"year": 1, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0, "us": 0}
-    pm = None
-    for name, g in zip(fields, m.groups(), strict=True):
-        if name == "year2":
-            vals["year"] = 2000 + int(g) if int(g) < 70 else 1900 + int(g)
-        elif name == "monthname":
-            idx = [n[:3].lower() for n in _MONTHS].index(g[:3].lower()) \
-                if g[:3].lower() in [n[:3].lower() for n in _MONTHS] else None
-            if idx is None:
-                raise errors.InvalidDatetimeFormat(f'invalid value "{g}" for "MON"')
-            vals["month"] = idx + 1
-        elif name == "hour12":
-            vals["hour"] = int(g) % 12
-        elif name == "ampm":
-            pm = g.lower() == "pm"
-        elif name == "ms":
-            vals["us"] = int(g) * 1000
-        else:
-            vals[name] = int(g)
-    if pm:
-        vals["hour"] += 12
-    try:
-        return dt.datetime(vals["year"], vals["month"], vals["day"], vals["hour"],
-                           vals["minute"], vals["second"], vals["us"])
-    except ValueError:
-        raise errors.DatetimeFieldOverflow(f'date/time field value out of range: "{text}"'
-                                           ) from None
-
-
-func("to_date", (T.TEXT, T.TEXT), DATE)(lambda t, f: _parse_with_format(t, f).date())
-func("to_timestamp", (T.TEXT, T.TEXT), TSTZ, needs_ctx=True)(
-    lambda ctx, t, f: _parse_with_format(t, f).replace(tzinfo=ctx.tz).astimezone(UTC))
 
 
 def overlaps(s1: Any, e1: Any, s2: Any, e2: Any) -> bool | None:

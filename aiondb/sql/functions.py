@@ -302,6 +302,7 @@ def load_builtins() -> None:
         fn_array,
         fn_core,
         fn_datetime,
+        fn_format,
         fn_json,
         fn_numeric,
         fn_string,

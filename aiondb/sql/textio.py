@@ -462,7 +462,8 @@ def parse_bool(text: str) -> bool:
 
 _DATE_RE = re.compile(r"^\s*(\d{1,7})-(\d{1,2})-(\d{1,2})(?:\s+(BC|AD))?\s*$", re.I)
 _DATE_COMPACT_RE = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
-_DATE_SLASH_RE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{2,4})\s*$")
+_DATE_SLASH_RE = re.compile(r"^\s*(\d{1,2})([-/.])(\d{1,2})\2(\d{2,4})\s*$")
+_DATE_YMD_RE = re.compile(r"^\s*(\d{3,7})([/.])(\d{1,2})\2(\d{1,2})\s*$")
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 _DATE_WORDY_RE = re.compile(r"^\s*([A-Za-z]+)\s+(\d{1,2}),?\s+(\d{4})\s*$")
@@ -505,12 +506,15 @@ def parse_date(text: str, now: dt.datetime | None = None) -> dt.date:
     m = _DATE_COMPACT_RE.match(text)
     if m:
         return _make_date(T.DATE, text, int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = _DATE_YMD_RE.match(text)
+    if m:  # a leading year of 3+ digits: Y/M/D whatever the DateStyle
+        return _make_date(T.DATE, text, int(m.group(1)), int(m.group(3)), int(m.group(4)))
     m = _DATE_SLASH_RE.match(text)
     if m:  # DateStyle MDY
-        y = int(m.group(3))
+        y = int(m.group(4))
         if y < 100:
             y += 2000 if y < 70 else 1900
-        return _make_date(T.DATE, text, y, int(m.group(1)), int(m.group(2)))
+        return _make_date(T.DATE, text, y, int(m.group(1)), int(m.group(3)))
     m = _DATE_WORDY_RE.match(text)
     if m and m.group(1)[:3].lower() in _MONTHS:
         return _make_date(T.DATE, text, int(m.group(3)), _MONTHS[m.group(1)[:3].lower()],
@@ -917,6 +921,23 @@ def _parse_array_level(orig: str, s: str, pos: int, elem: T.SqlType,
     return pos, out
 
 
+def round_fraction(v: Any, precision: int) -> Any:
+    """time / timestamp rounded to `precision` fractional-second digits
+    (half up, as PostgreSQL); precision -1 keeps microseconds."""
+    if precision < 0 or precision >= 6:
+        return v
+    unit = 10 ** (6 - precision)
+    us = v.microsecond
+    rounded = (us + unit // 2) // unit * unit
+    if rounded == us:
+        return v
+    if isinstance(v, dt.datetime):
+        return v.replace(microsecond=0) + dt.timedelta(microseconds=rounded)
+    full = dt.datetime.combine(dt.date(2000, 1, 1), v.replace(microsecond=0)) + \
+        dt.timedelta(microseconds=rounded)
+    return full.time().replace(tzinfo=v.tzinfo)
+
+
 def parse_text(t: T.SqlType, text: str, tz: dt.tzinfo = UTC,
                now: dt.datetime | None = None) -> Any:
     """Client text → value of type t (typmods applied for char/varchar/numeric)."""
@@ -937,11 +958,11 @@ def parse_text(t: T.SqlType, text: str, tz: dt.tzinfo = UTC,
     if oid == T.DATE.oid:
         return parse_date(text, now)
     if oid == T.TIME.oid:
-        return parse_time(text)
+        return round_fraction(parse_time(text), t.typmod)
     if oid == T.TIMESTAMP.oid:
-        return parse_timestamp(text, False, tz, now)
+        return round_fraction(parse_timestamp(text, False, tz, now), t.typmod)
     if oid == T.TIMESTAMPTZ.oid:
-        return parse_timestamp(text, True, tz, now)
+        return round_fraction(parse_timestamp(text, True, tz, now), t.typmod)
     if oid == T.INTERVAL.oid:
         return parse_interval(text)
     if oid == T.UUID.oid:

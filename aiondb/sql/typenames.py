@@ -89,8 +89,15 @@ def _with_modifiers(t: T.SqlType, nums: list[int]) -> T.SqlType:
             raise errors.InvalidParameterValue(
                 f"NUMERIC scale {scale} must be between 0 and precision {prec}")
         return t.with_typmod(T.numeric_typmod(prec, scale))
-    if t.oid in (T.TIMESTAMP.oid, T.TIMESTAMPTZ.oid, T.TIME.oid, T.INTERVAL.oid):
-        return t   # fractional-second precision accepted, microseconds kept
+    if t.oid in (T.TIMESTAMP.oid, T.TIMESTAMPTZ.oid, T.TIME.oid):
+        # fractional-second digits kept (rounded to on input and casts); at most 6
+        if len(nums) != 1 or nums[0] < 0:
+            raise errors.InvalidParameterValue(
+                f"{T.DISPLAY_NAMES[t.name].split(' ')[0].upper()}({nums[0] if nums else ''}) "
+                "precision must not be negative")
+        return t.with_typmod(min(nums[0], 6))
+    if t.oid == T.INTERVAL.oid:
+        return t   # interval(p): precision accepted, microseconds kept
     if t.oid == T.VECTOR.oid:
         if len(nums) != 1 or not 1 <= nums[0] <= 16000:
             raise errors.InvalidParameterValue("dimensions for type vector must be between 1 "
