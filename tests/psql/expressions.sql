@@ -73,3 +73,43 @@ SELECT pg_get_viewdef('v8'::regclass, true);
 SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'exprs'::regclass AND contype = 'c' ORDER BY conname;
 SELECT attname, pg_get_expr(adbin, adrelid) FROM pg_attrdef JOIN pg_attribute ON attrelid = adrelid AND attnum = adnum WHERE adrelid = 'exprs'::regclass ORDER BY adnum;
 SELECT conname, pg_get_constraintdef(oid, true) FROM pg_constraint WHERE conrelid = 'child'::regclass ORDER BY conname;
+-- set operations, subqueries, grouping and ordering in views
+CREATE TABLE sa (id int PRIMARY KEY, name text, grp int);
+CREATE TABLE sb (x int, y text, aid int);
+CREATE VIEW u1 AS SELECT id FROM sa UNION SELECT x FROM sb;
+CREATE VIEW u2 AS SELECT id, name FROM sa UNION ALL SELECT x, y FROM sb UNION ALL SELECT 1, 'one';
+CREATE VIEW u3 AS SELECT id FROM sa EXCEPT SELECT x FROM sb ORDER BY 1;
+CREATE VIEW u4 AS SELECT id FROM sa UNION SELECT x FROM sb INTERSECT SELECT aid FROM sb;
+CREATE VIEW s1 AS SELECT id FROM sa WHERE EXISTS (SELECT 1 FROM sb WHERE sb.aid = sa.id);
+CREATE VIEW s2 AS SELECT id FROM sa WHERE id IN (SELECT aid FROM sb WHERE y <> 'q');
+CREATE VIEW s3 AS SELECT id, (SELECT max(x) FROM sb) AS mx FROM sa;
+CREATE VIEW s4 AS SELECT id FROM sa WHERE id NOT IN (SELECT aid FROM sb) AND name IS NOT NULL;
+CREATE VIEW g1 AS SELECT grp, count(*) AS n, sum(id) AS total, lower(name) AS ln FROM sa GROUP BY grp, lower(name) ORDER BY lower(name), 2 DESC;
+CREATE VIEW g2 AS SELECT DISTINCT grp FROM sa ORDER BY grp LIMIT 5 OFFSET 1;
+\d+ u1
+\d+ u2
+\d+ u3
+\d+ u4
+\d+ s1
+\d+ s2
+\d+ s3
+\d+ s4
+\d+ g1
+\d+ g2
+SELECT pg_get_viewdef('u2'::regclass), pg_get_viewdef('s1'::regclass), pg_get_viewdef('g1'::regclass);
+-- window functions, derived tables, comma joins, SQL-syntax functions
+CREATE TABLE wa (id int PRIMARY KEY, name text, grp int, price numeric(8,2), at timestamptz);
+CREATE VIEW w1 AS SELECT id, row_number() OVER (PARTITION BY grp ORDER BY id) AS rn FROM wa;
+CREATE VIEW w2 AS SELECT id, sum(price) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running, rank() OVER () AS r FROM wa;
+CREATE VIEW d1 AS SELECT q.id FROM (SELECT id FROM wa WHERE grp > 1) q;
+CREATE VIEW x1 AS SELECT id::text AS sid, price * 1.1 AS p2, extract(year from at) AS y, date_trunc('day', at) AS d, substring(name from 1 for 3) AS s3, name LIKE 'a%' AS l, at > now() - interval '1 day' AS recent FROM wa;
+CREATE VIEW x2 AS SELECT wa.id, b.id AS bid FROM wa, wa b WHERE wa.grp = b.grp;
+CREATE VIEW x3 AS SELECT count(*) FILTER (WHERE grp = 1) AS n1, count(DISTINCT grp) AS n2, max(grp) AS mg FROM wa;
+CREATE VIEW x4 AS SELECT id, CASE grp WHEN 1 THEN 'one' WHEN 2 THEN 'two' END AS g FROM wa;
+\d+ w1
+\d+ w2
+\d+ d1
+\d+ x1
+\d+ x2
+\d+ x3
+\d+ x4

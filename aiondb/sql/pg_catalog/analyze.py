@@ -38,9 +38,27 @@ _AGGREGATES = ("count", "sum", "avg", "min", "max", "bool_and", "bool_or", "ever
 _INT_RE = re.compile(r"^\d+$")
 
 
+# a subquery → (printer of the subquery, its first column's type)
+Subquery = Callable[[exp.Expr], tuple[Callable[[object], None], T.SqlType]]
+
+
 class Analyzer:
-    def __init__(self, resolve: Resolver) -> None:
+    def __init__(self, resolve: Resolver, subquery: Subquery | None = None) -> None:
         self.resolve = resolve
+        self.subquery = subquery
+
+    def _sublink(self, kind: str, query: exp.Expr, test: X.Node | None = None,
+                 op: str = "=") -> X.Node:
+        if self.subquery is None:
+            raise X.Unsupported("subquery")
+        printer, t = self.subquery(query)
+        return X.SubLink(kind, printer, test, op, type=t if kind == "EXPR" else T.BOOL)
+
+    def _exists(self, e: exp.Exists) -> X.Node:
+        return self._sublink("EXISTS", e.this)
+
+    def _subquery(self, e: exp.Subquery) -> X.Node:
+        return self._sublink("EXPR", e.this)
 
     def expr(self, e: exp.Expr) -> X.Node:
         method = getattr(self, "_" + type(e).__name__.lower(), None)
@@ -165,8 +183,13 @@ class Analyzer:
         return X.BoolExpr("OR" if negate else "AND", [lo, hi], type=T.BOOL)
 
     def _in(self, e: exp.In, negate: bool = False) -> X.Node:
-        if e.args.get("query") is not None or not e.expressions:
-            raise X.Unsupported("IN subquery")
+        query = e.args.get("query")
+        if query is not None:
+            node = self._sublink("ANY", query.this if isinstance(query, exp.Subquery)
+                                 else query, self.expr(e.this))
+            return X.BoolExpr("NOT", [node], type=T.BOOL) if negate else node
+        if not e.expressions:
+            raise X.Unsupported("IN ()")
         op = "<>" if negate else "="
         if len(e.expressions) == 1:
             return self.binary(op, e.this, e.expressions[0])
@@ -244,6 +267,18 @@ class Analyzer:
         f.agg_filter = self.expr(e.expression.this)
         return f
 
+    def _window(self, e: exp.Window) -> X.Node:
+        if e.args.get("alias") is not None or not isinstance(e.this, exp.Anonymous):
+            raise X.Unsupported("named window")
+        func = self.expr(e.this)
+        if func.type.oid == X.UNKNOWN.oid:
+            func.type = _WINDOW_TYPES.get(e.this.name.lower(), X.UNKNOWN)
+        order = e.args.get("order")
+        items = [(self.expr(o.this), bool(o.args.get("desc")), o.args.get("nulls_first"))
+                 for o in (order.expressions if order is not None else [])]
+        return X.Window(func, [self.expr(x) for x in e.args.get("partition_by") or []],
+                        items, _frame(e.args.get("spec")), type=func.type)
+
     def _array(self, e: exp.Array) -> X.Node:
         elems = [self.expr(x) for x in e.expressions]
         t = X.common_type([x.type for x in elems])
@@ -296,6 +331,26 @@ def _as_text_array(left: X.Node, arr: X.Node) -> tuple[X.Node, X.Node]:
         return left, arr
     return (X.coerce(left, T.TEXT),
             X.Coerce(arr, False, "relabel", type=T.TEXT.array_of()))
+
+
+_WINDOW_TYPES = {"row_number": T.INT8, "rank": T.INT8, "dense_rank": T.INT8,
+                 "ntile": T.INT4, "percent_rank": T.FLOAT8, "cume_dist": T.FLOAT8}
+
+
+def _frame(spec: exp.Expr | None) -> str:
+    """A window frame in PostgreSQL's spelling ('' for the default)."""
+    if spec is None or not spec.args.get("kind"):
+        return ""
+
+    def bound(value: object, side: object) -> str:
+        v = value.sql() if isinstance(value, exp.Expr) else str(value)
+        return v.upper() if v.upper() in ("CURRENT ROW",) else f"{v} {str(side).upper()}"
+    text = str(spec.args["kind"]).upper() + " "
+    start = bound(spec.args.get("start"), spec.args.get("start_side"))
+    if spec.args.get("end") is not None:
+        end = bound(spec.args.get("end"), spec.args.get("end_side"))
+        return text + f"BETWEEN {start} AND {end}"
+    return text + start
 
 
 def _number_type(text: str) -> T.SqlType:

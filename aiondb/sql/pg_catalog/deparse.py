@@ -75,7 +75,7 @@ _OWN_PARENS = ("BoolExpr", "SubscriptingRef", "ArrayExpr", "CoalesceExpr", "Aggr
 def is_simple(n: X.Node, parent: X.Node | None) -> bool:
     """ruleutils.c's isSimpleNode, for pretty printing."""
     if isinstance(n, (X.Var, X.Const, X.SqlValue, X.Raw, X.ArrayExpr, X.Coalesce, X.Func,
-                      X.SqlSyntax, X.Case, X.Subscript)):
+                      X.SqlSyntax, X.Case, X.Subscript, X.Window)):
         return True
     if isinstance(n, X.Coerce):
         return True if n.kind == "func" else is_simple(n.arg, n)
@@ -90,7 +90,7 @@ def is_simple(n: X.Node, parent: X.Node | None) -> bool:
         if lo and phi:
             return False
         return n is parent.left
-    if isinstance(n, (X.Op, X.Test, X.Distinct)):
+    if isinstance(n, (X.Op, X.Test, X.Distinct, X.SubLink)):
         tag = _tag(parent)
         if tag == "FuncExpr":
             return not _is_cast_parent(parent)
@@ -295,6 +295,57 @@ class Printer:
             self.buf += "["
             self.expr(i, False)
             self.buf += "]"
+
+    def sortgroup(self, node: X.Node) -> None:
+        """get_rule_sortgroupclause: parentheses keep an expression from being
+        read as a column number or a grouping construct."""
+        if isinstance(node, X.Const):
+            self._const(node, True, 1)
+        elif isinstance(node, (X.Var, X.Raw)):
+            self.expr(node, True)
+        else:
+            paren = self.pretty or isinstance(node, (X.Func, X.Window))
+            self.buf += "(" if paren else ""
+            self.expr(node, True)
+            self.buf += ")" if paren else ""
+
+    def orderby(self, items: list[tuple[X.Node, bool, bool | None]]) -> None:
+        for i, (node, desc, nulls_first) in enumerate(items):
+            self.buf += ", " if i else ""
+            self.sortgroup(node)
+            self.buf += " DESC" if desc else ""
+            if nulls_first is not None and bool(nulls_first) != desc:
+                self.buf += " NULLS FIRST" if nulls_first else " NULLS LAST"
+
+    def _window(self, n: X.Window, s: bool) -> None:
+        self.expr(n.func, True)
+        self.buf += " OVER ("
+        parts = 0
+        if n.partition:
+            self.buf += "PARTITION BY "
+            for i, x in enumerate(n.partition):
+                self.buf += ", " if i else ""
+                self.sortgroup(x)
+            parts += 1
+        if n.order:
+            self.buf += " " if parts else ""
+            self.buf += "ORDER BY "
+            self.orderby(n.order)
+            parts += 1
+        if n.frame:
+            self.buf += (" " if parts else "") + n.frame
+        self.buf += ")"
+
+    def _sublink(self, n: X.SubLink, s: bool) -> None:
+        """get_sublink_expr."""
+        self.buf += "("
+        if n.test is not None:
+            self.expr(n.test, True)
+            self.buf += " IN " if n.op == "=" else f" {n.op} ANY "
+        if n.kind != "EXPR":
+            self.buf += "EXISTS (" if n.kind == "EXISTS" else "("
+        n.query(self)
+        self.buf += "))" if n.kind != "EXPR" else ")"
 
     def _case(self, n: X.Case, s: bool) -> None:
         self.keyword("CASE", 0, PRETTYINDENT_VAR, 0)

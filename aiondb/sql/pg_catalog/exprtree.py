@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiondb import errors
 from aiondb import types as T
@@ -122,6 +123,27 @@ class SqlValue(Node):
 class Subscript(Node):
     arg: Node
     index: list[Node]
+
+
+@dataclass
+class SubLink(Node):
+    """A subquery in an expression: EXISTS, IN / op ANY, or scalar. `query`
+    prints the subquery into a printer at its current indentation."""
+
+    kind: str                          # EXISTS | ANY | EXPR
+    query: Callable[[Any], None]
+    test: Node | None = None
+    op: str = "="
+
+
+@dataclass
+class Window(Node):
+    """A window function call: func OVER (PARTITION BY ... ORDER BY ... frame)."""
+
+    func: Node
+    partition: list[Node]
+    order: list[tuple[Node, bool, bool | None]]   # (expr, desc, nulls_first)
+    frame: str = ""
 
 
 @dataclass
@@ -286,5 +308,3 @@ def function_type(name: str, args: list[Node]) -> tuple[list[Node], T.SqlType]:
                    UNKNOWN.oid else a)
     return out, ret if isinstance(ret, T.SqlType) else UNKNOWN
 
-
-Resolver = Callable[[str | None, str], tuple[str | None, T.SqlType] | None]
