@@ -56,3 +56,16 @@ def test_catalog_oids_and_kinds_match(aiondb: AionServer, postgres: PgServer,
     assert mine
     for row in mine:
         assert theirs[row[0]] == row
+
+
+def test_settings_are_postgres_settings(aiondb: AionServer, postgres: PgServer,
+                                        tenant: str) -> None:
+    """pg_settings lists only real PostgreSQL 15 settings, described as
+    PostgreSQL describes them (psql's SET completion filters on context)."""
+    q = "SELECT name, unit, context, vartype, category FROM pg_settings"
+    with psycopg.connect(aiondb.dsn(tenant)) as ours, psycopg.connect(postgres.dsn()) as ref:
+        mine = ours.execute(q).fetchall()
+        theirs = {r[0]: r for r in ref.execute(q).fetchall()}
+    assert len(mine) > 30
+    for row in mine:
+        assert theirs.get(row[0]) == row, row

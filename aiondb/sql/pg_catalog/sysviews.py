@@ -133,10 +133,17 @@ _SETTING_INFO = {
 }
 
 
+# PostgreSQL leaves these out of pg_settings (GUC_NO_SHOW_ALL), and has no
+# default_with_oids since version 12
+_HIDDEN_SETTINGS = frozenset(("is_superuser", "session_authorization", "default_with_oids"))
+
+
 @relation("pg_settings")
 def _pg_settings(ctx: Any) -> Iterator[tuple]:
     from aiondb.sql import settings as S
     for s in sorted(S.SETTINGS.values(), key=lambda s: (s.display or s.name).lower()):
+        if s.name in _HIDDEN_SETTINGS:
+            continue
         v = ctx.session.values.get(s.name, s.default)
         info = _SETTING_INFO.get(s.name, "|user|string|Ungrouped").split("|")
         unit, context, vartype, category = (x or None for x in info)
