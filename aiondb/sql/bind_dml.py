@@ -13,7 +13,7 @@ from aiondb.sql import plan as P
 from aiondb.sql.bind_query import QueryBinder, figure_colname
 from aiondb.sql.dialect import AionDB
 from aiondb.sql.dml import ForeignKey, TableRules
-from aiondb.sql.expr import Col, Const, Expr, compile_expr
+from aiondb.sql.expr import Call, Col, Const, Expr, compile_expr
 from aiondb.sql.scope import Scope, ScopeEntry
 from aiondb.storage.catalog import ColumnDef, IndexDef, TableDef
 
@@ -285,6 +285,14 @@ class StatementBinder(QueryBinder):
             for c, v in zip(cols, values, strict=True):
                 out += self._assignment(exp.EQ(this=c, expression=v), tdef, scope)
             return out
+        subscript = None
+        if isinstance(left, exp.Bracket):       # SET a[i] = v
+            if len(left.expressions) != 1 or isinstance(left.expressions[0], exp.Slice) or \
+                    isinstance(left.this, exp.Bracket):
+                raise errors.FeatureNotSupported("assignment to an array slice or to several "
+                                                 "subscripts is not supported")
+            subscript = left.expressions[0]
+            left = left.this
         name = left.name
         col = tdef.column(name)
         if col is None:
@@ -292,6 +300,17 @@ class StatementBinder(QueryBinder):
                 f'column "{name}" of relation "{tdef.name}" does not exist')
         pos = tdef.columns.index(col)
         right = eq.expression
+        if subscript is not None:
+            if col.type.elem is None:
+                raise errors.DatatypeMismatch(
+                    f'cannot subscript type {col.type.sql_name()} because it does not support '
+                    "subscripting")
+            from aiondb.sql.fn_array import array_assign
+            current = Col(pos, col.type, col.name)
+            idx = self.coerce(self.expr(subscript, scope), T.INT4)
+            value = self.coerce(self.expr(right, scope), col.type.elem, "a", col.name)
+            return [(pos, Call("array_assign", [current, idx, value], col.type, array_assign,
+                               strict=False))]
         if isinstance(right, (exp.Var, exp.Column)) and right.name.upper() == "DEFAULT" and \
                 not getattr(right, "table", None):
             return [(pos, self.column_default(tdef, col))]

@@ -242,6 +242,11 @@ class QueryBinder(Binder):
                 self.cte_stack.pop()
 
     def _bind_select_body(self, sel: exp.Select, parent: Scope) -> P.Plan:
+        keep_unknown = getattr(self, "keep_unknown", False)
+        self.keep_unknown = False      # only this level's select list, not subqueries'
+        return self._bind_select_level(sel, parent, keep_unknown)
+
+    def _bind_select_level(self, sel: exp.Select, parent: Scope, keep_unknown: bool) -> P.Plan:
         # the caller creates this level's scope (it carries the correlation frame)
         scope = parent
         locks = sel.args.get("locks") or []
@@ -278,7 +283,7 @@ class QueryBinder(Binder):
         try:
             self.allow_srf = True
             try:
-                items, names = self._select_items(sel, scope)
+                items, names = self._select_items(sel, scope, keep_unknown)
             finally:
                 self.allow_srf = False
             scope.aliases = {n: e for n, e in zip(names, items, strict=True)}
@@ -418,7 +423,8 @@ class QueryBinder(Binder):
                                     entry.attnums[i] if entry.attnums else 0)
         return P.OutCol(name, e.type)
 
-    def _select_items(self, sel: exp.Select, scope: Scope) -> tuple[list[Expr], list[str]]:
+    def _select_items(self, sel: exp.Select, scope: Scope,
+                      keep_unknown: bool = False) -> tuple[list[Expr], list[str]]:
         items: list[Expr] = []
         names: list[str] = []
         for node in sel.expressions:
@@ -448,7 +454,7 @@ class QueryBinder(Binder):
                     names.append(n)
                 continue
             e = self.expr(target, scope)
-            if e.type.oid == T.UNKNOWN.oid:
+            if e.type.oid == T.UNKNOWN.oid and not keep_unknown:
                 e = self.coerce(e, T.TEXT)
             items.append(e)
             names.append(node.alias if isinstance(node, exp.Alias) else figure_colname(node))
@@ -738,10 +744,8 @@ class QueryBinder(Binder):
         try:
             op = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(q)]
             # each branch is its own query level; correlations go to this level's frame
-            left = self.bind_query_node(q.this, Scope(parent=scope, owns_frame=False,
-                                                      sees_parent_local=False))
-            right = self.bind_query_node(q.expression, Scope(parent=scope, owns_frame=False,
-                                                             sees_parent_local=False))
+            left = self._bind_branch(q.this, scope)
+            right = self._bind_branch(q.expression, scope)
             if len(left.columns) != len(right.columns):
                 raise errors.SyntaxError(
                     f"each {op.upper()} query must have the same number of columns")
@@ -759,6 +763,17 @@ class QueryBinder(Binder):
         finally:
             if pushed:
                 self.cte_stack.pop()
+
+    def _bind_branch(self, node: exp.Expr, scope: Scope) -> P.Plan:
+        """A set operation's branch. Its untyped literals (NULL, 'x') stay
+        unknown so that the other branches decide their type, as in
+        PostgreSQL: SELECT NULL UNION SELECT 1 is an integer column."""
+        self.keep_unknown = True
+        try:
+            return self.bind_query_node(node, Scope(parent=scope, owns_frame=False,
+                                                    sees_parent_local=False))
+        finally:
+            self.keep_unknown = False
 
     def _coerce_plan(self, plan: P.Plan, types: list[T.SqlType]) -> P.Plan:
         if all(c.type.oid == t.oid for c, t in zip(plan.columns, types, strict=True)):
@@ -1050,6 +1065,9 @@ class QueryBinder(Binder):
                         names[i] = c.name
             elif len(cols) == 1 and alias.name:
                 names[0] = alias.name
+        off = fn.args.get("offset") if isinstance(fn, exp.Unnest) else None
+        if ordinality and isinstance(off, exp.Identifier):
+            names[-1] = off.name      # sqlglot moves unnest's last alias column here
         out = [P.OutCol(n, c.type) for n, c in zip(names, out, strict=True)]
         scope.add(ScopeEntry(a_name, names, [c.type for c in out], offset))
         return P.FunctionScan(d, args, out, ordinality)

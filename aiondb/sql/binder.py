@@ -633,7 +633,11 @@ class Binder(CallBinder):
     def _array(self, node: exp.Array, scope: Scope) -> Expr:
         elems = [self.expr(e, scope) for e in node.expressions]
         if not elems:
-            return Const([], T.TEXT.array_of())
+            if isinstance(node.parent, exp.Cast):     # ARRAY[]::int[]
+                return Const([], T.TEXT.array_of())
+            raise errors.IndeterminateDatatype(
+                "cannot determine type of empty array",
+                hint="Explicitly cast to the desired type, for example ARRAY[]::integer[].")
         if all(e.type.elem is not None for e in elems):
             # ARRAY[ARRAY[..], ..]: a multi-dimensional array keeps the inner element type
             t = self.common_type(elems, "ARRAY")
@@ -645,31 +649,40 @@ class Binder(CallBinder):
         return RowCtor([self.expr(e, scope) for e in node.expressions])
 
     def _bracket(self, node: exp.Bracket, scope: Scope) -> Expr:
-        base = self.expr(node.this, scope)
+        # a[i][j] arrives as nested Bracket nodes: gather every subscript
+        subs: list[exp.Expr] = []
+        inner: exp.Expr = node
+        while isinstance(inner, exp.Bracket):
+            subs = list(inner.expressions) + subs
+            inner = inner.this
+        base = self.expr(inner, scope)
         if base.type.oid == T.UNKNOWN.oid:
             base = self.coerce(base, T.TEXT.array_of())
         if base.type.oid == T.JSONB.oid:
-            idx = self.expr(node.expressions[0], scope)
-            return self.operator("->", base, idx)
+            out = base
+            for sub in subs:
+                out = self.operator("->", out, self.expr(sub, scope))
+            return out
         if base.type.elem is None:
             raise errors.DatatypeMismatch(
                 f"cannot subscript type {base.type.sql_name()} because it does not support "
                 "subscripting")
-        out = base
-        for sub in node.expressions:
-            if isinstance(sub, exp.Slice):
-                lo = self.coerce(self.expr(sub.this, scope), T.INT4) if sub.this is not None \
-                    else Const(None, T.INT4)
-                hi = self.coerce(self.expr(sub.expression, scope), T.INT4) \
-                    if sub.expression is not None else Const(None, T.INT4)
-                from aiondb.sql.fn_array import array_slice
-                out = Call("slice", [out, lo, hi], out.type, array_slice, strict=False)
-            else:
-                i = self.coerce(self.expr(sub, scope), T.INT4)
-                from aiondb.sql.fn_array import array_subscript
-                elem = out.type.elem or T.TEXT
-                out = Call("subscript", [out, i], elem, array_subscript)
-        return out
+        from aiondb.sql.fn_array import array_slices, array_subscripts
+        if any(isinstance(x, exp.Slice) for x in subs):
+            # any slice makes every subscript a slice; a plain [i] means [1:i]
+            bounds: list[Expr] = []
+            for sub in subs:
+                if isinstance(sub, exp.Slice):
+                    lo = self.coerce(self.expr(sub.this, scope), T.INT4) \
+                        if sub.this is not None else Const(None, T.INT4)
+                    hi = self.coerce(self.expr(sub.expression, scope), T.INT4) \
+                        if sub.expression is not None else Const(None, T.INT4)
+                else:
+                    lo, hi = Const(1, T.INT4), self.coerce(self.expr(sub, scope), T.INT4)
+                bounds += [lo, hi]
+            return Call("slice", [base] + bounds, base.type, array_slices, strict=False)
+        idx = [self.coerce(self.expr(sub, scope), T.INT4) for sub in subs]
+        return Call("subscript", [base] + idx, base.type.elem, array_subscripts)
 
     def _interval(self, node: exp.Interval, scope: Scope) -> Expr:
         this = node.this

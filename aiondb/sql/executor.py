@@ -166,7 +166,7 @@ class KeyLookupOp(Operator):
 
 class KeyRangeOp(Operator):
     __slots__ = ("oid", "index_oid", "lo", "hi", "lo_inc", "hi_inc", "reverse", "with_key",
-                 "pred", "single")
+                 "pred", "single", "key_pos")
 
     def __init__(self, p: P.KeyRange) -> None:
         self.oid = p.table.oid
@@ -180,6 +180,10 @@ class KeyRangeOp(Operator):
         self.pred = _maybe(p.filter)
         ncols = len(p.index.attnums) if p.index is not None else len(p.table.pk)
         self.single = ncols == 1
+        # a bounded scan of a secondary index must skip its NULL keys (they sort
+        # last, and no comparison is true for them); primary keys are never NULL
+        self.key_pos = p.table.position(p.index.attnums[0]) \
+            if p.index is not None and (p.lo or p.hi) else None
 
     def _bound(self, fns: list[Compiled] | None, ctx: ExecContext) -> tuple[bool, Any]:
         if fns is None:
@@ -203,6 +207,9 @@ class KeyRangeOp(Operator):
             # (the planner gives multi-column indexes no bounds: they are scanned for order)
             it = txn.index_range(self.oid, self.index_oid, lo, hi, self.lo_inc,
                                  self.hi_inc, self.reverse)
+        if self.key_pos is not None:
+            pos = self.key_pos
+            it = ((k, r) for k, r in it if r[pos] is not None)
         out = ((r + (k,)) if self.with_key else r for k, r in it)
         return _filtered(out, self.pred, ctx)
 

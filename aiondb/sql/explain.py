@@ -92,26 +92,33 @@ def _node_lines(p: P.Plan) -> tuple[str, list[str]]:
         return f"Seq Scan on {p.table.name}", details
     if isinstance(p, P.KeyLookup):
         if p.index is None:
-            key = ", ".join(f"{p.table.columns[pos].name} = {describe(k, p.columns)}"
-                            for pos, k in zip(p.table.pk_positions, p.keys, strict=False))
+            positions = list(p.table.pk_positions)
             title = f"Index Scan using {p.table.name}_pkey on {p.table.name}"
         else:
-            key = ", ".join(describe(k, p.columns) for k in p.keys)
+            positions = list(p.table.positions(p.index.attnums))
             title = f"Index Scan using {p.index.name} on {p.table.name}"
-        details.append(f"Index Cond: ({key})")
+        conds = [f"({p.table.columns[pos].name} = {describe(k, p.columns)})"
+                 for pos, k in zip(positions, p.keys, strict=False)]
+        details.append("Index Cond: " + (conds[0] if len(conds) == 1 else
+                                          "(" + " AND ".join(conds) + ")"))
         if p.filter is not None:
             details.append(f"Filter: {describe(p.filter, p.columns)}")
         return title, details
     if isinstance(p, P.KeyRange):
         name = p.index.name if p.index is not None else f"{p.table.name}_pkey"
         title = f"Index Scan{' Backward' if p.reverse else ''} using {name} on {p.table.name}"
+        col = p.table.columns[p.table.pk_positions[0] if p.index is None else
+                              p.table.position(p.index.attnums[0])].name
         bounds = []
         if p.lo:
-            bounds.append(f"{'>=' if p.lo_inclusive else '>'} {describe(p.lo[0], p.columns)}")
+            op = ">=" if p.lo_inclusive else ">"
+            bounds.append(f"({col} {op} {describe(p.lo[0], p.columns)})")
         if p.hi:
-            bounds.append(f"{'<=' if p.hi_inclusive else '<'} {describe(p.hi[0], p.columns)}")
+            op = "<=" if p.hi_inclusive else "<"
+            bounds.append(f"({col} {op} {describe(p.hi[0], p.columns)})")
         if bounds:
-            details.append("Index Cond: " + " AND ".join(bounds))
+            details.append("Index Cond: " + (bounds[0] if len(bounds) == 1 else
+                                              "(" + " AND ".join(bounds) + ")"))
         if p.filter is not None:
             details.append(f"Filter: {describe(p.filter, p.columns)}")
         return title, details
@@ -188,10 +195,15 @@ def explain_lines(p: P.Plan) -> list[str]:
     lines: list[str] = []
 
     def walk(node: Any, depth: int) -> None:
+        if isinstance(node, P.Project) and not isinstance(node.input, P.Result):
+            # PostgreSQL computes the target list inside the node below
+            walk(node.input, depth)
+            return
         title, details = _node_lines(node)
-        prefix = "" if depth == 0 else "  " * (depth * 3 - 2) + "->  "
+        # "->  " sits 6 columns right of its parent's title; details 2 right of the arrow
+        prefix = "" if depth == 0 else " " * (6 * depth - 4) + "->  "
         lines.append(prefix + title)
-        pad = "  " * (depth * 3) if depth else "  "
+        pad = " " * (6 * depth + 2) if depth else "  "
         for d in details:
             lines.append(pad + d)
         children = list(node.inputs())

@@ -30,6 +30,51 @@ def array_slice(arr: list | None, lo: int | None, hi: int | None) -> list | None
     return arr[start - 1:end]
 
 
+def array_subscripts(arr: list, *idx: int) -> Any:
+    """arr[i][j]...: NULL when out of range, or when fewer subscripts than
+    the array has dimensions (PostgreSQL)."""
+    cur: Any = arr
+    for i in idx:
+        if not isinstance(cur, list) or not 1 <= i <= len(cur):
+            return None
+        cur = cur[i - 1]
+    return None if isinstance(cur, list) else cur
+
+
+def array_slices(arr: list | None, *bounds: int | None) -> list | None:
+    """arr[a:b][c:d]...: bounds come in (lower, upper) pairs, None = open."""
+    if arr is None:
+        return None
+
+    def cut(cur: Any, k: int) -> Any:
+        if k >= len(bounds) or not isinstance(cur, list):
+            return cur
+        lo, hi = bounds[k], bounds[k + 1]
+        start = 1 if lo is None else max(lo, 1)
+        end = len(cur) if hi is None else min(hi, len(cur))
+        if start > end:
+            return []
+        return [cut(x, k + 2) for x in cur[start - 1:end]]
+    out = cut(arr, 0)
+    return [] if out and all(x == [] for x in out) else out
+
+
+def array_assign(arr: list | None, i: int, value: Any) -> list:
+    """UPDATE ... SET a[i] = v: replace element i; past the end, pad with NULLs."""
+    if i is None:
+        raise errors.NullValueNotAllowed("array subscript in assignment must not be null")
+    if i < 1:
+        raise errors.FeatureNotSupported("array subscripts below 1 are not supported")
+    if arr and isinstance(arr[0], list):
+        raise errors.FeatureNotSupported("assigning to an element of a multidimensional "
+                                         "array is not supported")
+    out = list(arr) if arr is not None else []
+    if i > len(out):
+        out += [None] * (i - len(out))
+    out[i - 1] = value
+    return out
+
+
 def _dims(arr: list) -> list[int]:
     dims = []
     cur: Any = arr

@@ -218,13 +218,16 @@ def access_paths(p: P.Plan, catalog: Catalog) -> P.Plan:
             continue
         lo = hi = None
         lo_inc = hi_inc = True
-        for _, key, op in rs:
+        lo_at = hi_at = -1
+        for at, key, op in rs:
             if op in (">", ">="):
-                lo, lo_inc = [key], op == ">="
+                lo, lo_inc, lo_at = [key], op == ">=", at
             else:
-                hi, hi_inc = [key], op == "<="
+                hi, hi_inc, hi_at = [key], op == "<=", at
+        # the conjuncts that became bounds need no re-check; the others stay
+        rest = conjoin([c for i, c in enumerate(parts) if i not in (lo_at, hi_at)])
         return P.KeyRange(tdef, p.columns, idx_or_none, lo, hi, lo_inc, hi_inc, False,
-                          p.with_key, p.filter)
+                          p.with_key, rest)
     return p
 
 
