@@ -298,9 +298,9 @@ class ClientProtocol(asyncio.Protocol):
         s = self.session
         if s is None:
             return
-        for severity, message in s.take_notices():
-            self.write(codec.notice_response(message, severity,
-                                             "01000" if severity == "WARNING" else "00000"))
+        for severity, message, code in s.take_notices():
+            self.write(codec.notice_response(
+                message, severity, code or ("01000" if severity == "WARNING" else "00000")))
 
     def _ready(self, status: str) -> None:
         """ReadyForQuery, preceded (as in PostgreSQL) by a ParameterStatus for

@@ -191,7 +191,7 @@ class Session:
         self.prepared: dict[str, PreparedStatement] = {}
         self.portals: dict[str, Portal] = {}
         self.cursors: dict[str, Cursor] = {}
-        self.notices: list[tuple[str, str]] = []
+        self.notices: list[tuple[str, str, str | None]] = []
         self.txn_started_at: dt.datetime | None = None
         self.stmt_started_at = dt.datetime.now(UTC)
         self._rules: dict[tuple[int, int], Any] = {}
@@ -220,13 +220,15 @@ class Session:
         self.changed_reported = []
         return out
 
-    def take_notices(self) -> list[tuple[str, str]]:
+    def take_notices(self) -> list[tuple[str, str, str | None]]:
         out = self.notices
         self.notices = []
         return out
 
-    def notice(self, message: str, severity: str = "NOTICE") -> None:
-        self.notices.append((severity, message))
+    def notice(self, message: str, severity: str = "NOTICE", code: str | None = None) -> None:
+        """code: the SQLSTATE PostgreSQL gives this notice (e.g. 25P01 for "there
+        is no transaction in progress"); None means 00000, or 01000 for a WARNING."""
+        self.notices.append((severity, message, code))
 
     def statement_time(self) -> dt.datetime:
         return self.stmt_started_at
@@ -709,13 +711,14 @@ class Session:
 
     # --- extended protocol -----------------------------------------------------------------------------
     def prepare(self, name: str, sql: str, param_oids: tuple[int, ...]) -> PreparedStatement:
-        if name and name in self.prepared:
-            raise errors.DuplicatePreparedStatement(
-                f'prepared statement "{name}" already exists')
+        # PostgreSQL's order of checks: syntax, failed transaction, analysis,
+        # and only then a duplicate name
         stmts = self.parse(sql)
         if len(stmts) > 1:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared "
                                      "statement")
+        if stmts:
+            self._check_not_failed(stmts[0])
         ptypes = []
         for oid in param_oids:
             if oid == 0:
@@ -729,11 +732,13 @@ class Session:
         ps = PreparedStatement(name, sql, stmt, ptypes, list(param_oids))
         if stmt is not None and stmt.ast is not None and (isinstance(stmt.ast, _QUERY) or
                                                           isinstance(stmt.ast, _DML)):
-            self._check_not_failed(stmt)
             self.plan(stmt, None, ps, ptypes)
         elif stmt is not None and stmt.utility is not None and isinstance(
                 stmt.utility, st.Show):
             ps.param_types = []
+        if name and name in self.prepared:
+            raise errors.DuplicatePreparedStatement(
+                f'prepared statement "{name}" already exists')
         self.prepared[name] = ps
         return ps
 

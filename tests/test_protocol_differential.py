@@ -1,0 +1,141 @@
+"""Differential protocol fuzzing: random but well-formed message sequences
+(simple and extended query, named and unnamed statements and portals, row
+limits, Close, Flush, Sync, transaction blocks, errors at every step) go to
+AionDB and to PostgreSQL 15, and the replies must agree message by message.
+
+The SQL is kept to statements whose meaning the two servers share, so that
+what differs is protocol state: portals, transactions, skip-to-Sync, tags.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support.servers import AionServer, PgServer
+from tests.test_protocol_raw import _with_table, normalize
+from tests.wire import rawclient as w
+from tests.wire.rawclient import Msg, RawClient
+
+SQL = [
+    "select 1 as one",
+    "select $1::int4 + 1 as n",
+    "select * from generate_series(1, 3) g",
+    "insert into {t} values ($1::int4, 'x') returning a",
+    "insert into {t} values (7, 'y')",
+    "select a, b from {t} order by a",
+    "update {t} set b = 'z' where a = $1::int4",
+    "select 1 / (g - 1) from generate_series(1, 1) g",   # fails at Execute on both
+    "selec 1",
+    "begin", "commit", "rollback",
+    "",
+]
+NAMES = ["", "s1"]
+PORTALS = ["", "p1"]
+PARAMS = st.lists(st.sampled_from([b"1", b"2", b"x", None]), max_size=2)
+
+
+@st.composite
+def extended_message(draw: st.DrawFn) -> bytes:
+    kind = draw(st.sampled_from("PPBBEEDCH"))
+    if kind == "P":
+        return w.parse(draw(st.sampled_from(NAMES)), draw(st.sampled_from(SQL)))
+    if kind == "B":
+        return w.bind(draw(st.sampled_from(PORTALS)), draw(st.sampled_from(NAMES)),
+                      tuple(draw(PARAMS)))
+    if kind == "E":
+        return w.execute(draw(st.sampled_from(PORTALS)), draw(st.sampled_from([0, 0, 1, 2])))
+    if kind == "D":
+        which = draw(st.sampled_from("SP"))
+        return w.describe(which, draw(st.sampled_from(NAMES if which == "S" else PORTALS)))
+    if kind == "C":
+        which = draw(st.sampled_from("SP"))
+        return w.close(which, draw(st.sampled_from(NAMES if which == "S" else PORTALS)))
+    return w.FLUSH
+
+
+@st.composite
+def batch(draw: st.DrawFn) -> bytes:
+    """Messages up to one ReadyForQuery: a simple Query, or extended ones and Sync."""
+    if draw(st.booleans()):
+        sql = draw(st.sampled_from([s for s in SQL if "$" not in s]))
+        return w.query(sql)
+    return b"".join(draw(st.lists(extended_message(), max_size=6))) + w.SYNC
+
+
+SEQUENCE = st.lists(batch(), min_size=1, max_size=6)
+_tables = itertools.count()
+
+
+def run(host: str, port: int, user: str, db: str, table: str,
+        batches: list[bytes]) -> list[list[tuple]]:
+    with psycopg.connect(host=host, port=port, user=user, dbname=db, autocommit=True) as c:
+        c.execute(f"create table {table} (a int primary key, b text)")
+    out = []
+    with RawClient(host, port) as c:
+        c.startup(user=user, database=db)
+        for b in batches:
+            c.send(_with_table(b, table))
+            msgs: list[Msg] = c.read_until("Z")
+            out.append(_without_known_gaps(normalize(msgs)))
+    return out
+
+
+def _without_known_gaps(msgs: list[tuple]) -> list[tuple]:
+    """Two differences that are not protocol state, left out on both sides:
+    - PostgreSQL streams a simple query's RowDescription before executing, so
+      a failure at run time follows a 'T'; AionDB materializes first.
+    - transaction-control warnings carry 01000 where PostgreSQL gives 25P01 /
+      25001: aiondb/sql/utility.py does not pass session.notice(code=...) yet."""
+    out = []
+    for i, msg in enumerate(msgs):
+        if msg[0] == "T" and i + 1 < len(msgs) and msgs[i + 1][0] == "E":
+            continue
+        out.append(msg[:2] if msg[:2] == ("N", "WARNING") else msg)
+    return out
+
+
+@pytest.fixture(scope="module")
+def diff_db(aiondb: AionServer, postgres: PgServer) -> str:
+    with psycopg.connect(aiondb.dsn(), autocommit=True) as c:
+        c.execute("CREATE DATABASE differential")
+    with psycopg.connect(postgres.dsn(), autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS differential")
+        c.execute("CREATE DATABASE differential")
+    return "differential"
+
+
+@pytest.fixture(autouse=True)
+def no_internal_errors(aiondb: AionServer) -> Iterator[None]:
+    start = len(aiondb.log_text())
+    yield
+    assert "Traceback" not in aiondb.log_text()[start:]
+
+
+def check(aiondb: AionServer, postgres: PgServer, db: str, batches: list[bytes]) -> None:
+    table = f"dt{next(_tables)}"
+    ours = run(aiondb.host, aiondb.port, "aion", db, table, batches)
+    theirs = run(postgres.host, postgres.port, "postgres", db, table, batches)
+    assert ours == theirs
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(batches=SEQUENCE)
+def test_same_replies_as_postgres(aiondb: AionServer, postgres: PgServer, diff_db: str,
+                                  batches: list[bytes]) -> None:
+    check(aiondb, postgres, diff_db, batches)
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(batches=SEQUENCE)
+def test_same_replies_as_postgres_long(aiondb: AionServer, postgres: PgServer, diff_db: str,
+                                       batches: list[bytes]) -> None:
+    check(aiondb, postgres, diff_db, batches)
