@@ -70,72 +70,18 @@ def _pg_sequences(ctx: Any) -> Iterator[tuple]:
 
 # --- settings ----------------------------------------------------------------------------------------
 
-# unit|context|vartype|category of the settings AionDB has, from PostgreSQL 15
-_SETTING_INFO = {
-    "application_name": "|user|string|Reporting and Logging / What to Log",
-    "block_size": "|internal|integer|Preset Options",
-    "bytea_output": "|user|enum|Client Connection Defaults / Statement Behavior",
-    "check_function_bodies": "|user|bool|Client Connection Defaults / Statement Behavior",
-    "client_encoding": "|user|string|Client Connection Defaults / Locale and Formatting",
-    "client_min_messages": "|user|enum|Client Connection Defaults / Statement Behavior",
-    "cursor_tuple_fraction": "|user|real|Query Tuning / Other Planner Options",
-    "data_checksums": "|internal|bool|Preset Options",
-    "datestyle": "|user|string|Client Connection Defaults / Locale and Formatting",
-    "default_text_search_config":
-        "|user|string|Client Connection Defaults / Locale and Formatting",
-    "default_transaction_isolation":
-        "|user|enum|Client Connection Defaults / Statement Behavior",
-    "default_transaction_read_only":
-        "|user|bool|Client Connection Defaults / Statement Behavior",
-    "enable_hashjoin": "|user|bool|Query Tuning / Planner Method Configuration",
-    "enable_indexscan": "|user|bool|Query Tuning / Planner Method Configuration",
-    "enable_seqscan": "|user|bool|Query Tuning / Planner Method Configuration",
-    "escape_string_warning":
-        "|user|bool|Version and Platform Compatibility / Previous PostgreSQL Versions",
-    "extra_float_digits": "|user|integer|Client Connection Defaults / Locale and Formatting",
-    "fsync": "|sighup|bool|Write-Ahead Log / Settings",
-    "geqo": "|user|bool|Query Tuning / Genetic Query Optimizer",
-    "idle_in_transaction_session_timeout":
-        "ms|user|integer|Client Connection Defaults / Statement Behavior",
-    "in_hot_standby": "|internal|bool|Preset Options",
-    "integer_datetimes": "|internal|bool|Preset Options",
-    "intervalstyle": "|user|enum|Client Connection Defaults / Locale and Formatting",
-    "is_superuser": "|internal|bool|Preset Options",
-    "jit": "|user|bool|Query Tuning / Other Planner Options",
-    "lc_collate": "|internal|string|Preset Options",
-    "lc_ctype": "|internal|string|Preset Options",
-    "lc_messages": "|superuser|string|Client Connection Defaults / Locale and Formatting",
-    "lc_monetary": "|user|string|Client Connection Defaults / Locale and Formatting",
-    "lc_numeric": "|user|string|Client Connection Defaults / Locale and Formatting",
-    "lc_time": "|user|string|Client Connection Defaults / Locale and Formatting",
-    "lock_timeout": "ms|user|integer|Client Connection Defaults / Statement Behavior",
-    "maintenance_work_mem": "kB|user|integer|Resource Usage / Memory",
-    "max_connections":
-        "|postmaster|integer|Connections and Authentication / Connection Settings",
-    "max_identifier_length": "|internal|integer|Preset Options",
-    "max_parallel_workers_per_gather": "|user|integer|Resource Usage / Asynchronous Behavior",
-    "row_security": "|user|bool|Client Connection Defaults / Statement Behavior",
-    "search_path": "|user|string|Client Connection Defaults / Statement Behavior",
-    "server_encoding": "|internal|string|Preset Options",
-    "server_version": "|internal|string|Preset Options",
-    "server_version_num": "|internal|integer|Preset Options",
-    "session_authorization": "|superuser|string|Preset Options",
-    "standard_conforming_strings":
-        "|user|bool|Version and Platform Compatibility / Previous PostgreSQL Versions",
-    "statement_timeout": "ms|user|integer|Client Connection Defaults / Statement Behavior",
-    "synchronous_commit": "|user|enum|Write-Ahead Log / Settings",
-    "timezone": "|user|string|Client Connection Defaults / Locale and Formatting",
-    "transaction_isolation": "|user|enum|Client Connection Defaults / Statement Behavior",
-    "transaction_read_only": "|user|bool|Client Connection Defaults / Statement Behavior",
-    "wal_level": "|postmaster|enum|Write-Ahead Log / Settings",
-    "work_mem": "kB|user|integer|Resource Usage / Memory",
-    "xmloption": "|user|enum|Client Connection Defaults / Statement Behavior",
-}
-
-
 # PostgreSQL leaves these out of pg_settings (GUC_NO_SHOW_ALL), and has no
 # default_with_oids since version 12
 _HIDDEN_SETTINGS = frozenset(("is_superuser", "session_authorization", "default_with_oids"))
+
+
+def _setting_info(name: str) -> tuple[str | None, str, str, str]:
+    from aiondb.sql.pg_catalog.settings_info import CATEGORIES, SETTINGS
+    info = SETTINGS.get(name)
+    if info is None:
+        return None, "user", "string", "Customized Options"
+    unit, context, vartype, cat = info.split("|")
+    return unit or None, context, vartype, CATEGORIES[int(cat)]
 
 
 @relation("pg_settings")
@@ -145,8 +91,7 @@ def _pg_settings(ctx: Any) -> Iterator[tuple]:
         if s.name in _HIDDEN_SETTINGS:
             continue
         v = ctx.session.values.get(s.name, s.default)
-        info = _SETTING_INFO.get(s.name, "|user|string|Ungrouped").split("|")
-        unit, context, vartype, category = (x or None for x in info)
+        unit, context, vartype, category = _setting_info(s.name)
         if not s.settable and context in ("user", "superuser"):
             context = "internal"
         # values fixed at startup (session_authorization...) count as defaults
