@@ -369,6 +369,10 @@ class ClientProtocol(asyncio.Protocol):
     async def _on_query(self, ev: m.Query) -> None:
         session = self.session
         assert session is not None
+        if "" in session.prepared or "" in session.portals:
+            # a simple Query ends the unnamed statement and portal (protocol rule)
+            session.close_statement("")
+            session.close_portal("")
         try:
             stmts = session.parse(ev.sql, normalize_literals=True)
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE

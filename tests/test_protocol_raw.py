@@ -169,6 +169,9 @@ CASES: dict[str, list[bytes | tuple[bytes, int]]] = {
     "close what does not exist": [C("S", "nope") + C("P", "nope") + S],
     "describe what does not exist": [D("S", "nope") + S, D("P", "nope") + S],
     "bind to a missing statement": [B("", "nope") + S],
+    "a simple query ends the unnamed statement": [
+        P("", "select 1") + S, Q("select 2"), B("", "") + S, P("n", "select 3") + S,
+        Q("select 4"), B("", "n") + E("") + S],
     "duplicate statement name": [P("d", "select 1") + P("d", "select 2") + S],
     "show in the extended protocol": [P("", "show timezone") + D("S", "") + B("", "")
                                       + E("") + S],
