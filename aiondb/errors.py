@@ -24,12 +24,24 @@ class DatabaseError(Exception):
         hint: str | None = None,
         position: int | None = None,
         severity: str | None = None,
+        context: str | None = None,
+        schema: str | None = None,
+        table: str | None = None,
+        column: str | None = None,
+        constraint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
         self.hint = hint
         self.position = position  # 1-based character offset into the query
+        self.context = context    # where it happened, e.g. "COPY t, line 3"
+        # The object the error is about: clients map constraint errors by
+        # name (psycopg's diag.constraint_name, ORMs), so carry them.
+        self.schema = schema
+        self.table = table
+        self.column = column
+        self.constraint = constraint
         if severity is not None:
             self.severity = severity
 

@@ -401,7 +401,7 @@ class ClientProtocol(asyncio.Protocol):
                 if isinstance(res.copy, CopyIn):
                     self._notices_and_status()
                     self.copy_in = res.copy
-                    self.write(codec.copy_in_response(res.copy.ncols))
+                    self.write(codec.copy_in_response(res.copy.ncols, res.copy.binary))
                     self.conn.start_copy_in()
                     self.flush()
                     return  # resumes when CopyDone / CopyFail arrives
@@ -459,7 +459,7 @@ class ClientProtocol(asyncio.Protocol):
                 await self.drain()
 
     async def _send_copy_out(self, copy: CopyOut, tag: str) -> None:
-        self.write(codec.copy_out_response(copy.ncols))
+        self.write(codec.copy_out_response(copy.ncols, copy.binary))
         for line in copy.lines:
             self.write(codec.copy_data(line))
             if self._write_paused:

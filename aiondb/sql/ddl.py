@@ -411,6 +411,10 @@ def _add_table_constraint(session: Session, txn: Transaction, cat: Catalog, tdef
                                          index_oid=idx.oid))
         return tdef
     if isinstance(el, exp.CheckColumnConstraint):
+        if col_name is None:
+            # PostgreSQL names a table CHECK after its column when it uses exactly one
+            refs = {c.name for c in el.this.find_all(exp.Column) if tdef.column(c.name)}
+            col_name = refs.pop() if len(refs) == 1 else None
         base = f"{tdef.name}_{col_name}_check" if col_name else f"{tdef.name}_check"
         name = cname or _unique_name(cat, tdef.schema_oid, base, used)
         used.add(name)
@@ -516,8 +520,10 @@ def _check_rows(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef
     ctx = session.make_context(txn, [], cat)
     for _k, r in _visible_rows(txn, tdef.oid):
         if fn(r, ctx) is False:
+            schema = cat.schema_by_oid(tdef.schema_oid)
             raise errors.CheckViolation(
-                f'check constraint "{name}" of relation "{tdef.name}" is violated by some row')
+                f'check constraint "{name}" of relation "{tdef.name}" is violated by some row',
+                schema=schema.name if schema else None, table=tdef.name, constraint=name)
 
 
 def _check_fk_rows(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,

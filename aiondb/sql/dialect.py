@@ -46,6 +46,8 @@ _INTERVAL_FIELDS = frozenset(("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND"
 
 class AionDB(Postgres):
     INDEX_OFFSET = 0  # keep subscripts exactly as written (PostgreSQL arrays are 1-based)
+    # E'' strings know \b \f \n \r \t only: any other escaped letter is itself
+    UNESCAPED_SEQUENCES = {"\\a": "a", "\\v": "v"}
 
     class Tokenizer(Postgres.Tokenizer):
         KEYWORDS = {**Postgres.Tokenizer.KEYWORDS, "<#>": _NEG_INNER_PRODUCT}

@@ -141,6 +141,7 @@ class CopyStmt:
     direction: str                       # 'from' | 'to'
     target: str                          # 'stdin' | 'stdout' | a file path
     options: dict[str, Any] = field(default_factory=dict)
+    where: str | None = None             # COPY FROM ... WHERE condition (SQL text)
 
 
 @dataclass(frozen=True)
@@ -368,37 +369,61 @@ def _parse_set(u: _Utility) -> Any:
 
 def _copy_options(u: _Utility) -> dict[str, Any]:
     opts: dict[str, Any] = {}
+
+    def put(name: str, value: Any) -> None:
+        if name in opts:
+            raise errors.SyntaxError("conflicting or redundant options")
+        opts[name] = value
+
+    def columns() -> tuple[str, ...]:
+        cols = [u.ident()]
+        while u.op(","):
+            cols.append(u.ident())
+        return tuple(cols)
+
     u.word("with")
     if u.op("("):
         while True:
             name = u.ident()
             tok = u.peek()
-            if tok is not None and tok.kind in ("word", "qident", "string", "number") \
-                    and not (tok.kind == "op"):
+            if tok is not None and tok.kind == "op" and tok.text == "*":
                 u.i += 1
-                opts[name] = tok.value if tok.kind != "number" else tok.text
+                put(name, "*")
+            elif tok is not None and tok.kind == "op" and tok.text == "(":
+                u.i += 1
+                put(name, columns())
+                if not u.op(")"):
+                    raise u.error()
+            elif tok is not None and tok.kind in ("word", "qident", "string", "number"):
+                u.i += 1
+                put(name, tok.value if tok.kind != "number" else tok.text)
             else:
-                opts[name] = True
+                put(name, True)
             if u.op(")"):
                 break
             if not u.op(","):
                 raise u.error()
         return opts
     # pre-9.0 syntax: COPY t FROM STDIN WITH CSV HEADER DELIMITER ',' NULL ''
-    while not u.at_end():
+    while not u.at_end() and not (u.peek() is not None and u.peek().text.lower() == "where"):
         w = u.expect("csv", "binary", "header", "delimiter", "null", "quote", "escape",
                      "force", "freeze", "encoding", "oids")
         if w in ("csv", "binary"):
-            opts["format"] = w
-        elif w == "header":
-            opts["header"] = True
+            put("format", w)
+        elif w in ("header", "freeze"):
+            put(w, True)
         elif w in ("delimiter", "null", "quote", "escape", "encoding"):
             u.word("as")
-            opts[w] = u.string()
-        elif w == "freeze":
-            opts["freeze"] = True
+            put(w, u.string())
+        elif w == "force":
+            if u.word("quote"):
+                put("force_quote", "*" if u.op("*") else columns())
+            else:
+                u.expect("not")
+                u.expect("null")
+                put("force_not_null", columns())
         else:
-            raise errors.FeatureNotSupported(f"COPY option {w.upper()} is not supported")
+            raise errors.FeatureNotSupported("COPY WITH OIDS is not supported")
     return opts
 
 
@@ -445,12 +470,19 @@ def _parse_copy(text: str, offset: int, u: _Utility) -> CopyStmt:
     else:
         target = u.string()
     opts = _copy_options(u)
+    where = None
     if u.word("where"):
-        raise errors.FeatureNotSupported("COPY FROM ... WHERE is not supported")
+        if direction == "to":
+            raise errors.SyntaxError("WHERE clause not allowed with COPY TO")
+        tok = u.peek()
+        if tok is None:
+            raise u.error()
+        where = text[tok.pos:].strip().rstrip(";")
+        u.i = len(u.toks)
     u.end()
     if query is not None and direction == "from":
         raise errors.SyntaxError("COPY (query) FROM is not valid; use COPY table FROM")
-    return CopyStmt(table, columns, query, direction, target, opts)
+    return CopyStmt(table, columns, query, direction, target, opts, where)
 
 
 def _parse_backup_restore(u: _Utility, kind: str) -> Any:

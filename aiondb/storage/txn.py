@@ -346,18 +346,27 @@ class Transaction:
             key = td.key_fn(row)
             self.lock_row(oid, key)
             if self._latest(oid, key) is not None:
-                pk = self.catalog.relations.get(self._pk_index_oid(table))
-                name = pk.name if pk is not None else f"{table.name}_pkey"
-                cols = ", ".join(table.columns[p].name for p in td.key_positions)
-                vals = key if isinstance(key, tuple) else (key,)
-                raise errors.UniqueViolation(
-                    f'duplicate key value violates unique constraint "{name}"',
-                    detail=f"Key ({cols})=({_fmt_key(vals)}) already exists.")
+                raise self._pk_violation(table, td.key_positions, key)
         if td.key_fn is None:
             self.lock_row(oid, key)
         self._claim_unique(table, key, None, row)
         self._record(oid, key, row)
         return key
+
+    def _pk_violation(self, table: TableDef, positions: Any, key: Any) -> errors.DatabaseError:
+        pk = self.catalog.relations.get(self._pk_index_oid(table))
+        name = pk.name if pk is not None else f"{table.name}_pkey"
+        return self._unique_violation(table, name, positions, key)
+
+    def _unique_violation(self, table: TableDef, name: str, positions: Any,
+                          key: Any) -> errors.DatabaseError:
+        cols = ", ".join(table.columns[p].name for p in positions)
+        vals = key if isinstance(key, tuple) else (key,)
+        schema = self.catalog.schema_by_oid(table.schema_oid)
+        return errors.UniqueViolation(
+            f'duplicate key value violates unique constraint "{name}"',
+            detail=f"Key ({cols})=({_fmt_key(vals)}) already exists.",
+            schema=schema.name if schema else None, table=table.name, constraint=name)
 
     def update(self, table: TableDef, key: Any, new: tuple) -> Any:
         """Replace the visible row at key. Returns the row's (new) key."""
@@ -373,13 +382,7 @@ class Transaction:
             if new_key != key:
                 self.lock_row(oid, new_key)
                 if self._latest(oid, new_key) is not None:
-                    pk = self.catalog.relations.get(self._pk_index_oid(table))
-                    name = pk.name if pk is not None else f"{table.name}_pkey"
-                    cols = ", ".join(table.columns[p].name for p in td.key_positions)
-                    vals = new_key if isinstance(new_key, tuple) else (new_key,)
-                    raise errors.UniqueViolation(
-                        f'duplicate key value violates unique constraint "{name}"',
-                        detail=f"Key ({cols})=({_fmt_key(vals)}) already exists.")
+                    raise self._pk_violation(table, td.key_positions, new_key)
                 self._claim_unique(table, key, old, None)
                 self._record(oid, key, None)
                 self._claim_unique(table, new_key, None, new)
@@ -454,11 +457,7 @@ class Transaction:
                     owners = [rk for rk, r in self.scan_items(table.oid) if kf(r) == nk]
                 owner = owners[0] if owners else None
             if owner is not None and owner != key:
-                cols = ", ".join(table.columns[table.position(a)].name for a in idx.attnums)
-                vals = nk if isinstance(nk, tuple) else (nk,)
-                raise errors.UniqueViolation(
-                    f'duplicate key value violates unique constraint "{idx.name}"',
-                    detail=f"Key ({cols})=({_fmt_key(vals)}) already exists.")
+                raise self._unique_violation(table, idx.name, table.positions(idx.attnums), nk)
             if holder is None:
                 self.db.row_locks[lk] = self
                 self.row_locks.append(lk)

@@ -508,10 +508,18 @@ def _error_fields(
     return b"".join(parts)
 
 
+_OBJECT_FIELDS = (("context", b"W"), ("schema", b"s"), ("table", b"t"), ("column", b"c"),
+                  ("constraint", b"n"))
+
+
 def error_response(err: errors.DatabaseError, severity: str | None = None) -> bytes:
     sev = severity or err.severity
-    return _frame(b"E", _error_fields(sev, err.sqlstate, err.message, err.detail, err.hint,
-                                      err.position))
+    body = _error_fields(sev, err.sqlstate, err.message, err.detail, err.hint, err.position)
+    extra = [code + value.encode("utf-8", "replace") + b"\0"
+             for attr, code in _OBJECT_FIELDS if (value := getattr(err, attr, None))]
+    if extra:
+        body = body[:-1] + b"".join(extra) + b"\0"
+    return _frame(b"E", body)
 
 
 def notice_response(message: str, severity: str = "NOTICE", code: str = "00000",

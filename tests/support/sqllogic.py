@@ -16,9 +16,20 @@ File format (tests/sql/*.slt):
     1|a
     NULL|
 
-A record's SQL runs until a blank line or `----`; expected rows until a
-blank line. Values are PostgreSQL's text output joined by `|`; NULL is
-`NULL`, a newline inside a value is written `\\n`, and a row that is one
+    statement ok               (COPY FROM STDIN: the data follows `<<<`)
+    COPY t FROM STDIN
+    <<<
+    3\tc
+    \\.
+
+    query                      (COPY TO STDOUT: one expected row per line)
+    COPY t TO STDOUT (FORMAT csv)
+    ----
+    1,a
+
+A record's SQL runs until a blank line, `----` or `<<<`; expected rows until a
+blank line; COPY data until a line `\\.` (not sent). Values are PostgreSQL's text
+output joined by `|`; NULL is `NULL`, a newline inside a value is written `\\n`, and a row that is one
 empty string is written `(empty)`. `on c2` runs the record on a second connection (for concurrency
 cases). `skipif aiondb` / `skipif postgres` lines before a record skip it
 on one server; each must say why (`skipif postgres  # reason`).
@@ -56,6 +67,7 @@ class Record:
     conn: str = "default"
     skip: set[str] = field(default_factory=set)
     header: list[str] = field(default_factory=list)   # comment/skip lines before it
+    copy_data: list[str] | None = None                # lines sent to COPY FROM STDIN
 
 
 @dataclass
@@ -113,10 +125,17 @@ def parse_file(path: Path) -> tuple[list[Record], list[str]]:
             j += 1
         i += 1
         sql_lines = []
-        while i < n and lines[i].strip() and lines[i].strip() != "----":
+        while i < n and lines[i].strip() and lines[i].strip() not in ("----", "<<<"):
             sql_lines.append(lines[i])
             i += 1
         rec.sql = "\n".join(sql_lines)
+        if i < n and lines[i].strip() == "<<<":
+            i += 1
+            rec.copy_data = []
+            while i < n and lines[i] != "\\.":
+                rec.copy_data.append(lines[i])
+                i += 1
+            i += 1
         if kind == "query":
             if i < n and lines[i].strip() == "----":
                 i += 1
@@ -170,6 +189,22 @@ class Runner:
     def run(self, rec: Record) -> Outcome:
         pg = self.conn(rec.conn).pgconn
         res = pg.exec_(rec.sql.encode())
+        copied: list[str] | None = None
+        if res.status == ExecStatus.COPY_IN:
+            data = "".join(line + "\n" for line in rec.copy_data or [])
+            pg.put_copy_data(data.encode())
+            pg.put_copy_end()
+            res = _last_result(pg)
+        elif res.status == ExecStatus.COPY_OUT:
+            chunks = []
+            while True:
+                nbytes, data = pg.get_copy_data(0)
+                if nbytes < 0:
+                    break
+                chunks.append(bytes(data))
+            text = b"".join(chunks).decode("utf-8", "replace")
+            copied = [line or "(empty)" for line in text.split("\n")[:-1]]
+            res = _last_result(pg)
         # drain notices; they are not part of the expected output
         status = res.status
         if status == ExecStatus.FATAL_ERROR:
@@ -188,9 +223,17 @@ class Runner:
             if rec.expect_error is not None:
                 return Outcome(rec, False, [], f"expected error {rec.expect_error}, got success")
             return Outcome(rec, True, [])
-        actual = _format_result(res, rec)
+        actual = copied if copied is not None else _format_result(res, rec)
         ok = actual == rec.expected
         return Outcome(rec, ok, actual, "" if ok else "result differs")
+
+
+def _last_result(pg: Any) -> Any:
+    """The final result after a COPY (its command status or its error)."""
+    last = None
+    while (r := pg.get_result()) is not None:
+        last = r
+    return last
 
 
 def run_file(path: Path, runner: Runner) -> list[Outcome]:
@@ -270,6 +313,8 @@ def render(records: list[Record], outcomes: dict[int, Outcome], trailer: list[st
         line, rows = _directive(rec, outcomes.get(rec.line))
         out.append(line)
         out.append(rec.sql)
+        if rec.copy_data is not None:
+            out += ["<<<", *rec.copy_data, "\\."]
         if rows is not None:
             out.append("----")
             out += rows
