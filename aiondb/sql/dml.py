@@ -56,18 +56,26 @@ def _key_text(table: TableDef, positions: tuple[int, ...], row: tuple, ctx: Exec
     return f"Key ({cols})=({vals})"
 
 
+def _about(table: TableDef, ctx: ExecContext, **fields: str) -> dict[str, Any]:
+    """The schema/table (and column or constraint) fields of a constraint error."""
+    schema = ctx.catalog.schema_by_oid(table.schema_oid)
+    return {"schema": schema.name if schema else None, "table": table.name, **fields}
+
+
 def check_row(rules: TableRules, row: tuple, ctx: ExecContext) -> None:
     table = rules.table
     for pos in rules.not_null:
         if row[pos] is None:
+            column = table.columns[pos].name
             raise errors.NotNullViolation(
-                f'null value in column "{table.columns[pos].name}" of relation "{table.name}" '
-                f"violates not-null constraint", detail=_row_text(table, row, ctx))
+                f'null value in column "{column}" of relation "{table.name}" '
+                f"violates not-null constraint", detail=_row_text(table, row, ctx),
+                **_about(table, ctx, column=column))
     for name, fn in rules.checks:
         if fn(row, ctx) is False:
             raise errors.CheckViolation(
                 f'new row for relation "{table.name}" violates check constraint "{name}"',
-                detail=_row_text(table, row, ctx))
+                detail=_row_text(table, row, ctx), **_about(table, ctx, constraint=name))
 
 
 def _parent_exists(fk: ForeignKey, values: tuple, ctx: ExecContext) -> bool:
@@ -98,7 +106,7 @@ def check_fks_out(rules: TableRules, row: tuple, ctx: ExecContext,
                 f'insert or update on table "{fk.child.name}" violates foreign key constraint '
                 f'"{fk.con.name}"',
                 detail=f'{_key_text(fk.child, fk.child_pos, row, ctx)} is not present in table '
-                       f'"{fk.parent.name}".')
+                       f'"{fk.parent.name}".', **_about(fk.child, ctx, constraint=fk.con.name))
 
 
 def find_rows(ctx: ExecContext, table: TableDef, positions: tuple[int, ...],
@@ -138,7 +146,7 @@ def _restrict_error(fk: ForeignKey, parent_row: tuple, ctx: ExecContext) -> erro
         f'update or delete on table "{fk.parent.name}" violates foreign key constraint '
         f'"{fk.con.name}" on table "{fk.child.name}"',
         detail=f"{_key_text(fk.parent, fk.parent_pos, parent_row, ctx)} is still referenced "
-               f'from table "{fk.child.name}".')
+               f'from table "{fk.child.name}".', **_about(fk.child, ctx, constraint=fk.con.name))
 
 
 def apply_fks_in(rules: TableRules, old: tuple, new: tuple | None, ctx: ExecContext,
