@@ -217,6 +217,83 @@ def _typed_json_aggregates() -> None:
 _typed_json_aggregates()
 
 
+# --- ordered-set aggregates: f(direct args) WITHIN GROUP (ORDER BY value) ----------------------
+# The executor feeds them their rows already sorted by the WITHIN GROUP order;
+# each row brings (direct arguments..., value).
+
+ORDERED_SET = frozenset(("percentile_cont", "percentile_disc", "mode"))
+
+
+def _ordset_step(s: list, *args: Any) -> list:
+    s.append(args)
+    return s
+
+
+def _fractions(frac: Any) -> list[float]:
+    fs = frac if isinstance(frac, list) else [frac]
+    for f in fs:
+        if f is not None and not 0 <= f <= 1:
+            raise errors.NumericValueOutOfRange(
+                f"percentile value {f:g} is not between 0 and 1")
+    return fs
+
+
+def _percentile(cont: bool) -> Callable[[list], Any]:
+    def one(vals: list, f: float | None) -> Any:
+        if f is None:
+            return None
+        n = len(vals)
+        if not cont:       # the first value whose cumulative share reaches f
+            return vals[max(0, math.ceil(f * n) - 1)]
+        pos = f * (n - 1)
+        lo, hi = math.floor(pos), math.ceil(pos)
+        a, b = vals[lo], vals[hi]
+        if lo == hi:
+            return a
+        if isinstance(a, Interval):
+            from aiondb.sql.fn_datetime import iv_mul
+            return a + iv_mul(b - a, pos - lo)
+        return a + (b - a) * (pos - lo)
+
+    def final(s: list) -> Any:
+        if not s:
+            return None
+        frac = s[0][0]
+        fs = _fractions(frac)
+        vals = [args[-1] for args in s]
+        out = [one(vals, f) for f in fs]
+        return out if isinstance(frac, list) else out[0]
+    return final
+
+
+def _mode_final(s: list) -> Any:
+    """The most frequent value; among ties, the first in the sort order."""
+    best, best_n, cur, cur_n = None, 0, None, 0
+    for (v,) in s:
+        if cur_n and v == cur:
+            cur_n += 1
+        else:
+            cur, cur_n = v, 1
+        if cur_n > best_n:
+            best, best_n = cur, cur_n
+    return best
+
+
+F8A = T.FLOAT8.array_of()
+aggregate("percentile_cont", (T.FLOAT8, T.FLOAT8), T.FLOAT8, list, _ordset_step,
+          _percentile(True))
+aggregate("percentile_cont", (T.FLOAT8, T.INTERVAL), T.INTERVAL, list, _ordset_step,
+          _percentile(True))
+aggregate("percentile_cont", (F8A, T.FLOAT8), F8A, list, _ordset_step, _percentile(True))
+aggregate("percentile_cont", (F8A, T.INTERVAL), T.INTERVAL.array_of(), list, _ordset_step,
+          _percentile(True))
+aggregate("percentile_disc", (T.FLOAT8, ANYELEMENT), ANYELEMENT, list, _ordset_step,
+          _percentile(False))
+aggregate("percentile_disc", (F8A, ANYELEMENT), ANYARRAY, list, _ordset_step,
+          _percentile(False))
+aggregate("mode", (ANYELEMENT,), ANYELEMENT, list, _ordset_step, _mode_final)
+
+
 def _var_step(s: list, v: Any) -> list:
     s.append(v)
     return s

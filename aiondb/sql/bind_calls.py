@@ -180,7 +180,7 @@ class CallBinder:
 
     def aggregate_call(self, name: str, raw_args: list[exp.Expr], scope: Scope,
                        filt: exp.Expr | None, order_node: exp.Order | None = None,
-                       over: bool = False) -> Expr:
+                       over: bool = False, ordered_set: bool = False) -> Expr:
         """An aggregate call; over=True for an aggregate used as a window
         function, whose arguments may themselves hold (grouped) aggregates."""
         from aiondb.sql.aggregates import AGGREGATES
@@ -188,6 +188,14 @@ class CallBinder:
             raise errors.GroupingError(self._agg_context_error())
         if self.agg_level > 0 and not over:
             raise errors.GroupingError("aggregate function calls cannot be nested")
+        from aiondb.sql.aggregates import ORDERED_SET
+        if (name in ORDERED_SET) != ordered_set:
+            # PostgreSQL looks these up as plain functions of the arguments written
+            raise errors.UndefinedFunction(
+                functions.describe_call(name, [self.expr(a, scope).type for a in raw_args]) +
+                " does not exist",
+                hint="No function matches the given name and argument types. You might need "
+                     "to add explicit type casts.")
         distinct = False
         star = False
         args_nodes = list(raw_args)
@@ -227,10 +235,28 @@ class CallBinder:
     def _agg_context_error(self) -> str:
         return "aggregate functions are not allowed here"
 
+    def _within_group(self, node: exp.WithinGroup, scope: Scope,
+                      filt: exp.Expr | None = None) -> Expr:
+        """percentile_cont(0.5) WITHIN GROUP (ORDER BY x): an ordered-set
+        aggregate over the sorted values, with its direct arguments."""
+        fn = node.this
+        name = fn.name.lower() if isinstance(fn, exp.Anonymous) else ""
+        if not name:
+            raise errors.WrongObjectType(f"{fn.sql(dialect=AionDB)} is not an ordered-set "
+                                         "aggregate, so it cannot have WITHIN GROUP")
+        order = node.expression
+        if not isinstance(order, exp.Order) or len(order.expressions) != 1:
+            raise errors.FeatureNotSupported(
+                f"{name} takes exactly one ORDER BY item in WITHIN GROUP")
+        return self.aggregate_call(name, list(fn.expressions) + [order.expressions[0].this],
+                                   scope, filt, order, ordered_set=True)
+
     def _filter(self, node: exp.Filter, scope: Scope) -> Expr:
         fn = node.this
         where = node.expression
         cond = where.this if isinstance(where, exp.Where) else where
+        if isinstance(fn, exp.WithinGroup):
+            return self._within_group(fn, scope, cond)
         if isinstance(fn, exp.Window):
             raise errors.FeatureNotSupported("FILTER with window functions is not supported")
         if not isinstance(fn, exp.Anonymous) or fn.name.lower() not in functions.AGGREGATES:
@@ -350,13 +376,16 @@ class CallBinder:
         return tuple(compile_expr(e) for e in (plus, minus, lt, gt))  # type: ignore[return-value]
 
     def _coalesce(self, args_nodes: list, scope: Scope) -> Expr:
+        if not args_nodes:
+            raise errors.SyntaxError('syntax error at or near ")"')
         args = [self.expr(a, scope) for a in args_nodes]
         t = self.common_type(args, "COALESCE")
         return Coalesce([self.coerce(a, t) for a in args], t)
 
     def _nullif(self, args_nodes: list, scope: Scope) -> Expr:
         if len(args_nodes) != 2:
-            raise errors.UndefinedFunction("function nullif requires two arguments")
+            raise errors.SyntaxError('syntax error at or near ")"' if len(args_nodes) < 2
+                                     else 'syntax error at or near ","')
         a = self.expr(args_nodes[0], scope)
         b = self.expr(args_nodes[1], scope)
         eq = self.operator("=", a, b, fold=False)
@@ -375,6 +404,8 @@ class CallBinder:
         return self._extreme("least", min, args_nodes, scope)
 
     def _extreme(self, name: str, pick: Any, args_nodes: list, scope: Scope) -> Expr:
+        if not args_nodes:
+            raise errors.SyntaxError('syntax error at or near ")"')
         args = [self.expr(a, scope) for a in args_nodes]
         t = self.common_type(args, name.upper())
         args = [self.coerce(a, t) for a in args]

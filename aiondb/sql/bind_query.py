@@ -20,6 +20,7 @@ from aiondb.sql.expr import (
     Col,
     Const,
     Expr,
+    RowCtor,
     SrfCall,
     SubqueryExpr,
     WindowCall,
@@ -443,6 +444,16 @@ class QueryBinder(Binder):
                             continue
                         items.append(Col(entry.offset + i, entry.types[i], n))
                         names.append(n)
+                continue
+            if isinstance(target, exp.Dot) and isinstance(target.expression, exp.Star) and \
+                    isinstance(target.this, exp.Paren):
+                # (row).*: every field of a whole-row value
+                row = self.expr(target.this, scope)
+                if not isinstance(row, RowCtor) or row.names is None:
+                    raise errors.FeatureNotSupported("(expression).* is only supported for "
+                                                     "whole-row references")
+                items += row.elems
+                names += row.names
                 continue
             if isinstance(target, exp.Column) and isinstance(target.this, exp.Star):
                 entry = scope.find_entry(target.table, target.db or None)

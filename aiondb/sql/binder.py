@@ -128,6 +128,9 @@ class Binder(CallBinder):
         if isinstance(e, Const) and e.value is None:
             return Const(None, target)
         ctxt = casts.coercion(src, target)
+        if ctxt == "e" and target.oid == T.REGCLASS.oid and src.oid in (T.TEXT.oid,
+                                                                         T.VARCHAR.oid):
+            ctxt = "i"   # text → regclass is implicit (function resolution allows it)
         order = {"i": 0, "a": 1, "e": 2}
         if ctxt is None or order[ctxt] > order[context]:
             if column is not None:
@@ -262,11 +265,29 @@ class Binder(CallBinder):
         inner = node.expression
         if isinstance(inner, (exp.Anonymous, exp.Func)):
             return self.expr(inner, scope)  # schema-qualified function: pg_catalog.f(...)
+        if isinstance(node.this, exp.Paren) and isinstance(inner, exp.Identifier):
+            return self._field(self.expr(node.this, scope), inner.name)
         if isinstance(inner, exp.Identifier) or isinstance(inner, exp.Column):
             # (composite).field is not supported; a.b.c column references come as Column
             raise errors.FeatureNotSupported(
                 f"field selection is not supported: {node.sql(dialect=AionDB)}")
         return self.expr(inner, scope)
+
+    def _field(self, value: Expr, name: str) -> Expr:
+        """(row).field: a field of a whole-row reference or named ROW."""
+        if isinstance(value, RowCtor) and value.names is not None:
+            if name == "*":
+                return value
+            for n, e in zip(value.names, value.elems, strict=True):
+                if n == name:
+                    return e
+            raise errors.UndefinedColumn(f'column "{name}" not found in data type record')
+        if value.type.oid != T.RECORD.oid:
+            raise errors.WrongObjectType(
+                f"column notation .{name} applied to type {value.type.sql_name()}, which is "
+                "not a composite type")
+        raise errors.FeatureNotSupported(
+            f"field selection from an anonymous record is not supported: .{name}")
 
     def _paren(self, node: exp.Paren, scope: Scope) -> Expr:
         return self.expr(node.this, scope)
@@ -448,8 +469,14 @@ class Binder(CallBinder):
             negate = True
         if like.args.get("negate"):
             negate = not negate
+        if isinstance(like, exp.SimilarTo):
+            from aiondb.sql.fn_core import similar_to
+            call = Call("similar_to", [self.coerce(self.expr(like.this, scope), T.TEXT),
+                                       self.coerce(self.expr(like.expression, scope), T.TEXT),
+                                       esc], T.BOOL, similar_to)
+            return Not(call) if negate else call
         if not isinstance(like, (exp.Like, exp.ILike)):
-            raise errors.FeatureNotSupported("ESCAPE is only supported with LIKE")
+            raise errors.FeatureNotSupported("ESCAPE is only supported with LIKE and SIMILAR TO")
         s = self.coerce(self.expr(like.this, scope), T.TEXT)
         p = self.coerce(self.expr(like.expression, scope), T.TEXT)
         from aiondb.sql.fn_core import like_escape
@@ -510,6 +537,9 @@ class Binder(CallBinder):
 
     def _in(self, node: exp.In, scope: Scope, negate: bool = False) -> Expr:
         query = node.args.get("query")
+        if query is None and not node.expressions and not node.args.get("unnest") and \
+                not node.args.get("field"):
+            raise errors.SyntaxError('syntax error at or near ")"')
         if query is not None:
             sub = query.this if isinstance(query, exp.Subquery) else query
             return self.subquery_any("=", node.this, sub, scope, negate)
@@ -840,7 +870,7 @@ _EXPR_DISPATCH: dict[type, Any] = {
     exp.Null: Binder._null, exp.Boolean: Binder._boolean, exp.Literal: Binder._literal,
     exp.ByteString: Binder._bytestring, exp.RawString: Binder._bytestring,
     exp.BitwiseNot: Binder._bitwise_not, exp.Overlaps: Binder._overlaps,
-    exp.UnicodeString: Binder._unicode_string,
+    exp.UnicodeString: Binder._unicode_string, exp.National: Binder._bytestring,
     exp.Parameter: Binder._parameter,
     exp.Placeholder: Binder._placeholder, exp.Cast: Binder._cast, exp.Neg: Binder._neg,
     exp.Not: Binder._not, exp.And: Binder._bool_op, exp.Or: Binder._bool_op,
@@ -855,6 +885,7 @@ _EXPR_DISPATCH: dict[type, Any] = {
     exp.Extract: Binder._extract, exp.Substring: Binder._substring,
     exp.StrPosition: Binder._position, exp.Trim: Binder._trim, exp.Overlay: Binder._overlay,
     exp.Anonymous: Binder._anonymous, exp.Filter: Binder._filter, exp.Window: Binder._window,
+    exp.WithinGroup: Binder._within_group,
     exp.CurrentTimestamp: Binder._no_paren_fn, exp.CurrentDate: Binder._no_paren_fn,
     exp.CurrentTime: Binder._no_paren_fn, exp.CurrentUser: Binder._no_paren_fn,
     exp.SessionUser: Binder._no_paren_fn, exp.CurrentSchema: Binder._no_paren_fn,

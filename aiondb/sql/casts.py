@@ -88,8 +88,10 @@ def coercion(src: T.SqlType, dst: T.SqlType) -> str | None:
         return "i"
     if s == T.UNKNOWN.oid:
         return "i"
-    if d in (T.ANYELEMENT.oid, T.ANYARRAY.oid) or d == T.RECORD.oid:
+    if d in (T.ANYELEMENT.oid, T.ANYARRAY.oid):
         return "i"
+    if d == T.RECORD.oid:
+        return "i" if s == T.RECORD.oid else None
     if s in _NUMERIC_OIDS and d in _NUMERIC_OIDS:
         if s == T.OID.oid or d == T.OID.oid:
             return "i" if {s, d} <= {T.INT4.oid, T.INT8.oid, T.OID.oid, T.INT2.oid} else "a"
@@ -104,8 +106,7 @@ def coercion(src: T.SqlType, dst: T.SqlType) -> str | None:
         if d in _STRINGS:
             return "a"
         if s in _STRINGS:
-            # text → regclass is implicit in PostgreSQL (currval(text_expr) works)
-            return "i" if d == T.REGCLASS.oid and s != T.CHAR.oid else "e"
+            return "e"
         return None
     if s in _STRINGS and d in _STRINGS:
         return "i" if d != T.CHAR.oid else "a"

@@ -515,19 +515,40 @@ for _t in (T.TEXT, T.BPCHAR, T.NAME, T.VARCHAR):
     op("!~*", _t, T.TEXT, T.BOOL)(lambda s, p: not regex_imatch(s, p))
 
 
-def _similar_to_regex(p: str) -> re.Pattern:
+def _similar_to_regex(p: str, esc: str | None = "\\") -> re.Pattern:
+    """SQL's SIMILAR TO pattern as a regular expression: % and _ are
+    wildcards, the escape character (backslash unless ESCAPE says otherwise)
+    makes the next character literal, and regex metacharacters that SQL does
+    not use (. ^ $) are literal."""
+    if esc is not None and len(esc) > 1:
+        raise errors.InvalidEscapeSequence("invalid escape string",
+                                           hint="Escape string must be empty or one character.")
     out = []
-    for c in p:
-        if c == "%":
+    i = 0
+    in_bracket = False
+    while i < len(p):
+        c = p[i]
+        if esc and c == esc and i + 1 < len(p):
+            out.append(re.escape(p[i + 1]))
+            i += 2
+            continue
+        if in_bracket:
+            out.append(c)
+            in_bracket = c != "]"
+        elif c == "[":
+            out.append(c)
+            in_bracket = True
+        elif c == "%":
             out.append(".*")
         elif c == "_":
             out.append(".")
-        elif c in ".^$":
+        elif c in ".^$\\":
             out.append("\\" + c)
         else:
             out.append(c)
+        i += 1
     return posix_regex("".join(out))
 
 
-def similar_to(s: str, p: str) -> bool:
-    return _similar_to_regex(p).fullmatch(s) is not None
+def similar_to(s: str, p: str, esc: str | None = "\\") -> bool:
+    return _similar_to_regex(p, esc).fullmatch(s) is not None

@@ -122,10 +122,15 @@ def _time_micros(t: dt.time) -> int:
 
 def iv_mul(iv: Interval, f: float) -> Interval:
     months = iv.months * f
+    days_f = iv.days * f
+    if not (abs(months) < 2**31 and abs(days_f) < 2**31) or f != f:
+        raise errors.DatetimeFieldOverflow("interval out of range")
     whole_m = int(months)
-    days = iv.days * f + (months - whole_m) * 30
+    days = days_f + (months - whole_m) * 30
     whole_d = int(days)
     micros = iv.micros * f + (days - whole_d) * USECS_PER_DAY
+    if not abs(micros) < 2**63:
+        raise errors.DatetimeFieldOverflow("interval out of range")
     return Interval(whole_m, whole_d, round(micros))
 
 
@@ -188,9 +193,10 @@ def _extract_ts(field: str, v: dt.datetime, kind: str) -> Decimal:
         off = int(v.utcoffset().total_seconds())  # type: ignore[union-attr]
         return Decimal({"timezone": off, "timezone_hour": off // 3600,
                         "timezone_minute": (off // 60) % 60}[f])
-    raise errors.InvalidParameterValue(
-        f'unit "{field}" not supported for type {kind}' if f in _KNOWN_FIELDS else
-        f'unit "{field}" not recognized for type {kind}')
+    # PostgreSQL: a unit it knows but this type lacks is 0A000; an unknown one 22023
+    if f in _KNOWN_FIELDS:
+        raise errors.FeatureNotSupported(f'unit "{field}" not supported for type {kind}')
+    raise errors.InvalidParameterValue(f'unit "{field}" not recognized for type {kind}')
 
 
 _KNOWN_FIELDS = {"year", "month", "day", "hour", "minute", "second", "epoch", "dow", "doy",
@@ -262,7 +268,9 @@ def _extract_interval(field: str, v: Interval) -> Decimal:
         return (Decimal(secs) / 1000).quantize(Decimal("0.001"))
     if f == "microseconds":
         return Decimal(secs)
-    raise errors.InvalidParameterValue(f'unit "{field}" not supported for type interval')
+    if f in _KNOWN_FIELDS:
+        raise errors.FeatureNotSupported(f'unit "{field}" not supported for type interval')
+    raise errors.InvalidParameterValue(f'unit "{field}" not recognized for type interval')
 
 
 func("date_part", (T.TEXT, TS), T.FLOAT8)(lambda f, v: float(_extract_ts(f, v, "timestamp")))
@@ -309,9 +317,11 @@ def _trunc(unit: str, v: dt.datetime) -> dt.datetime:
     if u == "millennium":
         return v.replace(year=(v.year - 1) // 1000 * 1000 + 1, month=1, day=1, hour=0,
                          minute=0, second=0, microsecond=0)
+    if u in _KNOWN_FIELDS:
+        raise errors.FeatureNotSupported(
+            f'unit "{unit}" not supported for type timestamp without time zone')
     raise errors.InvalidParameterValue(
-        f'unit "{unit}" {"not supported" if u in _KNOWN_FIELDS else "not recognized"} for type '
-        "timestamp without time zone")
+        f'unit "{unit}" not recognized for type timestamp without time zone')
 
 
 func("date_trunc", (T.TEXT, TS), TS)(_trunc)
@@ -341,7 +351,9 @@ def _trunc_interval(unit: str, v: Interval) -> Interval:
     unit_us = {"hour": 3600 * USECS_PER_SEC, "minute": 60 * USECS_PER_SEC,
                "second": USECS_PER_SEC, "milliseconds": 1000, "microseconds": 1}.get(u)
     if unit_us is None:
-        raise errors.InvalidParameterValue(f'unit "{unit}" not supported for type interval')
+        if u in _KNOWN_FIELDS:
+            raise errors.FeatureNotSupported(f'unit "{unit}" not supported for type interval')
+        raise errors.InvalidParameterValue(f'unit "{unit}" not recognized for type interval')
     return Interval(v.months, v.days, int(v.micros / unit_us) * unit_us)
 
 

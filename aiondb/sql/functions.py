@@ -127,7 +127,8 @@ def _numeric_distance(src: T.SqlType, dst: T.SqlType) -> int:
     return 5
 
 
-def _match(decl: list[ArgType], actual: list[T.SqlType]) -> tuple[int, int, int,
+def _match(decl: list[ArgType], actual: list[T.SqlType], operator: bool = False
+           ) -> tuple[int, int, int,
                                                                   list[T.SqlType],
                                                                   T.SqlType | None] | None:
     """(exact matches, preferred-type conversions, cast cost, resolved arg
@@ -185,6 +186,11 @@ def _match(decl: list[ArgType], actual: list[T.SqlType]) -> tuple[int, int, int,
             cost += 0 if target.category == "S" else (1 if target.preferred else 2)
             continue
         c = coercion(a, target)
+        if c == "e" and not operator and target.oid == T.REGCLASS.oid and \
+                a.oid in (T.TEXT.oid, T.VARCHAR.oid):
+            # text → regclass is an implicit cast in PostgreSQL: currval(text) works.
+            # (Operators never need it: regclass compares through oid there.)
+            c = "i"
         if c != "i":
             return None
         if target.preferred and target.category == a.category:
@@ -225,7 +231,7 @@ def resolve(candidates: list[Any], actual: list[T.SqlType], what: str) -> tuple[
     for d in candidates:
         if not _arity_ok(d, len(actual)):
             continue
-        m = _match(_expand(d, len(actual)), actual)
+        m = _match(_expand(d, len(actual)), actual, what.startswith("operator"))
         if m is None:
             continue
         # PostgreSQL's func_select_candidate: most exact matches, then most
@@ -239,7 +245,7 @@ def resolve(candidates: list[Any], actual: list[T.SqlType], what: str) -> tuple[
             ambiguous = True
     if best is None:
         raise errors.UndefinedFunction(
-            f"{what} does not exist",
+            _missing(what),
             hint="No function matches the given name and argument types. You might need "
                  "to add explicit type casts." if not what.startswith("operator") else
                  "No operator matches the given name and argument types. You might need "
@@ -255,6 +261,14 @@ def resolve(candidates: list[Any], actual: list[T.SqlType], what: str) -> tuple[
                     return d, res, _ret_type(d, res, None)
     d, resolved, elem = best
     return d, resolved, _ret_type(d, resolved, elem)
+
+
+def _missing(what: str) -> str:
+    """PostgreSQL's wording: "function f(integer) does not exist",
+    "operator does not exist: text = integer"."""
+    if what.startswith("operator "):
+        return "operator does not exist: " + what[len("operator "):]
+    return f"{what} does not exist"
 
 
 def describe_call(name: str, actual: list[T.SqlType]) -> str:
@@ -283,7 +297,9 @@ def resolve_operator(symbol: str, actual: list[T.SqlType]) -> tuple[FuncDef, lis
     key = symbol if len(actual) == 2 else "prefix" + symbol
     cands = OPERATORS.get(key)
     if not cands:
-        raise errors.UndefinedFunction(f"{describe_op(symbol, actual)} does not exist")
+        raise errors.UndefinedFunction(_missing(describe_op(symbol, actual)),
+                                       hint="No operator matches the given name and argument "
+                                            "types. You might need to add explicit type casts.")
     return resolve(cands, actual, describe_op(symbol, actual))
 
 
