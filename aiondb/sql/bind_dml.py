@@ -88,13 +88,15 @@ class StatementBinder(QueryBinder):
         return exprs, cols
 
     # --- INSERT -------------------------------------------------------------------------------------
-    def bind_insert(self, node: exp.Insert) -> P.Insert:
+    def bind_insert(self, node: exp.Insert) -> P.Plan:
         pushed = self._push_ctes(node, Scope())
         try:
-            return self._bind_insert(node)
-        finally:
+            plan = self._bind_insert(node)
+        except BaseException:
             if pushed:
                 self.cte_stack.pop()
+            raise
+        return self.pop_ctes(pushed, plan)
 
     def _bind_insert(self, node: exp.Insert) -> P.Insert:
         target = node.this
@@ -270,6 +272,26 @@ class StatementBinder(QueryBinder):
                                                scope), "WHERE")
         return P.OnConflict(action, index, use_pk, assignments, where, any_constraint)
 
+    def _assign_from_subquery(self, cols: list[exp.Expr], sub: exp.Subquery, tdef: TableDef,
+                              scope: Scope) -> list[tuple[int, Expr]]:
+        """SET (a, b) = (SELECT x, y ...): one row (or NULLs for none)."""
+        from aiondb.sql.expr import SubqueryExpr
+        sub_scope = Scope(parent=scope)
+        plan = self.bind_query_node(sub.this, sub_scope)
+        if len(plan.columns) != len(cols):
+            raise errors.SyntaxError("number of columns does not match number of values")
+        row = SubqueryExpr("row", plan, list(sub_scope.corr), T.RECORD)
+        out = []
+        for i, (c, oc) in enumerate(zip(cols, plan.columns, strict=True)):
+            col = tdef.column(c.name)
+            if col is None:
+                raise errors.UndefinedColumn(
+                    f'column "{c.name}" of relation "{tdef.name}" does not exist')
+            field = Call(f"field{i}", [row], oc.type,
+                         (lambda r, i=i: None if r is None else r[i]), strict=False)
+            out.append((tdef.columns.index(col), self.coerce(field, col.type, "a", col.name)))
+        return out
+
     def _assignment(self, eq: exp.Expr, tdef: TableDef,
                     scope: Scope) -> list[tuple[int, Expr]]:
         if not isinstance(eq, exp.EQ):
@@ -278,9 +300,11 @@ class StatementBinder(QueryBinder):
         if isinstance(left, exp.Tuple) or isinstance(left, exp.Paren):
             cols = left.expressions if isinstance(left, exp.Tuple) else [left.this]
             right = eq.expression
+            if isinstance(right, exp.Subquery):
+                return self._assign_from_subquery(cols, right, tdef, scope)
             values = right.expressions if isinstance(right, exp.Tuple) else None
             if values is None or len(values) != len(cols):
-                raise errors.FeatureNotSupported("multiple-column UPDATE from a subquery")
+                raise errors.SyntaxError("number of columns does not match number of values")
             out = []
             for c, v in zip(cols, values, strict=True):
                 out += self._assignment(exp.EQ(this=c, expression=v), tdef, scope)
@@ -321,13 +345,15 @@ class StatementBinder(QueryBinder):
         return [(pos, self.coerce(self.expr(right, scope), col.type, "a", col.name))]
 
     # --- UPDATE -----------------------------------------------------------------------------------
-    def bind_update(self, node: exp.Update) -> P.Update:
+    def bind_update(self, node: exp.Update) -> P.Plan:
         pushed = self._push_ctes(node, Scope())
         try:
-            return self._bind_update(node)
-        finally:
+            plan = self._bind_update(node)
+        except BaseException:
             if pushed:
                 self.cte_stack.pop()
+            raise
+        return self.pop_ctes(pushed, plan)
 
     def _target_source(self, node: exp.Expr, extra_from: list[exp.Expr]) -> tuple[
             TableDef, Scope, P.Plan]:
@@ -370,16 +396,18 @@ class StatementBinder(QueryBinder):
         return P.Update(tdef, plan, assignments, ret_cols, returning, len(tdef.columns))
 
     # --- DELETE -------------------------------------------------------------------------------------
-    def bind_delete(self, node: exp.Delete) -> P.Delete:
+    def bind_delete(self, node: exp.Delete) -> P.Plan:
         pushed = self._push_ctes(node, Scope())
         try:
             using = node.args.get("using") or []
             tdef, scope, plan = self._target_source(node, list(using))
             returning, ret_cols = self.returning(node, scope)
-            return P.Delete(tdef, plan, ret_cols, returning, len(tdef.columns))
-        finally:
+            out: P.Plan = P.Delete(tdef, plan, ret_cols, returning, len(tdef.columns))
+        except BaseException:
             if pushed:
                 self.cte_stack.pop()
+            raise
+        return self.pop_ctes(pushed, out)
 
     # --- constraint rules -----------------------------------------------------------------------------
     def table_rules(self, tdef: TableDef) -> TableRules:

@@ -110,6 +110,13 @@ def _weak_colname(node: exp.Expr) -> bool:
     return isinstance(node, (exp.Boolean, exp.Interval))
 
 
+def _zip_arrays(ctx: Any, *arrays: list | None) -> list[tuple]:
+    """unnest(a, b, ...) in FROM: the arrays side by side, NULL past the shorter."""
+    lists = [a or [] for a in arrays]
+    n = max((len(a) for a in lists), default=0)
+    return [tuple(a[i] if i < len(a) else None for a in lists) for i in range(n)]
+
+
 def _contains(exprs: list[Expr], cls: type) -> bool:
     for e in exprs:
         for n in walk(e):
@@ -126,14 +133,15 @@ class QueryBinder(Binder):
         # a subquery is its own query level: the enclosing level's aggregate and
         # window context must neither leak into it nor be clobbered by it
         saved = (self.allow_aggregates, self.allow_windows, self.agg_level, self.windows,
-                 getattr(self, "allow_srf", False))
+                 getattr(self, "allow_srf", False), getattr(self, "query_depth", 0))
         self.agg_level = 0
         self.allow_srf = False
+        self.query_depth = saved[5] + 1
         try:
             return self._bind_query_node(q, scope)
         finally:
             (self.allow_aggregates, self.allow_windows, self.agg_level, self.windows,
-             self.allow_srf) = saved
+             self.allow_srf, self.query_depth) = saved
 
     def _bind_query_node(self, q: exp.Expr, scope: Scope) -> P.Plan:
         if isinstance(q, exp.Subquery):
@@ -176,12 +184,11 @@ class QueryBinder(Binder):
             colnames = [c.name for c in alias.columns] if alias is not None and alias.columns \
                 else None
             body = cte.this
-            if isinstance(body, (exp.Insert, exp.Update, exp.Delete)):
-                raise errors.FeatureNotSupported("data-modifying statements in WITH are not "
-                                                 "supported")
             self._cte_ids += 1
             cdef = P.CteDef(name, id=self._cte_ids)
-            if recursive and isinstance(body, exp.Union) and self._references(body, name):
+            if isinstance(body, (exp.Insert, exp.Update, exp.Delete)):
+                self._bind_dml_cte(cdef, body, colnames, frame)
+            elif recursive and isinstance(body, exp.Union) and self._references(body, name):
                 self._bind_recursive_cte(cdef, body, colnames, frame, scope)
             else:
                 plan = self.bind_query_node(body, Scope(parent=scope, owns_frame=False,
@@ -189,6 +196,37 @@ class QueryBinder(Binder):
                 cdef.plan = plan
                 frame[name] = (cdef, self._cte_columns(plan, colnames, name))
         return True
+
+    def _bind_dml_cte(self, cdef: P.CteDef, body: exp.Expr, colnames: list[str] | None,
+                      frame: dict) -> None:
+        """WITH x AS (INSERT/UPDATE/DELETE ... RETURNING ...): its RETURNING rows
+        are the query's rows; RunCtes makes it run once whatever reads it."""
+        if getattr(self, "query_depth", 0) > 1:
+            raise errors.FeatureNotSupported(
+                "WITH clause containing a data-modifying statement must be at the top level")
+        saved = getattr(self, "query_depth", 0)
+        self.query_depth = 2      # a WITH inside it is not at the top level
+        try:
+            if isinstance(body, exp.Insert):
+                plan: P.Plan = self.bind_insert(body)      # type: ignore[attr-defined]
+            elif isinstance(body, exp.Update):
+                plan = self.bind_update(body)               # type: ignore[attr-defined]
+            else:
+                plan = self.bind_delete(body)               # type: ignore[attr-defined]
+        finally:
+            self.query_depth = saved
+        cdef.plan = plan
+        cdef.dml = True
+        self.volatile = True      # a statement that writes is never a read-only one
+        frame[cdef.name] = (cdef, self._cte_columns(plan, colnames, cdef.name))
+
+    def pop_ctes(self, pushed: bool, plan: P.Plan) -> P.Plan:
+        """Leave a WITH's scope; its data-modifying queries wrap the plan."""
+        if not pushed:
+            return plan
+        frame = self.cte_stack.pop()
+        dml = [entry[0] for entry in frame.values() if entry[0].dml]
+        return P.RunCtes(plan, dml, plan.columns) if dml else plan
 
     def _references(self, node: exp.Expr, name: str) -> bool:
         for t in node.find_all(exp.Table):
@@ -237,10 +275,12 @@ class QueryBinder(Binder):
     def bind_select(self, sel: exp.Select, parent: Scope) -> P.Plan:
         pushed = self._push_ctes(sel, parent)
         try:
-            return self._bind_select_body(sel, parent)
-        finally:
+            plan = self._bind_select_body(sel, parent)
+        except BaseException:
             if pushed:
                 self.cte_stack.pop()
+            raise
+        return self.pop_ctes(pushed, plan)
 
     def _bind_select_body(self, sel: exp.Select, parent: Scope) -> P.Plan:
         keep_unknown = getattr(self, "keep_unknown", False)
@@ -340,6 +380,7 @@ class QueryBinder(Binder):
                 if entry.key_offset is not None:
                     lock_targets.append((entry.table_oid, len(items) + len(extra)))
                     extra.append(Col(entry.key_offset, T.RECORD, "?key?"))
+        applied_order = list(sort_keys)     # for FETCH ... WITH TIES
         proj_exprs = items + extra
         plan = P.Project(plan, proj_exprs,
                          out_cols + [P.OutCol("?hidden?", e.type) for e in extra])
@@ -380,7 +421,7 @@ class QueryBinder(Binder):
             wait = locks[0].args.get("wait")
             plan = P.LockRows(plan, lock_targets, plan.columns, nowait=wait is True,
                               skip_locked=wait is False)
-        plan = self._limit(sel, plan, scope)
+        plan = self._limit(sel, plan, scope, applied_order)
         if len(plan.columns) != len(out_cols):
             plan = P.Project(plan, [Col(i, c.type, c.name) for i, c in enumerate(out_cols)],
                              out_cols)
@@ -569,16 +610,25 @@ class QueryBinder(Binder):
             e = self.coerce(e, T.TEXT)
         return e
 
-    def _limit(self, sel: exp.Expr, plan: P.Plan, scope: Scope) -> P.Plan:
+    def _limit(self, sel: exp.Expr, plan: P.Plan, scope: Scope,
+               order: list[P.SortKey] | None = None) -> P.Plan:
         limit = sel.args.get("limit")
         offset = sel.args.get("offset")
         if limit is None and offset is None:
             return plan
+        opts = limit.args.get("limit_options") if isinstance(limit, exp.Fetch) else None
+        ties = None
+        if opts is not None and opts.args.get("with_ties"):
+            if not order:
+                raise errors.SyntaxError("WITH TIES cannot be specified without ORDER BY clause")
+            ties = order
+        if opts is not None and opts.args.get("percent"):
+            raise errors.SyntaxError("FETCH ... PERCENT is not supported")
         lim = self._limit_expr(limit, scope)
         off = self._limit_expr(offset, scope)
         if lim is None and off is None:
             return plan
-        return P.Limit(plan, lim, off, plan.columns)
+        return P.Limit(plan, lim, off, plan.columns, ties)
 
     def _limit_expr(self, node: exp.Expr | None, scope: Scope) -> Expr | None:
         if node is None:
@@ -770,10 +820,12 @@ class QueryBinder(Binder):
             all_ = distinct is False
             cols = [P.OutCol(c.name, t) for c, t in zip(left.columns, types, strict=True)]
             plan: P.Plan = P.SetOp(op, all_, left, right, cols)
-            return self._apply_outer_modifiers(q, plan, scope)
-        finally:
+            plan = self._apply_outer_modifiers(q, plan, scope)
+        except BaseException:
             if pushed:
                 self.cte_stack.pop()
+            raise
+        return self.pop_ctes(pushed, plan)
 
     def _bind_branch(self, node: exp.Expr, scope: Scope) -> P.Plan:
         """A set operation's branch. Its untyped literals (NULL, 'x') stay
@@ -1048,7 +1100,10 @@ class QueryBinder(Binder):
         else:
             raise errors.FeatureNotSupported(
                 f"function {fn.sql(dialect=AionDB)} in FROM is not supported")
-        if name in functions.SRFS:
+        special = self._special_srf(name, args, alias)
+        if special is not None:
+            d, cols, args = special
+        elif name in functions.SRFS:
             d, argtypes, cols = functions.resolve_srf(name, [a.type for a in args])
             args = [self.coerce(a, t) for a, t in zip(args, argtypes, strict=False)]
         else:
@@ -1083,6 +1138,41 @@ class QueryBinder(Binder):
         scope.add(ScopeEntry(a_name, names, [c.type for c in out], offset))
         return P.FunctionScan(d, args, out, ordinality)
 
+    def _special_srf(self, name: str, args: list[Expr], alias: Any) -> tuple | None:
+        """FROM items whose columns depend on more than argument types:
+        unnest(a, b, ...) zips arrays of any element types; json[b]_to_record[set]
+        take their columns from the alias' column definition list."""
+        from aiondb.sql.functions import SrfDef
+        if name == "unnest" and len(args) > 1:
+            for a in args:
+                if a.type.elem is None and a.type.oid != T.UNKNOWN.oid:
+                    raise errors.UndefinedFunction(
+                        functions.describe_call(name, [x.type for x in args]) +
+                        " does not exist")
+            args = [self.coerce(a, T.TEXT.array_of()) if a.type.oid == T.UNKNOWN.oid else a
+                    for a in args]
+            cols = [("unnest", a.type.elem or T.TEXT) for a in args]
+            return SrfDef(name, (), lambda ts: cols, _zip_arrays, False), cols, args
+        if name in ("jsonb_to_record", "jsonb_to_recordset", "json_to_record",
+                    "json_to_recordset"):
+            defs = [c for c in (alias.columns if alias is not None else [])
+                    if isinstance(c, exp.ColumnDef)]
+            if not defs:
+                raise errors.SyntaxError(
+                    'a column definition list is required for functions returning "record"')
+            if len(args) != 1:
+                raise errors.UndefinedFunction(
+                    functions.describe_call(name, [a.type for a in args]) + " does not exist")
+            cols = [(c.name, resolve_type(c.args["kind"])) for c in defs]
+            arg = self.coerce(args[0], T.JSONB)
+            from aiondb.sql.fn_json import json_to_rows
+            many = name.endswith("set")
+
+            def impl(ctx: Any, doc: Any) -> list[tuple]:
+                return json_to_rows(ctx, doc, cols, many)
+            return SrfDef(name, (), lambda ts: cols, impl, True), cols, [arg]
+        return None
+
     def _table_item(self, node: exp.Table, scope: Scope, offset: int,
                     lock_tables: list[str] | None) -> P.Plan:
         name = node.name
@@ -1102,6 +1192,9 @@ class QueryBinder(Binder):
                 scope.add(ScopeEntry(alias, names, [c.type for c in cols], offset))
                 if len(cte) > 2:
                     return P.WorkTableScan(cdef, outs)
+                if cdef.dml and not outs:
+                    raise errors.FeatureNotSupported(
+                        f'WITH query "{cdef.name}" does not have a RETURNING clause')
                 return P.CteScan(cdef, outs)
         rel, sys_view = self.lookup_relation(schema, name)
         if sys_view is not None:

@@ -223,6 +223,7 @@ class InsertOp(Operator):
         ncols = self.ncols
         txn = ctx.txn
         updated_keys: set = set()
+        inserted: list[tuple] = []
         for src in source:
             row = [None] * ncols
             for i, pos in enumerate(self.targets):
@@ -242,7 +243,6 @@ class InsertOp(Operator):
                             out.append(tuple(f(res, ctx) for f in self.returning))
                     continue
             check_row(rules, new, ctx)
-            check_fks_out(rules, new, ctx)
             try:
                 key = txn.insert(table, new)
             except errors.UniqueViolation:
@@ -253,9 +253,15 @@ class InsertOp(Operator):
             if self.conflict is not None:
                 # a later row of this command conflicting with this one must not update it
                 updated_keys.add(key)
+            if rules.fks_out:
+                inserted.append(new)
             count += 1
             if self.returning is not None:
                 out.append(tuple(f(new, ctx) for f in self.returning))
+        # foreign keys are checked once the statement's rows are in (PostgreSQL's
+        # after-row triggers): a row may reference itself or a later row
+        for row in inserted:
+            check_fks_out(rules, row, ctx)
         ctx.cache["rowcount"] = count
         return out
 
@@ -339,6 +345,7 @@ class UpdateOp(Operator):
         pending = _Pending()
         txn = ctx.txn
         check_fk_in = bool(rules.fks_in)
+        fk_rows: list[tuple[tuple, tuple]] = []
         # source rows: the target's columns, its row key, then FROM items' columns
         for src in targets:
             key = src[ncols]
@@ -352,7 +359,7 @@ class UpdateOp(Operator):
             newt = tuple(new)
             check_row(rules, newt, ctx)
             if rules.fks_out:
-                check_fks_out(rules, newt, ctx, old)
+                fk_rows.append((newt, old))
             if check_fk_in:
                 apply_fks_in(rules, old, newt, ctx, pending)
             new_key = txn.update(table, key, newt)
@@ -362,6 +369,8 @@ class UpdateOp(Operator):
             if self.returning is not None:
                 out.append(tuple(f(newt + src[ncols:], ctx) for f in self.returning))
         pending.run(ctx)
+        for newt, old in fk_rows:      # at the end of the statement, as for INSERT
+            check_fks_out(rules, newt, ctx, old)
         ctx.cache["rowcount"] = count
         return out
 

@@ -40,7 +40,7 @@ class ExecContext:
         self.catalog = catalog
         self.cache: dict[int, Any] = {}
         self.db = txn.db if txn is not None else None
-        self.cte_results: dict[int, list[tuple]] = {}
+        self.cte_results: dict[int, Any] = {}           # id → CteBuffer
         self.work_tables: dict[int, list[tuple]] = {}
         self.rules_for: Callable[[int], Any] | None = None
         self.notices: list[str] = []
@@ -307,12 +307,13 @@ class ProjectOp(Operator):
 
 
 class LimitOp(Operator):
-    __slots__ = ("input", "limit", "offset")
+    __slots__ = ("input", "limit", "offset", "ties")
 
     def __init__(self, p: P.Limit) -> None:
         self.input = build(p.input)
         self.limit = _maybe(p.limit)
         self.offset = _maybe(p.offset)
+        self.ties = [compile_expr(k.expr) for k in p.ties] if p.ties else None
 
     def rows(self, ctx: ExecContext) -> Iterable[tuple]:
         limit = self.limit((), ctx) if self.limit is not None else None
@@ -326,7 +327,21 @@ class LimitOp(Operator):
             return islice(self.input.rows(ctx), start, None)
         if limit == 0:
             return ()
+        if self.ties is not None:
+            return self._with_ties(islice(self.input.rows(ctx), start, None), int(limit), ctx)
         return islice(self.input.rows(ctx), start, start + int(limit))
+
+    def _with_ties(self, rows: Iterable[tuple], limit: int, ctx: ExecContext) -> list[tuple]:
+        out: list[tuple] = []
+        last = None
+        keys = self.ties or []
+        for r in rows:
+            k = tuple(hashable(f(r, ctx)) for f in keys)
+            if len(out) >= limit and k != last:
+                break
+            out.append(r)
+            last = k
+        return out
 
 
 def hashable(v: Any) -> Any:
@@ -592,6 +607,39 @@ class SetOpOp(Operator):
 
 # --- CTEs -----------------------------------------------------------------------------------------------
 
+class CteBuffer:
+    """A CTE's rows, produced on demand and kept for every reader: a query
+    that stops early (LIMIT) stops the CTE early, as in PostgreSQL, so even
+    an unbounded WITH RECURSIVE works under a LIMIT."""
+
+    __slots__ = ("rows", "source", "done")
+
+    def __init__(self, source: Iterable[tuple]) -> None:
+        self.rows: list[tuple] = []
+        self.source = iter(source)
+        self.done = False
+
+    def read(self) -> Iterator[tuple]:
+        i = 0
+        rows = self.rows
+        while True:
+            if i < len(rows):
+                yield rows[i]
+                i += 1
+                continue
+            if self.done:
+                return
+            try:
+                rows.append(next(self.source))
+            except StopIteration:
+                self.done = True
+
+    def finish(self) -> list[tuple]:
+        for _ in self.read():
+            pass
+        return self.rows
+
+
 class CteScanOp(Operator):
     __slots__ = ("cte", "plan_op", "rec_op")
 
@@ -600,43 +648,65 @@ class CteScanOp(Operator):
         self.plan_op = build(p.cte.plan) if p.cte.plan is not None else None
         self.rec_op = build(p.cte.recursive_plan) if p.cte.recursive_plan is not None else None
 
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
+    def buffer(self, ctx: ExecContext) -> CteBuffer:
         cid = self.cte.id
-        res = ctx.cte_results.get(cid)
-        if res is None:
+        buf = ctx.cte_results.get(cid)
+        if buf is None:
             assert self.plan_op is not None
-            res = list(self.plan_op.rows(ctx))
+            source = self.plan_op.rows(ctx)
             if self.rec_op is not None:
-                res = self._recurse(res, ctx)
-            ctx.cte_results[cid] = res
-        return res
+                source = self._recurse(source, ctx)
+            buf = ctx.cte_results[cid] = CteBuffer(source)
+        return buf
 
-    def _recurse(self, seed: list[tuple], ctx: ExecContext) -> list[tuple]:
+    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
+        return self.buffer(ctx).read()
+
+    def _recurse(self, seed: Iterable[tuple], ctx: ExecContext) -> Iterator[tuple]:
+        """Seed rows, then each iteration's new rows, as they are made."""
         union_all = self.cte.union_all
-        result = list(seed) if union_all else list(dict.fromkeys(seed))
-        seen = None if union_all else {row_key(r) for r in result}
-        work = result
+        seen: set | None = None if union_all else set()
         cid = self.cte.id
-        steps = 0
         assert self.rec_op is not None
-        while work:
-            steps += 1
-            if steps > 1_000_000:
-                raise errors.StatementTooComplex("recursive query did not terminate")
-            ctx.work_tables[cid] = work
-            new = list(self.rec_op.rows(ctx))
-            if seen is not None:
-                fresh = []
-                for r in new:
-                    k = row_key(r)
-                    if k not in seen:
-                        seen.add(k)
-                        fresh.append(r)
-                new = fresh
-            result.extend(new)
-            work = new
-        ctx.work_tables.pop(cid, None)
-        return result
+
+        def fresh(rows: Iterable[tuple]) -> list[tuple]:
+            if seen is None:
+                return list(rows)
+            out = []
+            for r in rows:
+                k = row_key(r)
+                if k not in seen:
+                    seen.add(k)
+                    out.append(r)
+            return out
+        work = fresh(seed)
+        yield from work
+        steps = 0
+        try:
+            while work:
+                # statements run on the event loop: a recursion nobody stops would
+                # stall every session, so it is cut off (PostgreSQL would run on)
+                steps += 1
+                if steps > 1_000_000:
+                    raise errors.StatementTooComplex("recursive query did not terminate")
+                ctx.work_tables[cid] = work
+                work = fresh(self.rec_op.rows(ctx))
+                yield from work
+        finally:
+            ctx.work_tables.pop(cid, None)
+
+
+class RunCtesOp(Operator):
+    __slots__ = ("input", "ctes")
+
+    def __init__(self, p: P.RunCtes) -> None:
+        self.input = build(p.input)
+        self.ctes = [CteScanOp(P.CteScan(c, [])) for c in p.ctes]
+
+    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
+        for op in self.ctes:
+            op.buffer(ctx).finish()
+        return self.input.rows(ctx)
 
 
 class WorkTableScanOp(Operator):
@@ -712,6 +782,24 @@ def compile_subquery(e: SubqueryExpr) -> Compiled:
                     "more than one row returned by a subquery used as an expression")
             return rows[0][0]
         return scalar
+    if kind == "row":
+        # (a, b) = (SELECT x, y ...): the row's values, shared by the columns
+        # assigned from it (one run per outer row, remembered for the next call)
+        memo_key = (key, "row")
+
+        def row_value(row: tuple, ctx: ExecContext) -> Any:
+            marker = [c(row, ctx) for c in corr] if corr else None
+            memo = ctx.cache.get(memo_key)
+            if memo is not None and memo[0] == marker and memo[1] is row:
+                return memo[2]
+            rows = run(row, ctx)
+            if len(rows) > 1:
+                raise errors.CardinalityViolation(
+                    "more than one row returned by a subquery used as an expression")
+            value = rows[0] if rows else None
+            ctx.cache[memo_key] = (marker, row, value)
+            return value
+        return row_value
     if kind == "exists":
         def exists(row: tuple, ctx: ExecContext) -> Any:
             found = bool(run(row, ctx))
@@ -771,7 +859,7 @@ for _p, _o in ((P.Result, ResultOp), (P.Values, ValuesOp), (P.Empty, lambda p: E
                (P.Distinct, DistinctOp), (P.Sort, SortOp),
                (P.NestedLoopJoin, NestedLoopJoinOp), (P.HashJoin, HashJoinOp),
                (P.SetOp, SetOpOp), (P.CteScan, CteScanOp), (P.WorkTableScan, WorkTableScanOp),
-               (P.LockRows, LockRowsOp), (P.ProjectSet, ProjectSetOp)):
+               (P.LockRows, LockRowsOp), (P.ProjectSet, ProjectSetOp), (P.RunCtes, RunCtesOp)):
     _BUILDERS[_p] = _o  # type: ignore[assignment]
 
 

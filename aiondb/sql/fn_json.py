@@ -401,3 +401,37 @@ for _name in ("json_each", "json_each_text", "json_object_keys", "json_array_ele
     from aiondb.sql.functions import SRFS
     for _d in list(SRFS[_name.replace("json", "jsonb", 1)]):
         SRFS.setdefault(_name, []).append(_d)
+
+
+def json_to_rows(ctx: Any, doc: Any, cols: list[tuple[str, T.SqlType]],
+                 many: bool) -> list[tuple]:
+    """jsonb_to_record(set): object members by column name, converted to the
+    declared column types through their text forms."""
+    from aiondb.sql.textio import parse_text
+    if many:
+        if not isinstance(doc, list):
+            raise errors.InvalidParameterValue("cannot call jsonb_to_recordset on a non-array")
+        objs = doc
+    else:
+        objs = [doc]
+    out = []
+    for obj in objs:
+        if not isinstance(obj, dict):
+            raise errors.InvalidParameterValue(
+                "cannot call jsonb_to_record on a non-object" if not many else
+                "argument of jsonb_to_recordset must be an array of objects")
+        row = []
+        for name, t in cols:
+            v = obj.get(name)
+            if v is None or v is JSON_NULL:
+                row.append(None)
+            elif t.oid == T.JSONB.oid:
+                row.append(v)
+            elif t.oid == T.JSON.oid:
+                row.append(format_jsonb(v))
+            elif isinstance(v, str):
+                row.append(parse_text(t, v, ctx.tz, ctx.statement_time))
+            else:
+                row.append(parse_text(t, format_jsonb(v), ctx.tz, ctx.statement_time))
+        out.append(tuple(row))
+    return out

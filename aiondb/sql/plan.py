@@ -208,6 +208,7 @@ class Limit(Plan):
     limit: Expr | None
     offset: Expr | None
     columns: list[OutCol]
+    ties: list[SortKey] | None = None    # FETCH ... WITH TIES: rows tied with the last
 
     def inputs(self) -> list[Plan]:
         return [self.input]
@@ -248,6 +249,20 @@ class CteDef:
     recursive_plan: Plan | None = None   # the recursive term (reads WorkTable)
     union_all: bool = True
     id: int = 0
+    dml: bool = False                    # INSERT/UPDATE/DELETE ... RETURNING in WITH
+
+
+@dataclass
+class RunCtes(Plan):
+    """Runs a statement's data-modifying WITH queries to completion first
+    (each exactly once, referenced or not), then the statement."""
+
+    input: Plan
+    ctes: list[CteDef]
+    columns: list[OutCol]
+
+    def inputs(self) -> list[Plan]:
+        return [self.input]
 
 
 @dataclass

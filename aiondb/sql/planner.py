@@ -50,7 +50,7 @@ def shift(e: Expr, delta: int) -> Expr:
 
 def _map_children(p: P.Plan, fn: Callable[[P.Plan], P.Plan]) -> P.Plan:
     if isinstance(p, (P.Filter, P.Project, P.Aggregate, P.Window, P.Sort, P.Limit, P.Distinct,
-                      P.LockRows, P.ProjectSet)):
+                      P.LockRows, P.ProjectSet, P.RunCtes)):
         return replace(p, input=fn(p.input))
     if isinstance(p, (P.NestedLoopJoin, P.HashJoin, P.SetOp)):
         return replace(p, left=fn(p.left), right=fn(p.right))
