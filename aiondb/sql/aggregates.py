@@ -14,7 +14,15 @@ from aiondb.sql import plan as P
 from aiondb.sql.executor import ExecContext, Operator, hashable, sort_rows, sort_value_fn
 from aiondb.sql.expr import compile_expr
 from aiondb.sql.fn_core import NUM, numeric_div
-from aiondb.sql.functions import AGGREGATES, ANY, ANYARRAY, ANYELEMENT, ArgType, RetType
+from aiondb.sql.functions import (
+    AGGREGATES,
+    ANY,
+    ANYARRAY,
+    ANYELEMENT,
+    ANYNONARRAY,
+    ArgType,
+    RetType,
+)
 from aiondb.values import JSON_NULL, Interval
 
 
@@ -167,7 +175,24 @@ aggregate("string_agg", (T.TEXT, T.TEXT), T.TEXT, list, _string_agg_step_nonstri
 aggregate("string_agg", (T.BYTEA, T.BYTEA), T.BYTEA, list, _string_agg_step_nonstrict,
           lambda s: None if not s else s[0][0] + b"".join((sep or b"") + v for v, sep in s[1:]),
           strict=False)
-aggregate("array_agg", (ANYELEMENT,), ANYARRAY, list, _list_step,
+aggregate("array_agg", (ANYNONARRAY,), ANYARRAY, list, _list_step,
+          lambda s: s if s else None, strict=False)
+
+
+def _array_agg_arrays_step(s: list, v: list | None) -> list:
+    """array_agg(array): one dimension more; the inputs must be non-NULL and
+    of equal shape (PostgreSQL)."""
+    if v is None:
+        raise errors.NullValueNotAllowed("cannot accumulate null arrays")
+    if not v:
+        raise errors.ArraySubscriptError("cannot accumulate empty arrays")
+    if s and len(s[0]) != len(v):
+        raise errors.ArraySubscriptError("cannot accumulate arrays of different dimensionality")
+    s.append(v)
+    return s
+
+
+aggregate("array_agg", (ANYARRAY,), ANYARRAY, list, _array_agg_arrays_step,
           lambda s: s if s else None, strict=False)
 
 

@@ -272,6 +272,20 @@ class StatementBinder(QueryBinder):
                                                scope), "WHERE")
         return P.OnConflict(action, index, use_pk, assignments, where, any_constraint)
 
+    def _jsonb_assign(self, current: Expr, subs: list[exp.Expr], right: exp.Expr,
+                      scope: Scope) -> Expr:
+        """SET doc['a'][0] = v: jsonb subscripting, creating missing levels."""
+        from aiondb.sql.fn_json import jsonb_assign
+        keys: list[Expr] = []
+        for sub in subs:
+            if isinstance(sub, exp.Slice):
+                raise errors.FeatureNotSupported("jsonb subscript does not support slices")
+            k = self.expr(sub, scope)
+            keys.append(self.coerce(k, T.INT4 if k.type.oid in T.INTEGER_TYPES else T.TEXT))
+        value = self.coerce(self.expr(right, scope), T.JSONB, "a")
+        return Call("jsonb_assign", [current, value] + keys, T.JSONB, jsonb_assign,
+                    strict=False)
+
     def _assign_from_subquery(self, cols: list[exp.Expr], sub: exp.Subquery, tdef: TableDef,
                               scope: Scope) -> list[tuple[int, Expr]]:
         """SET (a, b) = (SELECT x, y ...): one row (or NULLs for none)."""
@@ -310,13 +324,12 @@ class StatementBinder(QueryBinder):
                 out += self._assignment(exp.EQ(this=c, expression=v), tdef, scope)
             return out
         subscript = None
-        if isinstance(left, exp.Bracket):       # SET a[i] = v
-            if len(left.expressions) != 1 or isinstance(left.expressions[0], exp.Slice) or \
-                    isinstance(left.this, exp.Bracket):
-                raise errors.FeatureNotSupported("assignment to an array slice or to several "
-                                                 "subscripts is not supported")
-            subscript = left.expressions[0]
-            left = left.this
+        subs: list[exp.Expr] = []
+        if isinstance(left, exp.Bracket):       # SET a[i] = v, SET doc['k']['j'] = v
+            while isinstance(left, exp.Bracket):
+                subs = list(left.expressions) + subs
+                left = left.this
+            subscript = subs[0]
         name = left.name
         col = tdef.column(name)
         if col is None:
@@ -324,7 +337,12 @@ class StatementBinder(QueryBinder):
                 f'column "{name}" of relation "{tdef.name}" does not exist')
         pos = tdef.columns.index(col)
         right = eq.expression
+        if subscript is not None and col.type.oid == T.JSONB.oid:
+            return [(pos, self._jsonb_assign(Col(pos, col.type, col.name), subs, right, scope))]
         if subscript is not None:
+            if len(subs) != 1 or isinstance(subs[0], exp.Slice):
+                raise errors.FeatureNotSupported("assignment to an array slice or to several "
+                                                 "subscripts is not supported")
             if col.type.elem is None:
                 raise errors.DatatypeMismatch(
                     f'cannot subscript type {col.type.sql_name()} because it does not support '

@@ -314,6 +314,9 @@ def _alter_action(p: _P) -> AlterAction:
             p.fragment_until_comma()
             return AlterAction("noop")
         raise p.error()
+    if p.words("validate", "constraint"):
+        p.ident()      # constraints are checked against existing rows when added
+        return AlterAction("noop")
     if p.words("owner", "to") or p.words("set", "tablespace"):
         p.ident()
         return AlterAction("noop")

@@ -179,7 +179,7 @@ def _node_lines(p: P.Plan) -> tuple[str, list[str]]:
     if isinstance(p, P.LockRows):
         return "LockRows", details
     if isinstance(p, P.Values):
-        return f"Values Scan ({len(p.rows)} rows)", details
+        return 'Values Scan on "*VALUES*"', details
     if isinstance(p, P.Result):
         return "Result", details
     if isinstance(p, P.Insert):
@@ -195,7 +195,7 @@ def explain_lines(p: P.Plan) -> list[str]:
     lines: list[str] = []
 
     def walk(node: Any, depth: int) -> None:
-        if isinstance(node, P.Project) and not isinstance(node.input, P.Result):
+        if isinstance(node, P.Project):
             # PostgreSQL computes the target list inside the node below
             walk(node.input, depth)
             return

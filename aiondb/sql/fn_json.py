@@ -435,3 +435,46 @@ def json_to_rows(ctx: Any, doc: Any, cols: list[tuple[str, T.SqlType]],
                 row.append(parse_text(t, format_jsonb(v), ctx.tz, ctx.statement_time))
         out.append(tuple(row))
     return out
+
+
+def jsonb_assign(doc: Any, value: Any, *keys: Any) -> Any:
+    """UPDATE ... SET doc['a'][2] = v (PostgreSQL 14's jsonb subscripting):
+    missing levels are created, arrays padded with nulls; a NULL document
+    becomes an object (or an array for an integer subscript)."""
+    if any(k is None for k in keys):
+        raise errors.NullValueNotAllowed("jsonb subscript in assignment must not be null")
+    value = JSON_NULL if value is None else value
+
+    def fresh(k: Any) -> Any:
+        return [] if isinstance(k, int) else {}
+
+    def put(cur: Any, i: int) -> Any:
+        k = keys[i]
+        last = i == len(keys) - 1
+        if cur is None or cur is JSON_NULL:
+            cur = fresh(k)
+        if isinstance(cur, dict):
+            out = dict(cur)
+            key = k if isinstance(k, str) else str(k)
+            out[key] = value if last else put(cur.get(key), i + 1)
+            return out
+        if isinstance(cur, list):
+            if not isinstance(k, int):
+                try:
+                    k = int(k)
+                except ValueError:
+                    raise errors.InvalidTextRepresentation(
+                        f'path element at position {i + 1} is not an integer: "{k}"') from None
+            out2 = list(cur)
+            idx = k if k >= 0 else len(out2) + k
+            if idx < 0:
+                raise errors.InvalidParameterValue(
+                    f"path element at position {i + 1} is out of range: {k}")
+            if idx >= len(out2):
+                out2 += [None] * (idx + 1 - len(out2))
+            out2[idx] = value if last else put(out2[idx], i + 1)
+            return out2
+        raise errors.InvalidParameterValue(
+            "cannot replace existing key",
+            detail="The path assumes key is a composite object, but it is a scalar value.")
+    return put(doc, 0)

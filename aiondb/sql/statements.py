@@ -663,6 +663,9 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
         return _parse_backup_restore(u, first)
     if first in ("vacuum", "analyze", "analyse"):
         return NoOp("VACUUM" if first == "vacuum" else "ANALYZE")
+    if first in ("reindex", "cluster"):
+        # indexes are rebuilt in memory at start and kept in key order: nothing to do
+        return NoOp(first.upper())
     if first == "explain":
         u.i = 1
         analyze = verbose = False
@@ -676,7 +679,12 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
                         and tok.value in ("true", "false", "on", "off", "1", "0"):
                     val = tok.value in ("true", "on", "1")
                     u.i += 1
-                if opt == "analyze":
+                if opt == "format":
+                    fmt = u.ident()
+                    if fmt != "text":
+                        raise errors.FeatureNotSupported(
+                            f"EXPLAIN (FORMAT {fmt.upper()}) is not supported")
+                elif opt == "analyze":
                     analyze = val
                 elif opt == "verbose":
                     verbose = val
@@ -835,6 +843,9 @@ def _parse_one(text: str, offset: int) -> Statement:
     try:
         trees = sqlglot.parse(text, read=AionDB)
     except ParseError as exc:
+        words = [t.value for t in toks if t.kind == "word"]
+        if any(a == "current" and b == "of" for a, b in zip(words, words[1:], strict=False)):
+            raise errors.FeatureNotSupported("WHERE CURRENT OF is not supported") from None
         info = exc.errors[0] if exc.errors else {}
         local = _position_from_error(text, info)
         highlight = info.get("highlight") or ""

@@ -39,7 +39,7 @@ async def run_utility(session: Session, u: Any, stmt: st.Statement) -> Result:
 
 async def _begin(session: Session, u: st.Begin, stmt: st.Statement) -> Result:
     if session.in_block:
-        session.notice("there is already a transaction in progress", "WARNING")
+        session.notice("there is already a transaction in progress", "WARNING", "25001")
         return _result("BEGIN")
     session.in_block = True
     session.implicit_txn = False
@@ -55,7 +55,7 @@ async def _begin(session: Session, u: st.Begin, stmt: st.Statement) -> Result:
 async def _commit(session: Session, u: st.Commit, stmt: st.Statement) -> Result:
     if not session.in_block:
         if session.txn is None or not session.implicit_txn:
-            session.notice("there is no transaction in progress", "WARNING")
+            session.notice("there is no transaction in progress", "WARNING", "25P01")
         await session.finish_implicit()
         return _result("COMMIT")
     session.in_block = False
@@ -75,7 +75,7 @@ async def _commit(session: Session, u: st.Commit, stmt: st.Statement) -> Result:
 async def _rollback(session: Session, u: st.Rollback, stmt: st.Statement) -> Result:
     if not session.in_block:
         if session.txn is None or not session.implicit_txn:
-            session.notice("there is no transaction in progress", "WARNING")
+            session.notice("there is no transaction in progress", "WARNING", "25P01")
         session._rollback()
         return _result("ROLLBACK")
     iso, ro = (session.txn.isolation, session.txn.read_only) if session.txn else (None, None)
@@ -137,7 +137,7 @@ async def _set_transaction(session: Session, u: st.SetTransaction,
             session.set_value("default_transaction_read_only", "on" if u.read_only else "off")
         return _result("SET")
     if not session.in_block:
-        session.notice("SET TRANSACTION can only be used in transaction blocks", "WARNING")
+        session.notice("SET TRANSACTION can only be used in transaction blocks", "WARNING", "25P01")
         return _result("SET")
     if u.isolation is not None:
         session._set_txn_isolation(u.isolation)
@@ -241,6 +241,9 @@ async def _backup(session: Session, u: Any, stmt: st.Statement) -> Result:
 async def _noop(session: Session, u: st.NoOp, stmt: st.Statement) -> Result:
     if u.tag in ("VACUUM",):
         _no_block(session, "VACUUM")
+    if u.tag == "LOCK TABLE" and not session.in_block:
+        # every statement takes the locks it needs; LOCK only means something in a block
+        raise errors.NoActiveSqlTransaction("LOCK TABLE can only be used in transaction blocks")
     return _result(u.tag)
 
 
