@@ -173,6 +173,11 @@ CASES: dict[str, list[bytes | tuple[bytes, int]]] = {
         P("", "select 1") + S, Q("select 2"), B("", "") + S, P("n", "select 3") + S,
         Q("select 4"), B("", "n") + E("") + S],
     "duplicate statement name": [P("d", "select 1") + P("d", "select 2") + S],
+    "duplicate name after a syntax error": [P("d", "select 1") + S, P("d", "selec 2") + S],
+    "bind checks in PostgreSQL's order": [
+        P("", "select 1") + B("p", "") + B("p", "", (b"1",)) + S,
+        Q("begin"), P("", "select 1") + B("p", "") + S, Q("select * from no_such_table"),
+        B("p", "", (b"1",)) + S, B("p", "") + S, Q("rollback")],
     "show in the extended protocol": [P("", "show timezone") + D("S", "") + B("", "")
                                       + E("") + S],
     "ddl in the extended protocol": [

@@ -772,21 +772,22 @@ class Session:
 
     def bind(self, portal: str, stmt_name: str, formats: tuple[int, ...],
              values: tuple[bytes | None, ...], result_formats: tuple[int, ...]) -> Portal:
+        # checks in PostgreSQL's order (exec_bind_message)
         ps = self._get_prepared(stmt_name)
+        if len(formats) not in (0, 1, len(values)):
+            raise errors.ProtocolViolation(
+                f"bind message has {len(formats)} parameter formats but {len(values)} "
+                "parameters")
+        if len(values) != len(ps.param_types):
+            raise errors.ProtocolViolation(
+                f"bind message supplies {len(values)} parameters, but prepared statement "
+                f'"{stmt_name}" requires {len(ps.param_types)}')
         if ps.statement is not None:
             self._check_not_failed(ps.statement)
         if portal and portal in self.portals:
             raise errors.DuplicateCursor(f'portal "{portal}" already exists')
         self._revalidate(ps)
         ptypes = ps.param_types
-        if len(values) != len(ptypes):
-            raise errors.ProtocolViolation(
-                f"bind message supplies {len(values)} parameters, but prepared statement "
-                f'"{stmt_name}" requires {len(ptypes)}')
-        if len(formats) not in (0, 1, len(values)):
-            raise errors.ProtocolViolation(
-                f"bind message has {len(formats)} parameter formats but {len(values)} "
-                "parameters")
         entry = ps.entry
         if entry is not None and not any(formats) and entry.param_types is ptypes:
             decs = entry.text_decoders
