@@ -17,7 +17,7 @@ import pytest
 from psycopg import errors as pe
 
 from aiondb import cli
-from aiondb.config import FIELDS
+from aiondb.config import FIELDS, load_settings
 from tests.support.servers import AionServer, start_aiondb
 
 
@@ -171,15 +171,24 @@ def _can_login(srv: AionServer, user: str) -> bool:
 def test_flags_beat_environment_beat_toml(tmp_path: Path, use_env: bool, use_flag: bool,
                                           expected: str) -> None:
     path = tmp_path / "aiondb.toml"
-    path.write_text('user = "tomluser"\nephemeral = true\n')
+    path.write_text('user = "tomluser"\nmax_connections = 7\n')
     env = {"AIONDB_CONFIG_FILE": str(path)}
     if use_env:
         env["AIONDB_USER"] = "envuser"
-    flags = ["--user", "flaguser"] if use_flag else []
-    srv = start_aiondb("--port", "0", *flags, env=env)
+    flags = {"user": "flaguser"} if use_flag else {}
+    settings = load_settings(flags, env)
+    assert settings.user == expected
+    assert settings.max_connections == 7   # from the file, whatever else is set
+
+
+def test_precedence_in_the_real_command(tmp_path: Path) -> None:
+    path = tmp_path / "aiondb.toml"
+    path.write_text('user = "tomluser"\nephemeral = true\n')
+    srv = start_aiondb("--port", "0", "--user", "flaguser",
+                       env={"AIONDB_CONFIG_FILE": str(path), "AIONDB_USER": "envuser"})
     try:
         logins = {u: _can_login(srv, u) for u in ("tomluser", "envuser", "flaguser")}
-        assert logins == {u: u == expected for u in logins}
+        assert logins == {"tomluser": False, "envuser": False, "flaguser": True}
     finally:
         assert srv.stop() == 0
 
