@@ -136,8 +136,9 @@ class CallBinder:
                 if named:
                     raise errors.SyntaxError("positional argument cannot follow named argument")
                 positional.append(self.expr(a, scope))
-        if params is None or (not named and len(positional) == len(params)):
-            return positional
+        if params is None or (not named and any(
+                len(d.args) == len(positional) for d in functions.FUNCTIONS.get(name, []))):
+            return positional      # an overload takes exactly these arguments
         out = list(positional)
         for pname, default in params[len(positional):]:
             if pname in named:

@@ -143,11 +143,11 @@ _ASSIGNMENT_PAIRS = {
     (T.NUMERIC.array_of().oid, T.VECTOR.oid),
 }
 _EXPLICIT_PAIRS = {
-    (T.INT4.oid, T.BOOL.oid), (T.BOOL.oid, T.INT4.oid), (T.INT8.oid, T.BOOL.oid),
-    (T.INT2.oid, T.BOOL.oid), (T.BOOL.oid, T.INT8.oid), (T.BOOL.oid, T.INT2.oid),
+    # PostgreSQL 15 has int4 <-> boolean only (no int2/int8 <-> boolean, no uuid -> bytea)
+    (T.INT4.oid, T.BOOL.oid), (T.BOOL.oid, T.INT4.oid),
     (T.JSONB.oid, T.INT2.oid), (T.JSONB.oid, T.INT4.oid), (T.JSONB.oid, T.INT8.oid),
     (T.JSONB.oid, T.NUMERIC.oid), (T.JSONB.oid, T.FLOAT4.oid), (T.JSONB.oid, T.FLOAT8.oid),
-    (T.JSONB.oid, T.BOOL.oid), (T.INT4.oid, T.CHAR.oid), (T.UUID.oid, T.BYTEA.oid),
+    (T.JSONB.oid, T.BOOL.oid), (T.INT4.oid, T.CHAR.oid),
 }
 
 
@@ -291,7 +291,7 @@ def _jsonb_kind(v: Any) -> str:
 
 
 def _ts_to_tstz(v: dt.datetime, ctx: Any) -> dt.datetime:
-    return v.replace(tzinfo=ctx.tz).astimezone(textio.UTC)
+    return textio.localize(v, ctx.tz).astimezone(textio.UTC)
 
 
 def _tstz_to_ts(v: dt.datetime, ctx: Any) -> dt.datetime:

@@ -12,7 +12,7 @@ from typing import Any
 from aiondb import errors
 from aiondb import types as T
 from aiondb.sql.functions import func, op
-from aiondb.sql.textio import UTC, get_timezone
+from aiondb.sql.textio import UTC, get_timezone, localize
 from aiondb.values import USECS_PER_DAY, USECS_PER_SEC, Interval
 
 DATE, TIME, TS, TSTZ, IV = T.DATE, T.TIME, T.TIMESTAMP, T.TIMESTAMPTZ, T.INTERVAL
@@ -60,8 +60,7 @@ def ts_add(ts: dt.datetime, iv: Interval, tz: dt.tzinfo | None = None) -> dt.dat
         if tz is not None and ts.tzinfo is not None and (iv.months or iv.days):
             local = ts.astimezone(tz).replace(tzinfo=None)
             local = add_months(local, iv.months) + dt.timedelta(days=iv.days)
-            base = local.replace(tzinfo=tz).astimezone(UTC) if not isinstance(
-                tz, dt.timezone) else local.replace(tzinfo=tz).astimezone(UTC)
+            base = localize(local, tz).astimezone(UTC)
             return base + dt.timedelta(microseconds=iv.micros)
         r = add_months(ts, iv.months)
         return r + dt.timedelta(days=iv.days, microseconds=iv.micros)
@@ -327,16 +326,25 @@ def _trunc(unit: str, v: dt.datetime) -> dt.datetime:
 func("date_trunc", (T.TEXT, TS), TS)(_trunc)
 
 
+def _trunc_in_zone(unit: str, v: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """date_trunc of a timestamptz in a zone. Below a day the value keeps its
+    UTC offset; from a day up the zone decides the offset of the result (so
+    truncating inside a repeated hour stays on the same side of it)."""
+    aware = v.astimezone(tz)
+    local = _trunc(unit, aware.replace(tzinfo=None))
+    if _field(unit) in ("hour", "minute", "second", "milliseconds", "microseconds"):
+        return (local - aware.utcoffset()).replace(tzinfo=UTC)  # type: ignore[operator]
+    return localize(local, tz).astimezone(UTC)
+
+
 @func("date_trunc", (T.TEXT, TSTZ), TSTZ, needs_ctx=True)
 def _trunc_tstz(ctx: Any, unit: str, v: dt.datetime) -> dt.datetime:
-    local = v.astimezone(ctx.tz).replace(tzinfo=None)
-    return _trunc(unit, local).replace(tzinfo=ctx.tz).astimezone(UTC)
+    return _trunc_in_zone(unit, v, ctx.tz)
 
 
 @func("date_trunc", (T.TEXT, TSTZ, T.TEXT), TSTZ)
 def _trunc_tstz_zone(unit: str, v: dt.datetime, zone: str) -> dt.datetime:
-    tz = get_timezone(zone)
-    return _trunc(unit, v.astimezone(tz).replace(tzinfo=None)).replace(tzinfo=tz).astimezone(UTC)
+    return _trunc_in_zone(unit, v, get_timezone(zone))
 
 
 @func("date_trunc", (T.TEXT, IV), IV)
@@ -404,7 +412,13 @@ def _make_timestamp(y: int, mo: int, d: int, h: int, mi: int, s: float) -> dt.da
       needs_ctx=True)
 def _make_timestamptz(ctx: Any, y: int, mo: int, d: int, h: int, mi: int,
                       s: float) -> dt.datetime:
-    return _make_timestamp(y, mo, d, h, mi, s).replace(tzinfo=ctx.tz).astimezone(UTC)
+    return localize(_make_timestamp(y, mo, d, h, mi, s), ctx.tz).astimezone(UTC)
+
+
+@func("make_timestamptz", (T.INT4, T.INT4, T.INT4, T.INT4, T.INT4, T.FLOAT8, T.TEXT), TSTZ)
+def _make_timestamptz_zone(y: int, mo: int, d: int, h: int, mi: int, s: float,
+                           zone: str) -> dt.datetime:
+    return localize(_make_timestamp(y, mo, d, h, mi, s), get_timezone(zone)).astimezone(UTC)
 
 
 @func("make_interval", (T.INT4, T.INT4, T.INT4, T.INT4, T.INT4, T.INT4, T.FLOAT8), IV)
@@ -430,7 +444,7 @@ def _tz_of_tstz(zone: str, v: dt.datetime) -> dt.datetime:
 
 @func("timezone", (T.TEXT, TS), TSTZ)
 def _tz_of_ts(zone: str, v: dt.datetime) -> dt.datetime:
-    return v.replace(tzinfo=get_timezone(zone)).astimezone(UTC)
+    return localize(v, get_timezone(zone)).astimezone(UTC)
 
 
 @func("age", (TS, TS), IV)

@@ -82,7 +82,8 @@ def _isolation(name: str, v: str) -> str:
 
 
 def _timezone(name: str, v: str) -> str:
-    from aiondb.sql.textio import get_timezone
+    from aiondb.sql.textio import get_timezone, numeric_zone
+    v = numeric_zone(v) or v      # SET TIME ZONE -7: ISO hours, shown '<-07>+07'
     get_timezone(v)
     return v
 

@@ -46,12 +46,55 @@ def _invalid(t: T.SqlType, text: str) -> errors.DatabaseError:
 
 _TZ_CACHE: dict[str, dt.tzinfo] = {}
 _OFFSET_RE = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?(?::?(\d{2}))?$", re.I)
+_POSIX_ABBR_RE = re.compile(r"^<[^>]*>([+-]?)(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?$")
+
+
+def iso_offset_zone(text: str) -> dt.tzinfo | None:
+    """The offset written after a time in a literal ('10:00+02', '-03:30'):
+    ISO 8601, positive east of Greenwich, unlike an offset in a zone name."""
+    m = _OFFSET_RE.match(text.strip())
+    if m is None or text.strip()[:1] not in "+-":
+        return None
+    sign = -1 if m.group(1) == "-" else 1
+    secs = int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60 + int(m.group(4) or 0)
+    return dt.timezone(dt.timedelta(seconds=sign * secs))
+
+
+def numeric_zone(value: str) -> str | None:
+    """SET TIME ZONE -7 (or '-7'): ISO hours east of UTC, written the way
+    PostgreSQL shows it: '<-07>+07'. None when value is not a bare number."""
+    m = re.fullmatch(r"\s*([+-]?)(\d+(?:\.\d+)?)\s*", value)
+    if m is None:
+        return None
+    secs = round(float(m.group(2)) * 3600) * (-1 if m.group(1) == "-" else 1)
+    if abs(secs) > 15 * 3600 + 59 * 60:
+        raise errors.InvalidParameterValue(f'invalid value for parameter "TimeZone": "{value}"')
+    hh, rest = divmod(abs(secs), 3600)
+    mm = rest // 60
+    iso = f"{'-' if secs < 0 else '+'}{hh:02d}" + (f":{mm:02d}" if mm else "")
+    posix = f"{'+' if secs < 0 else '-'}{hh:02d}" + (f":{mm:02d}" if mm else "")
+    return f"<{iso}>{posix}"
+
+
+def localize(naive: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """Local wall-clock time → aware datetime, choosing as PostgreSQL does
+    when the clock is ambiguous or skipped: a repeated hour (autumn) means
+    its later, standard-time occurrence; a skipped hour (spring) is read
+    with the offset in force before the change (02:30 → 03:30 DST)."""
+    first = naive.replace(tzinfo=tz)
+    second = naive.replace(tzinfo=tz, fold=1)
+    off1, off2 = first.utcoffset(), second.utcoffset()
+    if off1 is not None and off2 is not None and off1 > off2:
+        return second          # the hour happens twice
+    return first
 
 
 def get_timezone(name: str) -> dt.tzinfo:
-    """A tzinfo for a TimeZone setting value ('UTC', 'Europe/Paris', '+02', ...).
-    POSIX-style numeric offsets follow PostgreSQL: SET TIME ZONE '+02' is UTC+2
-    (an ISO offset), as PostgreSQL treats a bare numeric offset."""
+    """A tzinfo for a zone name ('UTC', 'Europe/Paris', 'UTC+3', '+05:30',
+    '<-07>+07'). Offsets written in a zone name are POSIX-style, as in
+    PostgreSQL: '+05:30' and 'UTC+3' lie west of Greenwich (UTC-5:30, UTC-3).
+    (A bare number given to SET TIME ZONE is ISO hours: settings.py turns it
+    into the '<-07>+07' form first.)"""
     tz = _TZ_CACHE.get(name)
     if tz is not None:
         return tz
@@ -59,9 +102,9 @@ def get_timezone(name: str) -> dt.tzinfo:
     if key.upper() in ("UTC", "GMT", "Z", "ZULU", "ETC/UTC", "UCT"):
         tz = UTC
     else:
-        m = _OFFSET_RE.match(key)
+        m = _OFFSET_RE.match(key) or _POSIX_ABBR_RE.match(key)
         if m:
-            sign = -1 if m.group(1) == "-" else 1
+            sign = 1 if m.group(1) == "-" else -1       # POSIX: positive is west
             secs = int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60 + int(m.group(4) or 0)
             tz = dt.timezone(dt.timedelta(seconds=sign * secs))
         else:
@@ -571,7 +614,7 @@ def _parse_time_parts(text: str, part: str, what: str) -> tuple[dt.time, dt.tzin
     tz = None
     zone = m.group(6)
     if zone:
-        tz = get_timezone(zone if zone.upper() not in ("Z",) else "UTC")
+        tz = iso_offset_zone(zone) or get_timezone(zone if zone.upper() != "Z" else "UTC")
     t = dt.time(h, mi, s, micro)
     if carry:
         t = dt.time(0, 0, 0, 0, tzinfo=None)
@@ -607,7 +650,7 @@ def parse_timestamp(text: str, with_tz: bool = False, tz: dt.tzinfo = UTC,
         d = base.astimezone(tz).date() + dt.timedelta(
             days={"tomorrow": 1, "yesterday": -1}.get(low, 0))
         naive = dt.datetime(d.year, d.month, d.day)
-        return naive.replace(tzinfo=tz).astimezone(UTC) if with_tz else naive
+        return localize(naive, tz).astimezone(UTC) if with_tz else naive
     if low in ("infinity", "-infinity"):
         raise errors.FeatureNotSupported("infinite timestamps are not supported")
     m = _TS_RE.match(s)
@@ -640,7 +683,7 @@ def parse_timestamp(text: str, with_tz: bool = False, tz: dt.tzinfo = UTC,
         value += dt.timedelta(days=1)
     if not with_tz:
         return value
-    return value.replace(tzinfo=zone or tz).astimezone(UTC) if zone or tz is not UTC else \
+    return localize(value, zone or tz).astimezone(UTC) if zone or tz is not UTC else \
         value.replace(tzinfo=UTC)
 
 
