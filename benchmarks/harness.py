@@ -627,8 +627,11 @@ def summary_table(results: list[Result], baseline: str, order: list[str],
     """Markdown table: one row per (bench, clients, mode) (or `key`), one
     column per target with median (min–max), ratio columns target/baseline
     (throughput-like: > 1.0 means the target is faster), the median server CPU
-    per op of each target, the median client CPU per op, the load average
-    range of the row's runs and the median CPU of other processes."""
+    per op of each target (and its kernel part), the ratio of CPU per op
+    baseline ÷ target (a throughput-like efficiency ratio that the machine's
+    load disturbs much less than throughput), the median client CPU per op,
+    the load average range of the row's runs and the median CPU of other
+    processes."""
     key = key or (lambda r: (r.bench, r.clients, r.mode))
     groups: dict[tuple, dict[str, list[Result]]] = {}
     for r in results:
@@ -639,7 +642,7 @@ def summary_table(results: list[Result], baseline: str, order: list[str],
             *[f"{n} / {baseline}" for n in others]]
     if cpu:
         head += ["server CPU µs/op, (of which kernel) (" + " / ".join(names) + ")",
-                 "client CPU µs/op"]
+                 *[f"CPU/op {baseline} ÷ {n}" for n in others], "client CPU µs/op"]
     head += ["load 1-min", "others (cores)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for k, g in groups.items():
@@ -664,6 +667,11 @@ def summary_table(results: list[Result], baseline: str, order: list[str],
                 per.append(f"{fmt_num(med(vals), 'us')} ({fmt_num(med(sysv), 'us')})"
                            if vals else "–")
             cells.append(" / ".join(per))
+            cmed = {n: med([r.server_cpu_us for r in g.get(n, []) if r.server_cpu_us])
+                    for n in names}
+            for n in others:
+                b, v = cmed.get(baseline), cmed.get(n)
+                cells.append(f"{b / v:.2f}" if b and v and b == b and v == v else "–")
             cvals = [r.client_cpu_us for rs in g.values() for r in rs
                      if r.client_cpu_us is not None]
             cells.append(fmt_num(med(cvals), "us") if cvals else "–")

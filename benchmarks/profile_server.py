@@ -13,6 +13,9 @@ Workloads (each on a fresh server):
   insert         single-row autocommit INSERT via pgbench -f, -M prepared,
                  8 clients, durable data dir (fsync, group commit)
   insert-1       the same with 1 client
+  insert-async   the same, 8 clients, synchronous_commit=off: the CPU path of
+                 an INSERT without the fsync wait
+  point-select-simple  pgbench -S -M simple, 1 client (simple Query protocol)
   tpcb           pgbench default tpcb-like script, -M prepared, 1 client  (--ephemeral)
   join           the region-revenue join + aggregate of sql_workloads.py on
                  10k customers / 100k orders, one psycopg connection  (--ephemeral)
@@ -23,9 +26,11 @@ without the profiler in a separate run of the same length); then from a run
 under `perf record -e cpu-clock` (if perf works here) the CPU split by shared
 object (interpreter, kernel, uvloop, libc, ...) and the top C symbols; from a
 run under `strace -c -f` the system calls per operation; and from the
-py-spy samples (CPU only: idle threads are not sampled): the time by source
-file of the innermost frame, the top functions by self time and by inclusive
-time, each as % of samples and as µs per operation (share × CPU per op).
+py-spy samples (idle threads are not sampled; --gil: only while the GIL is
+held): the samples in C calls and system calls apart, then for the Python
+samples the time by source file of the innermost frame and the top functions
+by self and inclusive time, as shares and as µs per operation (share × the
+interpreter's CPU per op, i.e. server CPU × perf's libpython share).
 py-spy attributes time spent in C code and system calls (uvloop's socket
 writes, fdatasync) to the Python frame that called them, and samples wall
 time of running or runnable threads: on a loaded machine a thread preempted
@@ -62,8 +67,10 @@ _ENTRY = ("<module>", "_run_module_as_main", "_run_code", "run (asyncio/runners.
 
 class Workload:
     def __init__(self, name: str, mode: str, setup: Callable[[H.Target, str], None],
-                 load: Callable[[H.Target, str, float], int], unit: str = "txn") -> None:
+                 load: Callable[[H.Target, str, float], int], unit: str = "txn",
+                 env: dict[str, str] | None = None) -> None:
         self.name, self.mode, self.setup, self.load, self.unit = name, mode, setup, load, unit
+        self.env = env or {}
 
 
 def _pgbench_init(scale: int) -> Callable[[H.Target, str], None]:
@@ -137,6 +144,11 @@ WORKLOADS = {
                        _pgbench_load(["-n", "-M", "prepared", "-f", "{tmp}/insert.sql"], 8)),
     "insert-1": Workload("insert-1", "durable", _insert_setup,
                          _pgbench_load(["-n", "-M", "prepared", "-f", "{tmp}/insert.sql"], 1)),
+    "insert-async": Workload("insert-async", "durable", _insert_setup,
+                             _pgbench_load(["-n", "-M", "prepared", "-f", "{tmp}/insert.sql"], 8),
+                             env={"AIONDB_SYNCHRONOUS_COMMIT": "false"}),
+    "point-select-simple": Workload("point-select-simple", "ephemeral", _pgbench_init(1),
+                                    _pgbench_load(["-S", "-M", "simple"], 1)),
     "tpcb": Workload("tpcb", "ephemeral", _pgbench_init(1),
                      _pgbench_load(["-M", "prepared"], 1)),
     "join": Workload("join", "ephemeral", _join_setup, _join_load, unit="query"),
@@ -172,38 +184,62 @@ def _file_of(frame: str) -> str:
     return frame
 
 
+# Python frames whose own samples are time in C code or system calls (socket
+# writes in uvloop, the uvloop run loop with epoll and reads, WAL file calls).
+# Their samples are shown apart: on a loaded machine they also collect the
+# time the thread spends preempted right after waking a client.
+C_LEAVES = ("ClientProtocol.flush (", "Runner.run (asyncio/runners.py)", "_OsFile.fdatasync (",
+            "_OsFile.pwrite (")
+
+
 def summarize(total: int, stacks: list[tuple[list[str], int]], cpu_us: float | None,
-              top: int) -> str:
+              top: int, py_us: float | None = None) -> str:
+    """Tables of the py-spy samples. `py_us` is the interpreter's CPU per op
+    (server CPU × perf's libpython share): the Python samples (all but those
+    whose innermost frame is a C_LEAVES wrapper) are scaled to it."""
     if not total:
         return "(no samples)\n"
-
-    def us(c: int) -> str:
-        return f"{c / total * cpu_us:.1f}" if cpu_us else "–"
-
+    c_samples: collections.Counter[str] = collections.Counter()
     by_file: collections.Counter[str] = collections.Counter()
     self_t: collections.Counter[str] = collections.Counter()
     incl: collections.Counter[str] = collections.Counter()
+    py_total = 0
     for frames, c in stacks:
         if not frames:
             continue
         leaf = frames[-1]
+        if leaf.startswith(C_LEAVES):
+            c_samples[leaf] += c
+            continue
+        py_total += c
         self_t[leaf] += c
         by_file[_file_of(leaf)] += c
         for f in set(frames):
             incl[f] += c
-    lines = [f"{total} samples\n", "| source file (innermost frame) | share | µs/op |",
+    scale = py_us if py_us else (cpu_us or 0) * py_total / total
+
+    def us(c: int) -> str:
+        return f"{c / py_total * scale:.1f}" if py_total and scale else "–"
+
+    lines = [f"{total} samples; {total - py_total} ({(total - py_total) / total:.0%}) in C "
+             "calls and system calls: " + ", ".join(
+                 f"`{k}` {v / total:.0%}" for k, v in c_samples.most_common()),
+             f"\nThe other {py_total} samples are Python code; µs/op below = their share × "
+             + (f"the interpreter's CPU per op from perf ({py_us:.1f} µs)." if py_us else
+                "the server CPU per op × their share of all samples."), "",
+             "| source file (innermost frame) | share of Python samples | µs/op |",
              "|---|---|---|"]
     for f, c in by_file.most_common(top):
-        lines.append(f"| {f} | {c / total:.1%} | {us(c)} |")
+        lines.append(f"| {f} | {c / py_total:.1%} | {us(c)} |")
     lines += ["", "| function (self time) | share | µs/op |", "|---|---|---|"]
     for f, c in self_t.most_common(top):
-        lines.append(f"| `{f}` | {c / total:.1%} | {us(c)} |")
-    lines += ["", "| function (inclusive) | share | µs/op |", "|---|---|---|"]
+        lines.append(f"| `{f}` | {c / py_total:.1%} | {us(c)} |")
+    lines += ["", "| function (inclusive, Python time only) | share | µs/op |", "|---|---|---|"]
     shown = 0
     for f, c in incl.most_common():
-        if any(f.startswith(e) or f == e for e in _ENTRY) or c == total:
+        if any(f.startswith(e) or f == e for e in _ENTRY) or c == py_total:
             continue
-        lines.append(f"| `{f}` | {c / total:.1%} | {us(c)} |")
+        lines.append(f"| `{f}` | {c / py_total:.1%} | {us(c)} |")
         shown += 1
         if shown >= top:
             break
@@ -221,7 +257,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def perf_run(perf: str, t: H.Target, wl: Workload, tmp: str, seconds: float,
-             out: str | None, name: str, top: int) -> str:
+             out: str | None, name: str, top: int) -> tuple[str, float | None]:
     """A third run under `perf record -e cpu-clock` (true CPU samples, kernel
     and C code included): the CPU split by shared object and the top symbols."""
     data = os.path.join(out or tmp, f"{name}.perf.data")
@@ -233,7 +269,7 @@ def perf_run(perf: str, t: H.Target, wl: Workload, tmp: str, seconds: float,
     finally:
         _stop(proc)
     if not os.path.exists(data):
-        return "\n(perf record produced no data)\n"
+        return "\n(perf record produced no data)\n", None
 
     def report(sort: str) -> list[tuple[float, str]]:
         rep = subprocess.run([perf, "report", "-i", data, "--no-children", "--sort", sort,
@@ -252,12 +288,14 @@ def perf_run(perf: str, t: H.Target, wl: Workload, tmp: str, seconds: float,
 
     lines = [f"\nperf (cpu-clock, {ops} ops): CPU by shared object\n",
              "| shared object | share of server CPU |", "|---|---|"]
-    for pct, dso in report("dso")[:8]:
+    dsos = report("dso")
+    py_share = sum(p for p, d in dsos if d.startswith("libpython")) / 100 or None
+    for pct, dso in dsos[:8]:
         lines.append(f"| {dso} | {pct:.1f}% |")
     lines += ["", "| symbol (self) | share |", "|---|---|"]
     for pct, sym in report("dso,sym")[:top]:
         lines.append(f"| `{sym}` | {pct:.1f}% |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", py_share
 
 
 def strace_run(strace: str, t: H.Target, wl: Workload, tmp: str, seconds: float,
@@ -299,6 +337,9 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     ap.add_argument("--top", type=int, default=15, help="rows per table (default 15)")
     ap.add_argument("--out", help="keep the raw (collapsed) stacks in this directory")
+    ap.add_argument("--gil", action="store_true",
+                    help="py-spy --gil: sample only while the GIL is held (drops time in "
+                         "system calls that release it, such as fdatasync)")
     ap.add_argument("--no-perf", action="store_true",
                     help="skip the `perf record -e cpu-clock` run (CPU by shared object)")
     ap.add_argument("--no-strace", action="store_true",
@@ -325,7 +366,7 @@ def main() -> int:
     for name in names:
         wl = WORKLOADS[name]
         with H.Bench(verbose=not args.quiet) as b:
-            t = b.aiondb(wl.mode)
+            t = b.aiondb(wl.mode, env=wl.env)
             os.chmod(b.tmp, 0o755)
             b.log(f"[{name}] setting up")
             wl.setup(t, b.tmp)
@@ -337,7 +378,8 @@ def main() -> int:
             # 2) profiled run
             raw = os.path.join(args.out or b.tmp, f"{name}.txt")
             spy = subprocess.Popen([pyspy, "record", "-p", str(t.pid), "-f", "raw",
-                                    "--nolineno", "-r", str(args.rate), "-o", raw],
+                                    "--nolineno", "-r", str(args.rate), "-o", raw,
+                                    *(["--gil"] if args.gil else [])],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             try:
                 time.sleep(1.0)
@@ -352,8 +394,11 @@ def main() -> int:
                     spy.wait()
             b.check_alive()
             extra = ""
+            py_share = None
             if perf and not args.no_perf:
-                extra += perf_run(perf, t, wl, b.tmp, args.seconds, args.out, name, args.top)
+                text, py_share = perf_run(perf, t, wl, b.tmp, args.seconds, args.out, name,
+                                          args.top)
+                extra += text
                 b.check_alive()
             if strace and not args.no_strace:
                 extra += strace_run(strace, t, wl, b.tmp, args.seconds, args.top)
@@ -368,9 +413,10 @@ def main() -> int:
                 f"{res.server_cpu_us} µs/{wl.unit} (of which kernel {res.server_sys_us} µs), "
                 f"load {res.load_before:.2f}→"
                 f"{res.load_after:.2f}, other processes {res.others_cores} cores; under "
-                f"py-spy {ops2 / w2.wall:,.0f} {wl.unit}/s ({slowdown:.2f}× slower). µs/op "
-                f"below = share of samples × the unprofiled CPU per {wl.unit}.\n\n"
-                + summarize(total, stacks, res.server_cpu_us, args.top) + extra)
+                f"py-spy {ops2 / w2.wall:,.0f} {wl.unit}/s ({slowdown:.2f}× slower).\n\n"
+                + summarize(total, stacks, res.server_cpu_us, args.top,
+                            res.server_cpu_us * py_share
+                            if py_share and res.server_cpu_us else None) + extra)
             if not args.quiet:
                 print(report[-1], file=sys.stderr, flush=True)
     print("\n".join(report))
