@@ -35,6 +35,7 @@ from aiondb.wire.connection import (
     Authenticator,
     CancelReceived,
     ServerConnection,
+    State,
 )
 from aiondb.wire.scram import ScramVerifier
 
@@ -218,6 +219,16 @@ class ClientProtocol(asyncio.Protocol):
     async def _process(self) -> None:
         conn = self.conn
         while not self.closed:
+            if conn.state is State.READY and self.session is not None and \
+                    not conn.skip_until_sync and self.copy_in is None:
+                synced = self._fast_group()
+                if synced is not None:
+                    if not synced:
+                        await self._on_sync(m.SYNC)
+                    if self._write_paused:
+                        self.flush()
+                        await self.drain()
+                    continue
             try:
                 ev = conn.next_event()
             except errors.DatabaseError as exc:
@@ -553,6 +564,62 @@ class ClientProtocol(asyncio.Protocol):
                     self.write(_row_description(cols, fmts))
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             self._ext_error(as_db_error(exc))
+
+    def _fast_group(self) -> bool | None:
+        """One run of a prepared statement, `Bind, [Describe,] Execute, Sync`
+        on the unnamed portal, handled without message objects or a portal:
+        the shape pgbench -M prepared and psycopg send for every execution.
+        None: not such a group, or the session wants the general path (which
+        then handles the same bytes). True: done, Sync included; False: the
+        Sync must wait (a commit's WAL flush)."""
+        dec = self.conn.decoder
+        group = dec.prepared_group()
+        if group is None:
+            return None
+        bind, describe, size = group
+        if len(bind.result_formats) > 1:
+            return None        # per-column result formats are checked at Bind
+        session = self.session
+        assert session is not None
+        try:
+            res = session.fast_execute(bind.statement, bind.param_formats, bind.params,
+                                       bind.result_formats)
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            dec.consume_group(size)
+            self.write(codec.BIND_COMPLETE)
+            if describe:
+                entry = session.prepared[bind.statement].entry
+                assert entry is not None
+                cols = entry.columns if entry.kind == "query" or entry.columns else None
+                self.write(codec.NO_DATA if cols is None else _row_description(
+                    cols, _formats(len(cols), bind.result_formats)))
+            self._error(as_db_error(exc))
+        else:
+            if res is None:
+                return None
+            dec.consume_group(size)
+            write = self.write
+            write(codec.BIND_COMPLETE)
+            cols = res.columns
+            if cols is None:
+                if describe:
+                    write(codec.NO_DATA)
+                self._notices_and_status()
+            else:
+                fmts = _formats(len(cols), bind.result_formats)
+                if describe:
+                    write(_row_description(cols, fmts))
+                self._notices_and_status()
+                encs = _row_encoders(cols, fmts, session.tz)
+                data_row = codec.data_row
+                for r in res.rows:
+                    write(data_row([None if v is None else e(v)
+                                    for v, e in zip(r, encs, strict=True)]))
+            write(codec.command_complete(res.tag))
+        if session.try_sync_now():
+            self._after_sync()
+            return True
+        return False
 
     def _execute_now(self, ev: m.Execute) -> bool:
         """Execute a plain read without awaiting anything; False when the

@@ -190,7 +190,7 @@ def create_table(session: Session, txn: Transaction, node: exp.Create) -> Result
     name = table.name
     if (schema_oid, name) in cat.names:
         if node.args.get("exists"):
-            session.notice(f'relation "{name}" already exists, skipping')
+            session.notice(f'relation "{name}" already exists, skipping', code="42P07")
             return _result("CREATE TABLE")
         raise errors.DuplicateTable(f'relation "{name}" already exists')
     query = node.args.get("expression")
@@ -605,7 +605,7 @@ def create_index(session: Session, txn: Transaction, node: exp.Create) -> Result
     name = index.name if index.this is not None else None
     if name is not None and (tdef.schema_oid, name) in cat.names:
         if node.args.get("exists"):
-            session.notice(f'relation "{name}" already exists, skipping')
+            session.notice(f'relation "{name}" already exists, skipping', code="42P07")
             return _result("CREATE INDEX")
         raise errors.DuplicateTable(f'relation "{name}" already exists')
     if name is None:
@@ -656,7 +656,7 @@ def create_schema(session: Session, txn: Transaction, node: D.CreateSchema) -> R
     cat = txn.begin_ddl()
     if node.name in cat.schemas:
         if node.if_not_exists:
-            session.notice(f'schema "{node.name}" already exists, skipping')
+            session.notice(f'schema "{node.name}" already exists, skipping', code="42P06")
             return _result("CREATE SCHEMA")
         raise errors.DuplicateSchema(f'schema "{node.name}" already exists')
     if node.name.startswith("pg_"):
@@ -683,7 +683,7 @@ def create_sequence(session: Session, txn: Transaction, node: D.CreateSequence) 
     name = node.name[1]
     if (schema_oid, name) in cat.names:
         if node.if_not_exists:
-            session.notice(f'relation "{name}" already exists, skipping')
+            session.notice(f'relation "{name}" already exists, skipping', code="42P07")
             return _result("CREATE SEQUENCE")
         raise errors.DuplicateTable(f'relation "{name}" already exists')
     opts = node.options

@@ -137,7 +137,8 @@ async def _set_transaction(session: Session, u: st.SetTransaction,
             session.set_value("default_transaction_read_only", "on" if u.read_only else "off")
         return _result("SET")
     if not session.in_block:
-        session.notice("SET TRANSACTION can only be used in transaction blocks", "WARNING", "25P01")
+        session.notice("SET TRANSACTION can only be used in transaction blocks", "WARNING",
+                       "25P01")
         return _result("SET")
     if u.isolation is not None:
         session._set_txn_isolation(u.isolation)
@@ -209,7 +210,7 @@ async def _deallocate(session: Session, u: st.Deallocate, stmt: st.Statement) ->
 async def _create_database(session: Session, u: st.CreateDatabase, stmt: st.Statement) -> Result:
     _no_block(session, "CREATE DATABASE")
     if u.if_not_exists and u.name in session.engine.registry.names():
-        session.notice(f'database "{u.name}" already exists, skipping')
+        session.notice(f'database "{u.name}" already exists, skipping', code="42P04")
         return _result("CREATE DATABASE")
     await session.engine.registry.create(u.name)
     return _result("CREATE DATABASE")

@@ -353,6 +353,40 @@ class FrontendDecoder:
                 return msg
         return self._checked_message(kind, length, avail)
 
+    def prepared_group(self) -> tuple[m.Bind, bool, int] | None:
+        """A complete `Bind, [Describe portal,] Execute, Sync` group for the
+        unnamed portal at the head of the buffer, as clients send one run of a
+        prepared statement: (bind, has_describe, bytes). None when the buffer
+        holds anything else; nothing is consumed (consume_group does)."""
+        buf = self._buf
+        pos = self._pos
+        n = len(buf)
+        if n - pos < 27 or buf[pos] != 66 or buf[pos + 5] != 0 or self.startup:
+            return None
+        length = _UNPACK_I32(buf, pos + 1)[0]
+        p = pos + 1 + length
+        if length < 4 or length > self.max_message_size or p + 15 > n:
+            return None
+        describe = False
+        if buf[p] == 68:                                    # Describe portal ""
+            if buf[p + 1:p + 7] != b"\x00\x00\x00\x06P\x00":
+                return None
+            describe = True
+            p += 7
+        # Execute "" with no row limit, then Sync
+        if buf[p:p + 15] != b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04":
+            return None
+        try:
+            bind = _fast_bind(buf, pos + 5, pos + 1 + length)
+        except (struct.error, UnicodeDecodeError, ValueError):
+            return None
+        if bind is None:
+            return None
+        return bind, describe, p + 15 - pos
+
+    def consume_group(self, size: int) -> None:
+        self._consume(size)
+
     def _startup_message(self) -> m.FrontendMessage | None:
         buf = self._buf
         pos = self._pos
