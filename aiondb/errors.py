@@ -430,6 +430,10 @@ class InvalidTableDefinition(DatabaseError):
     sqlstate = "42P16"
 
 
+class InvalidObjectDefinition(DatabaseError):
+    sqlstate = "42P17"
+
+
 class IndeterminateDatatype(DatabaseError):
     sqlstate = "42P18"
 

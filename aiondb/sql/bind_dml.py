@@ -46,7 +46,7 @@ class StatementBinder(QueryBinder):
                           offset + len(tdef.columns) if with_key else None)
 
     def column_default(self, tdef: TableDef, col: ColumnDef) -> Expr:
-        if col.default is None:
+        if col.default is None or col.generated:   # generated: computed from the row
             return Const(None, col.type)
         node = parse_expression(col.default)
         saved = self.params
@@ -356,6 +356,9 @@ class StatementBinder(QueryBinder):
         if isinstance(right, (exp.Var, exp.Column)) and right.name.upper() == "DEFAULT" and \
                 not getattr(right, "table", None):
             return [(pos, self.column_default(tdef, col))]
+        if col.generated:
+            raise errors.GeneratedAlways(f'column "{col.name}" can only be updated to DEFAULT',
+                                          detail=f'Column "{col.name}" is a generated column.')
         if col.identity == "a":
             raise errors.GeneratedAlways(f'column "{col.name}" can only be updated to DEFAULT',
                                           detail=f'Column "{col.name}" is an identity column '
@@ -446,7 +449,13 @@ class StatementBinder(QueryBinder):
                 fks_out.append(self._fk(con))
         for con in cat.referencing(tdef.oid):
             fks_in.append(self._fk(con))
-        return TableRules(tdef, not_null, checks, fks_out, fks_in)
+        generated = []
+        for i, c in enumerate(tdef.columns):
+            if c.generated and c.default is not None:
+                e = self.coerce(self.expr(parse_expression(c.default), scope), c.type, "a",
+                                c.name)
+                generated.append((i, compile_expr(e)))
+        return TableRules(tdef, not_null, checks, fks_out, fks_in, generated)
 
     def _fk(self, con: Any) -> ForeignKey:
         cat = self.catalog

@@ -406,7 +406,7 @@ class CopyIn:
 
     def insert_all(self, txn: Any) -> int:
         from aiondb.sql.bind_dml import StatementBinder, parse_expression
-        from aiondb.sql.dml import check_fks_out, check_row
+        from aiondb.sql.dml import check_fks_out, check_row, with_generated
         from aiondb.sql.expr import compile_expr
         from aiondb.sql.scope import Scope
         session = self.session
@@ -437,7 +437,7 @@ class CopyIn:
                     row[p] = v
                 for i, fn in missing:
                     row[i] = fn((), ctx)
-                tup = tuple(row)
+                tup = with_generated(rules, tuple(row), ctx)
                 if keep is not None and keep(tup, ctx) is not True:
                     continue
                 check_row(rules, tup, ctx)

@@ -119,6 +119,30 @@ def _bind_default(session: Session, cat: Catalog, col: ColumnDef, node: exp.Expr
     return _sql(node)
 
 
+def _validate_generated(session: Session, cat: Catalog, tdef: TableDef) -> None:
+    """A STORED generation expression: the table's other, non-generated
+    columns only, no subqueries, nothing volatile, assignable to the column."""
+    for col in tdef.columns:
+        if not col.generated or col.default is None:
+            continue
+        node = D.parse_expr_text(col.default)
+        if node.find(exp.Subquery, exp.Select, exp.Exists) is not None:
+            raise errors.FeatureNotSupported(
+                "cannot use subquery in column generation expression")
+        for ref in node.find_all(exp.Column):
+            other = tdef.column(ref.name)
+            if other is not None and other.generated:
+                raise errors.InvalidObjectDefinition(
+                    f'cannot use generated column "{ref.name}" in column generation '
+                    "expression", detail="A generated column cannot reference another "
+                                         "generated column.")
+        binder = _binder(session, cat)
+        e = binder.expr(node, _table_scope(binder, tdef))
+        if binder.volatile:
+            raise errors.InvalidObjectDefinition("generation expression is not immutable")
+        binder.coerce(e, col.type, "a", col.name)
+
+
 def _validate_check(session: Session, cat: Catalog, tdef: TableDef, node: exp.Expr) -> str:
     binder = _binder(session, cat)
     e = binder.expr(node, _table_scope(binder, tdef))
@@ -237,6 +261,7 @@ def create_table(session: Session, txn: Transaction, node: exp.Create) -> Result
                             sequence_oid=seq.oid, not_null=True)
     tdef = replace(tdef, columns=tuple(cols))
     cat.replace_relation(tdef)
+    _validate_generated(session, cat, tdef)
     used: set[str] = set()
     for cname, el, col_name in pending_constraints:
         tdef = _add_table_constraint(session, txn, cat, tdef, el, cname, col_name, used,
@@ -317,7 +342,11 @@ def _column_constraint(session: Session, cat: Catalog, col: ColumnDef, cc: exp.E
         return replace(col, identity="d" if kind.args.get("this") is False else "a",
                        not_null=True)
     if isinstance(kind, exp.ComputedColumnConstraint):
-        raise errors.FeatureNotSupported("generated columns are not supported")
+        # PostgreSQL 15 has STORED generated columns only (sqlglot drops the word)
+        if col.default is not None or col.identity:
+            raise errors.SyntaxError(f'both default and generation expression specified for '
+                                     f'column "{col.name}"')
+        return replace(col, default=_sql(kind.this), generated="s")
     if isinstance(kind, (exp.CollateColumnConstraint,)):
         return col
     raise errors.FeatureNotSupported(f"column constraint {_sql(cc)} is not supported")
@@ -990,10 +1019,16 @@ def _a_add_column(session: Session, txn: Transaction, cat: Catalog, tdef: TableD
                       sequence_oid=seq.oid, not_null=True)
         new = _replace_col(cat, new, col)
     binder = _binder(session, cat)
+    generate = None
+    if col.generated:
+        _validate_generated(session, cat, new)
+        generate = binder.table_rules(new).generated[-1][1]   # the new, last column
     default = compile_expr(binder.column_default(new, col))
     ctx = session.make_context(txn, [], cat)
 
     def transform(r: tuple) -> tuple:
+        if generate is not None:
+            return r + (generate(r + (None,), ctx),)
         v = default((), ctx)
         if v is None and col.not_null:
             raise errors.NotNullViolation(

@@ -39,6 +39,18 @@ class TableRules:
     checks: list[tuple[str, Compiled]]
     fks_out: list[ForeignKey]          # this table is the child
     fks_in: list[ForeignKey]           # this table is the parent
+    # STORED generated columns: (position, expression over the new row)
+    generated: list[tuple[int, Compiled]] = field(default_factory=list)
+
+
+def with_generated(rules: TableRules, row: tuple, ctx: ExecContext) -> tuple:
+    """The row with its generated columns computed from its other columns."""
+    if not rules.generated:
+        return row
+    out = list(row)
+    for pos, fn in rules.generated:
+        out[pos] = fn(row, ctx)
+    return tuple(out)
 
 
 def _row_text(table: TableDef, row: tuple, ctx: ExecContext) -> str:
@@ -230,7 +242,7 @@ class InsertOp(Operator):
                 row[pos] = src[i]
             for pos, fn in self.defaults:
                 row[pos] = fn((), ctx)
-            new = tuple(row)
+            new = with_generated(rules, tuple(row), ctx)
             if self.conflict is not None:
                 existing = self._find_conflict(rules, new, ctx)
                 if existing is not None:
@@ -312,7 +324,7 @@ class InsertOp(Operator):
         new = list(old)
         for pos, fn in self.conflict_assign:
             new[pos] = fn(combined, ctx)
-        newt = tuple(new)
+        newt = with_generated(rules, tuple(new), ctx)
         check_row(rules, newt, ctx)
         check_fks_out(rules, newt, ctx, old)
         pending = _Pending()
@@ -356,7 +368,7 @@ class UpdateOp(Operator):
             new = list(old)
             for pos, fn in self.assign:
                 new[pos] = fn(src, ctx)
-            newt = tuple(new)
+            newt = with_generated(rules, tuple(new), ctx)
             check_row(rules, newt, ctx)
             if rules.fks_out:
                 fk_rows.append((newt, old))
