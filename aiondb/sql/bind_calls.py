@@ -355,14 +355,17 @@ class CallBinder:
         start = bound(spec.args.get("start"), spec.args.get("start_side"))
         end_v = spec.args.get("end")
         end = bound(end_v, spec.args.get("end_side")) if end_v is not None else ("current", None)
-        exclude = spec.args.get("exclude")
-        if exclude:
-            raise errors.FeatureNotSupported("frame EXCLUDE is not supported")
+        ex = spec.args.get("exclude")
+        exclude = (ex.name if isinstance(ex, exp.Expr) else str(ex or "")).lower() or None
+        if exclude == "no others":
+            exclude = None
+        if exclude not in (None, "current row", "group", "ties"):
+            raise errors.SyntaxError(f"syntax error at or near \"{exclude}\"")
         range_ops = None
         if mode == "range" and range_key is not None and any(
                 b[0] in ("preceding", "following") for b in (start, end)):
             range_ops = self._range_ops(range_key.type)
-        return (mode, start, end, None, range_ops)
+        return (mode, start, end, exclude, range_ops)
 
     def _range_ops(self, ktype: T.SqlType) -> tuple[Any, Any, Any, Any]:
         """(key + offset, key - offset, key < threshold, key > threshold) as

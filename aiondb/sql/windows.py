@@ -3,12 +3,12 @@
 Frames follow PostgreSQL: with ORDER BY the default frame is RANGE BETWEEN
 UNBOUNDED PRECEDING AND CURRENT ROW (peers included); without it, the whole
 partition. ROWS, RANGE and GROUPS frames take offsets; RANGE offsets are in
-the ORDER BY key's units (an interval for date/time keys); EXCLUDE is not
-supported (0A000)."""
+the ORDER BY key's units (an interval for date/time keys); EXCLUDE CURRENT
+ROW / GROUP / TIES leave rows out of each row's frame."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,8 @@ def window(name: str, args: tuple, ret: Any) -> Callable[[Callable], Callable]:
 
 
 # Each window function gets: n (partition size), args (list of per-row arg lists),
-# peer_start/peer_end (index range of each row's peer group), frame(i) → (start, end).
+# peer_start/peer_end (index range of each row's peer group), frame(i) → the row
+# indexes of row i's frame, in order (a range unless EXCLUDE removes some).
 
 @window("row_number", (), T.INT8)
 def _row_number(n: int, args: list, peers: list, frame: Callable) -> list:
@@ -122,8 +123,8 @@ for _name, _sign in (("lag", -1), ("lead", 1)):
 def _first_value(n: int, args: list, peers: list, frame: Callable) -> list:
     out = []
     for i in range(n):
-        s, e = frame(i)
-        out.append(args[s][0] if s < e else None)
+        rows = frame(i)
+        out.append(args[rows[0]][0] if len(rows) else None)
     return out
 
 
@@ -131,8 +132,8 @@ def _first_value(n: int, args: list, peers: list, frame: Callable) -> list:
 def _last_value(n: int, args: list, peers: list, frame: Callable) -> list:
     out = []
     for i in range(n):
-        s, e = frame(i)
-        out.append(args[e - 1][0] if s < e else None)
+        rows = frame(i)
+        out.append(args[rows[-1]][0] if len(rows) else None)
     return out
 
 
@@ -140,12 +141,11 @@ def _last_value(n: int, args: list, peers: list, frame: Callable) -> list:
 def _nth_value(n: int, args: list, peers: list, frame: Callable) -> list:
     out = []
     for i in range(n):
-        s, e = frame(i)
+        rows = frame(i)
         k = args[i][1]
         if k is not None and k <= 0:
             raise errors.InvalidParameterValue("argument of nth_value must be greater than zero")
-        j = s + (k - 1) if k is not None else e
-        out.append(args[j][0] if j < e else None)
+        out.append(args[rows[k - 1]][0] if k is not None and k <= len(rows) else None)
     return out
 
 
@@ -228,9 +228,10 @@ def _frame_fn(spec: Any, ordered: bool, m: int, peers: list, keys: list | None,
     keys: the single ORDER BY key of each row (RANGE offset frames only)."""
     if spec is None:
         if not ordered:
-            return lambda i: (0, m)
-        return lambda i: (0, peers[i][1])
-    mode, start, end, _exclude, range_ops = spec
+            whole = range(0, m)
+            return lambda i: whole
+        return lambda i: range(0, peers[i][1])
+    mode, start, end, exclude, range_ops = spec
     groups: list[int] = []
     group_starts: list[int] = []
     if mode == "groups":
@@ -290,10 +291,17 @@ def _frame_fn(spec: Any, ordered: bool, m: int, peers: list, keys: list | None,
         j = i - off if kind == "preceding" else i + off
         return max(0, min(m, j if is_start else j + 1))
 
-    def frame(i: int) -> tuple[int, int]:
+    def frame(i: int) -> Sequence[int]:
         s = bound(i, start, True)
-        e = bound(i, end, False)
-        return (s, max(s, e))
+        e = max(s, bound(i, end, False))
+        if exclude is None:
+            return range(s, e)
+        if exclude == "current row":
+            return [j for j in range(s, e) if j != i]
+        p0, p1 = peers[i]
+        if exclude == "group":
+            return [j for j in range(s, e) if not p0 <= j < p1]
+        return [j for j in range(s, e) if j == i or not p0 <= j < p1]     # ties
     return frame
 
 
@@ -317,15 +325,16 @@ def _non_null_span(keys: list, peers: list) -> tuple[int, int]:
 def _aggregate_over_frames(impl: Any, rows_args: list, frame: Callable, m: int,
                            include: list[bool] | None) -> list[Any]:
     out: list[Any] = []
-    cache_key = None
+    cache_key: Any = None
     cache_val = None
     for i in range(m):
-        s, e = frame(i)
-        if (s, e) == cache_key:
+        rows = frame(i)
+        key = (rows.start, rows.stop) if isinstance(rows, range) else None
+        if key is not None and key == cache_key:
             out.append(cache_val)
             continue
         state = impl.init()
-        for j in range(s, e):
+        for j in rows:
             if include is not None and not include[j]:
                 continue
             args = rows_args[j]
@@ -334,6 +343,6 @@ def _aggregate_over_frames(impl: Any, rows_args: list, frame: Callable, m: int,
             state = impl.step(state, *args)
         # states may be mutable (lists): final must not be shared across rows
         cache_val = impl.final(state)
-        cache_key = (s, e)
+        cache_key = key
         out.append(cache_val)
     return out
