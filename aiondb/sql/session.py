@@ -417,6 +417,9 @@ class Session:
             txn.rollback()
 
     def _end_txn_settings(self, commit: bool) -> None:
+        if not (self._local_settings or self._txn_settings_undo or self.cursors or
+                self.portals or self.block_isolation or self.block_read_only is not None):
+            return      # the common case: an implicit transaction that set nothing
         for key, old in reversed(self._local_settings):
             self._apply_value(key, old)
         self._local_settings.clear()

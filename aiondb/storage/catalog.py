@@ -194,6 +194,15 @@ class Catalog:
             v = self._memo[key] = make()
         return list(v)
 
+    def unique_secondary_indexes(self, table_oid: int) -> tuple[IndexDef, ...]:
+        """Unique indexes other than the primary key (checked on every write)."""
+        key = ("unique2", table_oid)
+        v = self._memo.get(key)
+        if v is None:
+            v = self._memo[key] = tuple(i for i in self.indexes_of(table_oid)
+                                        if i.unique and not i.primary)
+        return v
+
     def tables(self) -> list[TableDef]:
         return self._memoized("tables", lambda: [
             r for r in self.relations.values() if isinstance(r, TableDef)])

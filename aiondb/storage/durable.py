@@ -243,6 +243,11 @@ async def _wait_uncancellable(fut: asyncio.Future) -> None:
     """Wait for a commit's flush. Once appended the record may become durable
     whatever happens, so the commit must finish (and be applied) even if the
     session is cancelled meanwhile; the cancellation is delivered after."""
+    if asyncio.current_task() is None:
+        # driven by the connection's runner, which never throws a
+        # cancellation in: no shield (and its extra future) is needed
+        await fut
+        return
     cancelled = False
     while True:
         try:

@@ -422,10 +422,11 @@ class Transaction:
                       new: tuple | None) -> None:
         """Keep unique secondary indexes unique across own writes, committed
         rows and other transactions' uncommitted rows (via key locks)."""
+        indexes = self.catalog.unique_secondary_indexes(table.oid)
+        if not indexes:
+            return
         td = self.data(table.oid)
-        for idx in self.catalog.indexes_of(table.oid):
-            if not idx.unique or idx.primary:
-                continue
+        for idx in indexes:
             built = td.indexes.get(idx.oid)
             if built is not None:
                 kf = built.key_fn
