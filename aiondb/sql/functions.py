@@ -321,6 +321,7 @@ def load_builtins() -> None:
         fn_format,
         fn_json,
         fn_numeric,
+        fn_numformat,
         fn_string,
         fn_system,
         windows,

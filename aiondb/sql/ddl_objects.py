@@ -1,0 +1,373 @@
+"""CREATE INDEX / VIEW / SCHEMA / SEQUENCE, ALTER SEQUENCE, DROP and TRUNCATE."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from aiondb import errors
+from aiondb import types as T
+from aiondb.sql import ddl_parse as D
+from aiondb.sql.binder import type_from_name
+from aiondb.sql.ddl_table import (
+    _attnums,
+    _binder,
+    _check_unique,
+    _lookup_table,
+    _result,
+    _sql,
+    _unique_name,
+)
+from aiondb.sql.scope import Scope
+from aiondb.storage.catalog import (
+    Catalog,
+    ColumnDef,
+    IndexDef,
+    SequenceDef,
+    TableDef,
+    ViewDef,
+)
+from aiondb.storage.table import TableData
+
+if TYPE_CHECKING:
+    from aiondb.sql.session import Result, Session
+    from aiondb.storage.txn import Transaction
+
+# --- CREATE INDEX / VIEW / SCHEMA / SEQUENCE ---------------------------------------------------------
+
+def create_index(session: Session, txn: Transaction, node: exp.Create) -> Result:
+    index = node.this
+    params = index.args.get("params")
+    table_node = index.args.get("table")
+    cat = txn.begin_ddl()
+    tdef = _lookup_table(session, cat, (table_node.db or None, table_node.name))
+    assert tdef is not None
+    using = params.args.get("using") if params is not None else None
+    method = (using.name if isinstance(using, exp.Expr) else str(using or "btree")).lower()
+    if method not in ("btree", "hash"):
+        raise errors.FeatureNotSupported(f'access method "{method}" is not supported yet')
+    if params is not None and params.args.get("where") is not None:
+        raise errors.FeatureNotSupported("partial indexes are not supported")
+    names = []
+    desc = []
+    for o in params.args.get("columns") or []:
+        target = o.this if isinstance(o, exp.Ordered) else o
+        if isinstance(target, exp.Opclass):
+            target = target.this
+        if not isinstance(target, exp.Column):
+            raise errors.FeatureNotSupported("index expressions are not supported (index "
+                                             "plain columns)")
+        names.append(target.name)
+        desc.append(bool(o.args.get("desc")) if isinstance(o, exp.Ordered) else False)
+    attnums = _attnums(tdef, names)
+    unique = bool(node.args.get("unique"))
+    name = index.name if index.this is not None else None
+    if name is not None and (tdef.schema_oid, name) in cat.names:
+        if node.args.get("exists"):
+            session.notice(f'relation "{name}" already exists, skipping', code="42P07")
+            return _result("CREATE INDEX")
+        raise errors.DuplicateTable(f'relation "{name}" already exists')
+    if name is None:
+        name = _unique_name(cat, tdef.schema_oid, f"{tdef.name}_{'_'.join(names)}_idx")
+    txn.lock_table_exclusive(tdef.oid)
+    idx = IndexDef(cat.allocate_oid(), name, tdef.schema_oid, tdef.oid, attnums, unique,
+                   method="btree", descending=tuple(desc))
+    if unique:
+        _check_unique(txn, tdef, idx)
+    cat.add_relation(idx)
+    return _result("CREATE INDEX")
+
+
+def create_view(session: Session, txn: Transaction, node: exp.Create) -> Result:
+    target = node.this
+    table = target.this if isinstance(target, exp.Schema) else target
+    cat = txn.begin_ddl()
+    schema_oid = session.creation_schema(cat, table.db or None)
+    query = node.args.get("expression")
+    binder = _binder(session, cat)
+    plan = binder.bind_query_node(query, Scope())
+    if binder.params:
+        raise errors.UndefinedParameter("there is no parameter $1")
+    names = [c.name for c in plan.columns]
+    if isinstance(target, exp.Schema) and target.expressions:
+        given = [i.name for i in target.expressions]
+        if len(given) > len(names):
+            raise errors.SyntaxError("CREATE VIEW specifies more column names than columns")
+        names[:len(given)] = given
+    cols = tuple(ColumnDef(n, c.type if c.type.oid != T.UNKNOWN.oid else T.TEXT, i + 1)
+                 for i, (n, c) in enumerate(zip(names, plan.columns, strict=True)))
+    from aiondb.sql.plan import walk_plan
+    depends = tuple(sorted({p.table.oid for p in walk_plan(plan) if hasattr(p, "table") and
+                            isinstance(p.table, TableDef)}))
+    existing = cat.lookup(schema_oid, table.name)
+    if existing is not None:
+        if not node.args.get("replace") or not isinstance(existing, ViewDef):
+            raise errors.DuplicateTable(f'relation "{table.name}" already exists')
+        cat.replace_relation(ViewDef(existing.oid, table.name, schema_oid, _sql(query), cols,
+                                     depends))
+        return _result("CREATE VIEW")
+    cat.add_relation(ViewDef(cat.allocate_oid(), table.name, schema_oid, _sql(query), cols,
+                             depends))
+    return _result("CREATE VIEW")
+
+
+def create_schema(session: Session, txn: Transaction, node: D.CreateSchema) -> Result:
+    cat = txn.begin_ddl()
+    if node.name in cat.schemas:
+        if node.if_not_exists:
+            session.notice(f'schema "{node.name}" already exists, skipping', code="42P06")
+            return _result("CREATE SCHEMA")
+        raise errors.DuplicateSchema(f'schema "{node.name}" already exists')
+    if node.name.startswith("pg_"):
+        raise errors.ReservedName(f'unacceptable schema name "{node.name}"',
+                                  detail='The prefix "pg_" is reserved for system schemas.')
+    cat.add_schema(node.name)
+    return _result("CREATE SCHEMA")
+
+
+def _seq_bounds(t: T.SqlType, inc: int, opts: dict) -> tuple[int, int]:
+    lo, hi, _ = T.INT_RANGES[t.oid]
+    minv = opts.get("minvalue")
+    maxv = opts.get("maxvalue")
+    if minv is None:
+        minv = 1 if inc > 0 else lo
+    if maxv is None:
+        maxv = hi if inc > 0 else -1
+    return minv, maxv
+
+
+def create_sequence(session: Session, txn: Transaction, node: D.CreateSequence) -> Result:
+    cat = txn.begin_ddl()
+    schema_oid = session.creation_schema(cat, node.name[0])
+    name = node.name[1]
+    if (schema_oid, name) in cat.names:
+        if node.if_not_exists:
+            session.notice(f'relation "{name}" already exists, skipping', code="42P07")
+            return _result("CREATE SEQUENCE")
+        raise errors.DuplicateTable(f'relation "{name}" already exists')
+    opts = node.options
+    t = type_from_name(opts["type"]) if "type" in opts else T.INT8
+    if t.oid not in T.INTEGER_TYPES:
+        raise errors.InvalidParameterValue("sequence type must be smallint, integer, or bigint")
+    inc = opts.get("increment", 1)
+    if inc == 0:
+        raise errors.InvalidParameterValue("INCREMENT must not be zero")
+    minv, maxv = _seq_bounds(t, inc, opts)
+    start = opts.get("start", minv if inc > 0 else maxv)
+    if not minv <= start <= maxv:
+        raise errors.InvalidParameterValue(
+            f"START value ({start}) cannot be {'less than MINVALUE' if start < minv else 'greater than MAXVALUE'} "
+            f"({minv if start < minv else maxv})")
+    seq = SequenceDef(cat.allocate_oid(), name, schema_oid, t, start, inc, minv, maxv,
+                      bool(opts.get("cycle")), opts.get("cache", 1))
+    owned = opts.get("owned_by")
+    if owned:
+        tdef = _lookup_table(session, cat, (None, owned[-2]) if len(owned) >= 2 else
+                             (None, owned[0]))
+        assert tdef is not None
+        col = tdef.column(owned[-1])
+        if col is None:
+            raise errors.UndefinedColumn(f'column "{owned[-1]}" does not exist')
+        seq = replace(seq, owned_by=(tdef.oid, col.attnum))
+    cat.add_relation(seq)
+    txn.db.seq_values[seq.oid] = [seq.start, False]
+    txn.sequences.add(seq.oid)
+    return _result("CREATE SEQUENCE")
+
+
+def alter_sequence(session: Session, txn: Transaction, node: D.AlterSequence) -> Result:
+    cat = txn.begin_ddl()
+    try:
+        rel, _ = session.resolve_relation(cat, node.name[0], node.name[1])
+    except errors.UndefinedTable:
+        if node.if_exists:
+            session.notice(f'relation "{node.name[1]}" does not exist, skipping')
+            return _result("ALTER SEQUENCE")
+        raise
+    if not isinstance(rel, SequenceDef):
+        raise errors.WrongObjectType(f'"{node.name[1]}" is not a sequence')
+    opts = node.options
+    seq = rel
+    changes: dict[str, Any] = {}
+    if "increment" in opts:
+        changes["increment"] = opts["increment"]
+    if "minvalue" in opts:
+        changes["min_value"] = opts["minvalue"] if opts["minvalue"] is not None else 1
+    if "maxvalue" in opts:
+        changes["max_value"] = opts["maxvalue"] if opts["maxvalue"] is not None else \
+            T.INT_RANGES[seq.type.oid][1]
+    if "start" in opts:
+        changes["start"] = opts["start"]
+    if "cycle" in opts:
+        changes["cycle"] = opts["cycle"]
+    if "cache" in opts:
+        changes["cache"] = opts["cache"]
+    seq = replace(seq, **changes)
+    cat.replace_relation(seq)
+    if "restart" in opts:
+        value = seq.start if opts["restart"] is True else opts["restart"]
+        txn.db.setval(txn, seq, value, False)
+    return _result("ALTER SEQUENCE")
+
+
+# --- DROP ------------------------------------------------------------------------------------------------
+
+def drop(session: Session, txn: Transaction, node: D.DropStmt) -> Result:
+    cat = txn.begin_ddl()
+    tag = f"DROP {node.kind.upper()}"
+    if node.kind == "schema":
+        for _, name in node.names:
+            sdef = cat.schema(name)
+            if sdef is None:
+                if node.if_exists:
+                    session.notice(f'schema "{name}" does not exist, skipping')
+                    continue
+                raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
+            members = [r for r in cat.relations.values() if r.schema_oid == sdef.oid]
+            if members and not node.cascade:
+                raise errors.DependentObjectsStillExist(
+                    f"cannot drop schema {name} because other objects depend on it",
+                    detail="\n".join(f"{_kind_name(r)} {name}.{r.name} depends on schema {name}"
+                                     for r in members[:10]),
+                    hint="Use DROP ... CASCADE to drop the dependent objects too.")
+            for r in members:
+                if r.oid in cat.relations:
+                    _drop_relation(session, txn, cat, r, True)
+            cat.drop_schema(name)
+        return _result(tag)
+    for schema, name in node.names:
+        try:
+            rel, sysv = session.resolve_relation(cat, schema, name)
+        except (errors.UndefinedTable, errors.InvalidSchemaName):
+            if node.if_exists:
+                what = {"table": "table", "index": "index", "view": "view",
+                        "sequence": "sequence"}[node.kind]
+                session.notice(f'{what} "{name}" does not exist, skipping')
+                continue
+            if node.kind == "index":
+                raise errors.UndefinedObject(f'index "{name}" does not exist') from None
+            raise
+        if sysv is not None:
+            raise errors.InsufficientPrivilege(f'permission denied: "{name}" is a system '
+                                               "catalog")
+        expected = {"table": TableDef, "index": IndexDef, "view": ViewDef,
+                    "sequence": SequenceDef}[node.kind]
+        if not isinstance(rel, expected):
+            raise errors.WrongObjectType(f'"{name}" is not a{"n" if node.kind == "index" else ""}'
+                                         f" {node.kind}",
+                                         hint=f"Use DROP {_kind_name(rel).upper()} to remove "
+                                              f"a{'n' if isinstance(rel, IndexDef) else ''} "
+                                              f"{_kind_name(rel)}.")
+        _drop_relation(session, txn, cat, rel, node.cascade)
+    return _result(tag)
+
+
+def _kind_name(rel: Any) -> str:
+    return {"r": "table", "v": "view", "i": "index", "S": "sequence"}[rel.kind]
+
+
+def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
+                   cascade: bool) -> None:
+    if isinstance(rel, TableDef):
+        txn.lock_table_exclusive(rel.oid)
+        deps = []
+        for con in cat.referencing(rel.oid):
+            if con.table_oid != rel.oid:
+                deps.append(("constraint", con, f"constraint {con.name} on table "
+                             f"{cat.relations[con.table_oid].name} depends on table {rel.name}"))
+        for v in list(cat.relations.values()):
+            if isinstance(v, ViewDef) and rel.oid in v.depends:
+                deps.append(("view", v, f"view {v.name} depends on table {rel.name}"))
+        if deps and not cascade:
+            raise errors.DependentObjectsStillExist(
+                f"cannot drop table {rel.name} because other objects depend on it",
+                detail="\n".join(d[2] for d in deps),
+                hint="Use DROP ... CASCADE to drop the dependent objects too.")
+        for kind, obj, text in deps:
+            session.notice(f"drop cascades to {text.split(' depends')[0]}")
+            if kind == "constraint":
+                cat.drop_constraint(obj.oid)
+            elif obj.oid in cat.relations:
+                _drop_relation(session, txn, cat, obj, True)
+        for idx in cat.indexes_of(rel.oid):
+            cat.drop_relation(idx.oid)
+        for seq in cat.sequences():
+            if seq.owned_by[0] == rel.oid:
+                cat.drop_relation(seq.oid)
+        cat.drop_relation(rel.oid)
+        txn.pending.pop(rel.oid, None)
+        txn.writes.pop(rel.oid, None)
+        return
+    if isinstance(rel, IndexDef):
+        for con in cat.constraints_of(rel.table_oid):
+            if con.index_oid == rel.oid:
+                raise errors.DependentObjectsStillExist(
+                    f"cannot drop index {rel.name} because constraint {con.name} on table "
+                    f"{cat.relations[rel.table_oid].name} requires it",
+                    hint=f"You can drop constraint {con.name} on table "
+                         f"{cat.relations[rel.table_oid].name} instead.")
+        txn.lock_table_exclusive(rel.table_oid)
+        cat.drop_relation(rel.oid)
+        return
+    if isinstance(rel, ViewDef):
+        for v in list(cat.relations.values()):
+            if isinstance(v, ViewDef) and rel.oid in v.depends:
+                if not cascade:
+                    raise errors.DependentObjectsStillExist(
+                        f"cannot drop view {rel.name} because other objects depend on it",
+                        detail=f"view {v.name} depends on view {rel.name}",
+                        hint="Use DROP ... CASCADE to drop the dependent objects too.")
+                _drop_relation(session, txn, cat, v, True)
+        cat.drop_relation(rel.oid)
+        return
+    if isinstance(rel, SequenceDef):
+        users = [t for t in cat.tables() for c in t.columns if c.sequence_oid == rel.oid]
+        if users and not cascade:
+            raise errors.DependentObjectsStillExist(
+                f"cannot drop sequence {rel.name} because other objects depend on it",
+                detail=f"default value for column of table {users[0].name} depends on sequence "
+                       f"{rel.name}",
+                hint="Use DROP ... CASCADE to drop the dependent objects too.")
+        for t in users:
+            cols = tuple(replace(c, default=None, sequence_oid=0) if c.sequence_oid == rel.oid
+                         else c for c in t.columns)
+            cat.replace_relation(replace(t, columns=cols))
+        cat.drop_relation(rel.oid)
+
+
+# --- TRUNCATE ---------------------------------------------------------------------------------------
+
+def truncate(session: Session, txn: Transaction, node: D.TruncateStmt) -> Result:
+    cat = txn.begin_ddl()
+    targets: list[TableDef] = []
+    for qn in node.names:
+        t = _lookup_table(session, cat, qn)
+        assert t is not None
+        targets.append(t)
+    oids = {t.oid for t in targets}
+    for t in list(targets):
+        for con in cat.referencing(t.oid):
+            if con.table_oid in oids:
+                continue
+            if not node.cascade:
+                raise errors.FeatureNotSupported(
+                    "cannot truncate a table referenced in a foreign key constraint",
+                    detail=f'Table "{cat.relations[con.table_oid].name}" references '
+                           f'"{t.name}".',
+                    hint=f'Truncate table "{cat.relations[con.table_oid].name}" at the same '
+                         "time, or use TRUNCATE ... CASCADE.")
+            child = cat.table(con.table_oid)
+            session.notice(f'truncate cascades to table "{child.name}"')
+            targets.append(child)
+            oids.add(child.oid)
+    for t in targets:
+        txn.lock_table_exclusive(t.oid)
+        td = TableData(t, cat.indexes_of(t.oid))
+        txn.replace_table_data(t.oid, td, "truncated")
+        if node.restart_identity:
+            for seq in cat.sequences():
+                if seq.owned_by[0] == t.oid:
+                    txn.db.setval(txn, seq, seq.start, False)
+    return _result("TRUNCATE TABLE")
