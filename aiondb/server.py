@@ -219,7 +219,12 @@ class ClientProtocol(asyncio.Protocol):
     async def _process(self) -> None:
         conn = self.conn
         while not self.closed:
-            if conn.state is State.READY and self.session is not None and \
+            if conn.state is State.COPY_IN and self.copy_in is not None:
+                data = conn.decoder.take_copy_data()
+                if data:
+                    self.copy_in.feed(data)
+                    continue
+            elif conn.state is State.READY and self.session is not None and \
                     not conn.skip_until_sync and self.copy_in is None:
                 synced = self._fast_group()
                 if synced is not None:

@@ -384,6 +384,26 @@ class FrontendDecoder:
             return None
         return bind, describe, p + 15 - pos
 
+    def take_copy_data(self) -> bytes:
+        """The payloads of the complete CopyData messages at the head of the
+        buffer, joined (clients send one per row: per-message dispatch would
+        cost more than the row). Stops at any other message."""
+        buf = self._buf
+        pos = self._pos
+        n = len(buf)
+        parts = []
+        limit = self.max_message_size
+        while pos + 5 <= n and buf[pos] == 100:            # 'd'
+            length = _UNPACK_I32(buf, pos + 1)[0]
+            if length < 4 or length > limit or pos + 1 + length > n:
+                break       # incomplete, or bad: the checked parser reports it
+            parts.append(buf[pos + 5:pos + 1 + length])
+            pos += 1 + length
+        if not parts:
+            return b""
+        self._consume(pos - self._pos)
+        return b"".join(parts)
+
     def consume_group(self, size: int) -> None:
         self._consume(size)
 
