@@ -1,0 +1,645 @@
+"""The hand parser for utility statements: given a statement's tokens, return
+its stmt_nodes record, or None when sqlglot should parse it. EXPLAIN,
+PREPARE and DECLARE parse their inner statement through statements.parse_one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiondb import errors
+from aiondb.sql.lexer import Token
+from aiondb.sql.stmt_nodes import (
+    BackupTenant,
+    Begin,
+    CheckpointStmt,
+    CloseCursor,
+    Commit,
+    CopyStmt,
+    CreateDatabase,
+    Deallocate,
+    DeclareCursor,
+    Discard,
+    DropDatabase,
+    ExecuteStmt,
+    Explain,
+    FetchStmt,
+    NoOp,
+    PrepareStmt,
+    Release,
+    ResetVar,
+    RestoreTenant,
+    Rollback,
+    RollbackTo,
+    SavepointStmt,
+    SetTransaction,
+    SetVar,
+    Show,
+)
+
+
+def parse_one(text: str, offset: int) -> Any:
+    # statements imports this module; the inner statement's parse is deferred
+    from aiondb.sql.statements import _parse_one
+    return _parse_one(text, offset)
+
+
+# --- the parser for utility statements -------------------------------------------------------
+
+class _Utility:
+    """Recursive-descent reader over lexer tokens of one statement."""
+
+    def __init__(self, text: str, tokens: list[Token]) -> None:
+        self.text = text
+        self.toks = tokens
+        self.i = 0
+
+    def peek(self, k: int = 0) -> Token | None:
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else None
+
+    def at_end(self) -> bool:
+        return self.i >= len(self.toks)
+
+    def error(self, tok: Token | None = None) -> errors.DatabaseError:
+        tok = tok or self.peek()
+        if tok is None:
+            return errors.SyntaxError("syntax error at end of input", position=len(self.text) + 1)
+        return errors.SyntaxError(f'syntax error at or near "{tok.text}"', position=tok.pos + 1)
+
+    def word(self, *options: str) -> str | None:
+        """Consume a keyword if it is one of options (any word if none given)."""
+        tok = self.peek()
+        if tok is not None and tok.kind == "word" and (not options or tok.value in options):
+            self.i += 1
+            return tok.value
+        return None
+
+    def expect(self, *options: str) -> str:
+        w = self.word(*options)
+        if w is None:
+            raise self.error()
+        return w
+
+    def words(self, *seq: str) -> bool:
+        """Consume an exact keyword sequence, or nothing."""
+        for k, w in enumerate(seq):
+            tok = self.peek(k)
+            if tok is None or tok.kind != "word" or tok.value != w:
+                return False
+        self.i += len(seq)
+        return True
+
+    def op(self, text: str) -> bool:
+        tok = self.peek()
+        if tok is not None and tok.kind == "op" and tok.text == text:
+            self.i += 1
+            return True
+        return False
+
+    def ident(self) -> str:
+        tok = self.peek()
+        if tok is None or tok.kind not in ("word", "qident"):
+            raise self.error()
+        self.i += 1
+        return tok.value
+
+    def string(self) -> str:
+        tok = self.peek()
+        if tok is None or tok.kind != "string":
+            raise self.error()
+        self.i += 1
+        return tok.value
+
+    def end(self) -> None:
+        if not self.at_end():
+            raise self.error()
+
+    def rest_text(self) -> str:
+        tok = self.peek()
+        return "" if tok is None else self.text[tok.pos:]
+
+    def value_text(self) -> str:
+        """A SET value: word, string, number, possibly signed, or a list."""
+        parts = []
+        while True:
+            tok = self.peek()
+            if tok is None:
+                raise self.error()
+            if tok.kind == "op" and tok.text in ("-", "+"):
+                nxt = self.peek(1)
+                if nxt is None or nxt.kind != "number":
+                    raise self.error(tok)
+                self.i += 2
+                parts.append(tok.text + nxt.text)
+            elif tok.kind in ("word", "qident", "string", "number"):
+                self.i += 1
+                parts.append(tok.value if tok.kind != "number" else tok.text)
+            else:
+                raise self.error(tok)
+            if not self.op(","):
+                break
+        return ", ".join(parts)
+
+
+_ISOLATION = {("read", "committed"): "read committed", ("repeatable", "read"): "repeatable read",
+              ("serializable",): "serializable", ("read", "uncommitted"): "read uncommitted"}
+
+
+def _txn_modes(u: _Utility) -> tuple[str | None, bool | None]:
+    isolation = None
+    read_only = None
+    while not u.at_end():
+        if u.words("isolation", "level"):
+            for key, name in _ISOLATION.items():
+                if u.words(*key):
+                    isolation = name
+                    break
+            else:
+                raise u.error()
+        elif u.words("read", "only"):
+            read_only = True
+        elif u.words("read", "write"):
+            read_only = False
+        elif u.words("not", "deferrable") or u.words("deferrable"):
+            pass
+        else:
+            raise u.error()
+        u.op(",")
+    return isolation, read_only
+
+
+def _parse_set(u: _Utility) -> Any:
+    local = False
+    if u.word("local"):
+        local = True
+    else:
+        u.word("session")
+    if u.words("characteristics", "as", "transaction"):
+        iso, ro = _txn_modes(u)
+        return SetTransaction(iso, ro, session=True)
+    if u.word("transaction"):
+        if u.words("snapshot"):
+            raise errors.FeatureNotSupported("SET TRANSACTION SNAPSHOT is not supported")
+        iso, ro = _txn_modes(u)
+        return SetTransaction(iso, ro)
+    if u.words("time", "zone"):
+        if u.word("local") or u.word("default"):
+            return SetVar("timezone", None, local)
+        if u.word("interval"):
+            raise errors.FeatureNotSupported("SET TIME ZONE INTERVAL is not supported")
+        value = u.value_text()
+        u.end()
+        return SetVar("timezone", value, local)
+    if u.words("names"):
+        value = u.value_text() if not u.at_end() else None
+        return SetVar("client_encoding", value, local)
+    if u.words("session", "authorization") or u.words("role"):
+        value = u.value_text()
+        return SetVar("role", value, local)
+    name = u.ident()
+    while u.op("."):
+        name += "." + u.ident()
+    if not (u.word("to") or u.op("=")):
+        raise u.error()
+    if u.word("default"):
+        u.end()
+        return SetVar(name, None, local)
+    value = u.value_text()
+    u.end()
+    return SetVar(name, value, local)
+
+
+def _copy_options(u: _Utility) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+
+    def put(name: str, value: Any) -> None:
+        if name in opts:
+            raise errors.SyntaxError("conflicting or redundant options")
+        opts[name] = value
+
+    def columns() -> tuple[str, ...]:
+        cols = [u.ident()]
+        while u.op(","):
+            cols.append(u.ident())
+        return tuple(cols)
+
+    u.word("with")
+    if u.op("("):
+        while True:
+            name = u.ident()
+            tok = u.peek()
+            if tok is not None and tok.kind == "op" and tok.text == "*":
+                u.i += 1
+                put(name, "*")
+            elif tok is not None and tok.kind == "op" and tok.text == "(":
+                u.i += 1
+                put(name, columns())
+                if not u.op(")"):
+                    raise u.error()
+            elif tok is not None and tok.kind in ("word", "qident", "string", "number"):
+                u.i += 1
+                put(name, tok.value if tok.kind != "number" else tok.text)
+            else:
+                put(name, True)
+            if u.op(")"):
+                break
+            if not u.op(","):
+                raise u.error()
+        return opts
+    # pre-9.0 syntax: COPY t FROM STDIN WITH CSV HEADER DELIMITER ',' NULL ''
+    while not u.at_end() and not (u.peek() is not None and u.peek().text.lower() == "where"):
+        w = u.expect("csv", "binary", "header", "delimiter", "null", "quote", "escape",
+                     "force", "freeze", "encoding", "oids")
+        if w in ("csv", "binary"):
+            put("format", w)
+        elif w in ("header", "freeze"):
+            put(w, True)
+        elif w in ("delimiter", "null", "quote", "escape", "encoding"):
+            u.word("as")
+            put(w, u.string())
+        elif w == "force":
+            if u.word("quote"):
+                put("force_quote", "*" if u.op("*") else columns())
+            else:
+                u.expect("not")
+                u.expect("null")
+                put("force_not_null", columns())
+        else:
+            raise errors.FeatureNotSupported("COPY WITH OIDS is not supported")
+    return opts
+
+
+def _parse_copy(text: str, offset: int, u: _Utility) -> CopyStmt:
+    query = None
+    table = None
+    columns = None
+    if u.op("("):
+        # COPY (query) TO ...: find the matching parenthesis
+        depth = 1
+        start_tok = u.peek()
+        while depth:
+            tok = u.peek()
+            if tok is None:
+                raise u.error()
+            if tok.kind == "op" and tok.text == "(":
+                depth += 1
+            elif tok.kind == "op" and tok.text == ")":
+                depth -= 1
+            u.i += 1
+        end_tok = u.toks[u.i - 1]
+        assert start_tok is not None
+        inner = text[start_tok.pos:end_tok.pos]
+        query = parse_one(inner, offset + start_tok.pos)
+    else:
+        name = [u.ident()]
+        while u.op("."):
+            name.append(u.ident())
+        table = tuple(name)
+        if u.op("("):
+            cols = [u.ident()]
+            while u.op(","):
+                cols.append(u.ident())
+            if not u.op(")"):
+                raise u.error()
+            columns = tuple(cols)
+    direction = u.expect("from", "to")
+    if u.word("stdin"):
+        target = "stdin"
+    elif u.word("stdout"):
+        target = "stdout"
+    elif u.word("program"):
+        raise errors.FeatureNotSupported("COPY ... PROGRAM is not supported")
+    else:
+        target = u.string()
+    opts = _copy_options(u)
+    where = None
+    if u.word("where"):
+        if direction == "to":
+            raise errors.SyntaxError("WHERE clause not allowed with COPY TO")
+        tok = u.peek()
+        if tok is None:
+            raise u.error()
+        where = text[tok.pos:].strip().rstrip(";")
+        u.i = len(u.toks)
+    u.end()
+    if query is not None and direction == "from":
+        raise errors.SyntaxError("COPY (query) FROM is not valid; use COPY table FROM")
+    return CopyStmt(table, columns, query, direction, target, opts, where)
+
+
+def _parse_backup_restore(u: _Utility, kind: str) -> Any:
+    u.expect("tenant", "database")
+    tenant = u.ident()
+    u.expect("to" if kind == "backup" else "from")
+    path = u.string()
+    options: dict[str, Any] = {}
+    dry_run = False
+    while not u.at_end():
+        if kind == "restore" and u.words("dry", "run"):
+            dry_run = True
+        elif u.word("with"):
+            if u.op("("):
+                while not u.op(")"):
+                    name = u.ident()
+                    tok = u.peek()
+                    if tok is not None and tok.kind in ("string", "number", "word") \
+                            and tok.value not in (",",):
+                        u.i += 1
+                        options[name] = tok.value if tok.kind != "number" else tok.text
+                    else:
+                        options[name] = True
+                    u.op(",")
+        elif kind == "backup" and u.word("incremental"):
+            options["incremental"] = True
+            if u.word("from"):
+                options["base"] = u.string()
+        elif kind == "restore" and u.word("as"):
+            u.word("tenant")
+            options["as"] = u.ident()
+        elif kind == "restore" and u.word("until"):
+            w = u.expect("time", "lsn", "latest")
+            options["until"] = (w, None if w == "latest" else u.string())
+        else:
+            raise u.error()
+    if kind == "backup":
+        return BackupTenant(tenant, path, options)
+    return RestoreTenant(tenant, path, dry_run, options)
+
+
+def _parse_fetch(u: _Utility, move: bool) -> FetchStmt:
+    count: int | None = 1
+    direction = "forward"
+    tok = u.peek()
+    if tok is not None and tok.kind == "number":
+        count = int(tok.text)
+        u.i += 1
+    elif u.word("all"):
+        count = None
+    elif u.word("next"):
+        count = 1
+    elif u.word("forward"):
+        tok = u.peek()
+        if tok is not None and tok.kind == "number":
+            count = int(tok.text)
+            u.i += 1
+        elif u.word("all"):
+            count = None
+    elif u.word("prior", "backward", "first", "last", "absolute", "relative"):
+        raise errors.FeatureNotSupported("cursor can only scan forward",
+                                         hint="Declare it with SCROLL option to enable "
+                                              "backward scan (not supported).")
+    u.word("from") or u.word("in")
+    name = u.ident()
+    u.end()
+    return FetchStmt(name, count, move, direction)
+
+
+def _classify(text: str, offset: int, toks: list[Token]) -> Any:
+    """The utility statement for these tokens, or None if sqlglot parses it."""
+    u = _Utility(text, toks)
+    first = toks[0].value if toks[0].kind == "word" else ""
+    second = toks[1].value if len(toks) > 1 and toks[1].kind == "word" else ""
+    if first in ("begin", "start"):
+        u.i = 1
+        if first == "start":
+            u.expect("transaction")
+        else:
+            u.word("work", "transaction")
+        iso, ro = _txn_modes(u)
+        return Begin(iso, ro)
+    if first in ("commit", "end", "rollback", "abort"):
+        u.i = 1
+        if first == "rollback" and (u.word("to")):
+            u.word("savepoint")
+            name = u.ident()
+            u.end()
+            return RollbackTo(name)
+        if first in ("commit", "end") and u.word("prepared"):
+            raise errors.FeatureNotSupported("prepared transactions are not supported")
+        if first == "rollback" and u.word("prepared"):
+            raise errors.FeatureNotSupported("prepared transactions are not supported")
+        u.word("work", "transaction")
+        chain = False
+        if u.word("and"):
+            chain = u.word("no") is None
+            u.expect("chain")
+        u.end()
+        return Commit(chain) if first in ("commit", "end") else Rollback(chain)
+    if first == "savepoint":
+        u.i = 1
+        name = u.ident()
+        u.end()
+        return SavepointStmt(name)
+    if first == "release":
+        u.i = 1
+        u.word("savepoint")
+        name = u.ident()
+        u.end()
+        return Release(name)
+    if first == "set":
+        u.i = 1
+        return _parse_set(u)
+    if first == "reset":
+        u.i = 1
+        if u.word("all"):
+            u.end()
+            return ResetVar("all")
+        if u.words("time", "zone"):
+            return ResetVar("timezone")
+        name = u.ident()
+        while u.op("."):
+            name += "." + u.ident()
+        u.end()
+        return ResetVar(name)
+    if first == "show":
+        u.i = 1
+        if u.words("time", "zone"):
+            u.end()
+            return Show("timezone")
+        if u.words("transaction", "isolation", "level"):
+            u.end()
+            return Show("transaction_isolation")
+        if u.word("all"):
+            u.end()
+            return Show("all")
+        name = u.ident()
+        while u.op("."):
+            name += "." + u.ident()
+        u.end()
+        return Show(name)
+    if first == "checkpoint":
+        u.i = 1
+        u.end()
+        return CheckpointStmt()
+    if first == "discard":
+        u.i = 1
+        what = u.expect("all", "plans", "sequences", "temp", "temporary")
+        u.end()
+        return Discard("temp" if what == "temporary" else what)
+    if first == "deallocate":
+        u.i = 1
+        u.word("prepare")
+        if u.word("all"):
+            u.end()
+            return Deallocate(None)
+        name = u.ident()
+        u.end()
+        return Deallocate(name)
+    if first == "create" and second == "database":
+        u.i = 2
+        ine = u.words("if", "not", "exists")
+        name = u.ident()
+        # ignore WITH OWNER/ENCODING/TEMPLATE/LOCALE... options, as a convenience
+        return CreateDatabase(name, ine)
+    if first == "drop" and second == "database":
+        u.i = 2
+        ie = u.words("if", "exists")
+        name = u.ident()
+        if u.op("("):
+            while not u.op(")"):
+                u.i += 1
+        u.end()
+        return DropDatabase(name, ie)
+    if first in ("backup", "restore") and second in ("tenant", "database"):
+        u.i = 1
+        return _parse_backup_restore(u, first)
+    if first in ("vacuum", "analyze", "analyse"):
+        return NoOp("VACUUM" if first == "vacuum" else "ANALYZE")
+    if first in ("reindex", "cluster"):
+        # indexes are rebuilt in memory at start and kept in key order: nothing to do
+        return NoOp(first.upper())
+    if first == "explain":
+        u.i = 1
+        analyze = verbose = False
+        costs = True
+        if u.op("("):
+            while True:
+                opt = u.ident()
+                val = True
+                tok = u.peek()
+                if tok is not None and tok.kind in ("word", "number", "string") \
+                        and tok.value in ("true", "false", "on", "off", "1", "0"):
+                    val = tok.value in ("true", "on", "1")
+                    u.i += 1
+                if opt == "format":
+                    fmt = u.ident()
+                    if fmt != "text":
+                        raise errors.FeatureNotSupported(
+                            f"EXPLAIN (FORMAT {fmt.upper()}) is not supported")
+                elif opt == "analyze":
+                    analyze = val
+                elif opt == "verbose":
+                    verbose = val
+                elif opt == "costs":
+                    costs = val
+                if u.op(")"):
+                    break
+                if not u.op(","):
+                    raise u.error()
+        else:
+            while True:
+                if u.word("analyze", "analyse"):
+                    analyze = True
+                elif u.word("verbose"):
+                    verbose = True
+                else:
+                    break
+        tok = u.peek()
+        if tok is None:
+            raise u.error()
+        inner = parse_one(text[tok.pos:], offset + tok.pos)
+        return Explain(analyze, verbose, costs, inner)
+    if first == "copy":
+        u.i = 1
+        return _parse_copy(text, offset, u)
+    if first == "prepare":
+        u.i = 1
+        if u.word("transaction"):
+            raise errors.FeatureNotSupported("prepared transactions are not supported")
+        name = u.ident()
+        types: list[str] = []
+        if u.op("("):
+            while True:
+                start = u.peek()
+                depth = 0
+                while True:
+                    tok = u.peek()
+                    if tok is None:
+                        raise u.error()
+                    if tok.kind == "op" and tok.text == "(":
+                        depth += 1
+                    elif tok.kind == "op" and tok.text in (")", ",") and depth == 0:
+                        break
+                    elif tok.kind == "op" and tok.text == ")":
+                        depth -= 1
+                    u.i += 1
+                assert start is not None
+                types.append(text[start.pos:u.peek().pos].strip())  # type: ignore[union-attr]
+                if u.op(")"):
+                    break
+                u.op(",")
+        u.expect("as")
+        tok = u.peek()
+        if tok is None:
+            raise u.error()
+        inner = parse_one(text[tok.pos:], offset + tok.pos)
+        return PrepareStmt(name, tuple(types), inner)
+    if first == "execute":
+        u.i = 1
+        name = u.ident()
+        return ExecuteStmt(name, u.rest_text())
+    if first == "declare":
+        u.i = 1
+        name = u.ident()
+        while u.word("binary", "insensitive", "asensitive", "no", "scroll"):
+            pass
+        u.expect("cursor")
+        hold = False
+        if u.word("with"):
+            u.expect("hold")
+            hold = True
+        elif u.word("without"):
+            u.expect("hold")
+        u.expect("for")
+        tok = u.peek()
+        if tok is None:
+            raise u.error()
+        inner = parse_one(text[tok.pos:], offset + tok.pos)
+        return DeclareCursor(name, inner, hold)
+    if first in ("fetch", "move"):
+        u.i = 1
+        return _parse_fetch(u, first == "move")
+    if first == "close":
+        u.i = 1
+        if u.word("all"):
+            return CloseCursor(None)
+        return CloseCursor(u.ident())
+    if first in ("listen", "unlisten", "notify"):
+        raise errors.FeatureNotSupported(f"{first.upper()} is not supported")
+    if first in ("grant", "revoke"):
+        return NoOp(first.upper())
+    if first == "comment" and second == "on":
+        return NoOp("COMMENT")
+    if first == "lock":
+        return NoOp("LOCK TABLE")
+    if first in ("do",) or (first == "create" and second in ("function", "procedure",
+                                                              "trigger", "extension",
+                                                              "type", "domain", "rule",
+                                                              "aggregate", "operator",
+                                                              "role", "user", "policy",
+                                                              "publication", "subscription",
+                                                              "tablespace", "server",
+                                                              "materialized")):
+        if first == "create" and second == "extension":
+            return NoOp("CREATE EXTENSION")
+        what = "DO" if first == "do" else f"CREATE {second.upper()}"
+        raise errors.FeatureNotSupported(f"{what} is not supported")
+    if first == "create" and second == "or" and len(toks) > 3 and toks[3].value in (
+            "function", "procedure", "trigger", "rule"):
+        raise errors.FeatureNotSupported(f"CREATE {toks[3].value.upper()} is not supported")
+    if first == "alter" and second in ("system", "database", "role", "user", "extension"):
+        raise errors.FeatureNotSupported(f"ALTER {second.upper()} is not supported")
+    if first == "call":
+        raise errors.FeatureNotSupported("CALL is not supported (no stored procedures)")
+    from aiondb.sql.ddl_parse import parse_ddl
+    return parse_ddl(text, toks)
