@@ -335,10 +335,29 @@ def _variance(samp: bool, numeric: bool) -> Callable[[list], Any]:
             ss = sum(((x - mean) ** 2 for x in vals), Decimal(0))
             r = NUM.divide(ss, Decimal(n - 1 if samp else n))
             return numeric_div(r, Decimal(1))
-        fl = [float(x) for x in s]
-        mean = math.fsum(fl) / n
-        return math.fsum((x - mean) ** 2 for x in fl) / (n - 1 if samp else n)
+        return _float_sxx(s) / (n - 1 if samp else n)
     return final
+
+
+def _float_sxx(values: list) -> float:
+    """Sum of squared deviations, accumulated as PostgreSQL's float8_accum
+    does (Youngs-Cramer) so the last digits agree with PostgreSQL's."""
+    n = sx = sxx = 0.0
+    for v in values:
+        x = float(v)
+        n0, sx0 = n, sx
+        n += 1.0
+        sx += x
+        if n0 > 0.0:
+            t = x * n - sx
+            sxx += t * t / (n * n0)
+            if math.isinf(sx) or math.isinf(sxx):
+                if not math.isinf(sx0) and not math.isinf(x):
+                    raise errors.NumericValueOutOfRange("value out of range: overflow")
+                sxx = math.nan
+        elif math.isnan(x) or math.isinf(x):
+            sxx = math.nan
+    return sxx
 
 
 def _stddev(samp: bool, numeric: bool) -> Callable[[list], Any]:

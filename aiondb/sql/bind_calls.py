@@ -92,6 +92,11 @@ class CallBinder:
         return self.call(name, [])
 
     def _builtin_class(self, node: exp.Func, scope: Scope) -> Expr:
+        # the prefix operators |/ and ||/ parse as sqlglot's Sqrt and Cbrt
+        if isinstance(node, (exp.Sqrt, exp.Cbrt)):
+            name = "sqrt" if isinstance(node, exp.Sqrt) else "cbrt"
+            # PostgreSQL defines them for double precision only
+            return self.call(name, [self.coerce(self.expr(node.this, scope), T.FLOAT8)])
         raise errors.FeatureNotSupported(
             f"function {node.sql_name()} is not supported: {node.sql(dialect=AionDB)}")
 

@@ -462,11 +462,10 @@ def age(a: dt.datetime, b: dt.datetime) -> Interval:
     if micros < 0:
         micros += USECS_PER_DAY
         days -= 1
-    if days < 0:
+    while days < 0:
+        # PostgreSQL borrows the length of the earlier timestamp's month
         months -= 1
-        prev_month = a.month - 1 or 12
-        prev_year = a.year if a.month != 1 else a.year - 1
-        days += calendar.monthrange(prev_year, prev_month)[1]
+        days += calendar.monthrange(b.year, b.month)[1]
     iv = Interval(months, days, micros)
     return iv if sign > 0 else -iv
 

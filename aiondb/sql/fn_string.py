@@ -346,7 +346,9 @@ def _encode(b: bytes, fmt: str) -> str:
     if f == "base64":
         return base64.encodebytes(b).decode().rstrip("\n")
     if f == "escape":
-        return "".join(chr(x) if 32 <= x < 127 and x != 92 else f"\\{x:03o}" for x in b)
+        # PostgreSQL escapes only NUL, backslash and bytes >= 0x80
+        return "".join("\\\\" if x == 92 else chr(x) if 0 < x < 128 else f"\\{x:03o}"
+                       for x in b)
     raise errors.InvalidParameterValue(f'unrecognized encoding: "{fmt}"')
 
 

@@ -314,6 +314,7 @@ def resolve_srf(name: str, actual: list[T.SqlType]) -> tuple[SrfDef, list[T.SqlT
 def load_builtins() -> None:
     """Import the modules that register built-ins (idempotent)."""
     from aiondb.sql import (  # noqa: F401
+        agg_stats,
         aggregates,
         fn_array,
         fn_core,
