@@ -11,6 +11,7 @@ from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import functions
 from aiondb.sql import plan as P
+from aiondb.sql.bind_cte import CteBinder
 from aiondb.sql.bind_from import FromBinder
 from aiondb.sql.bind_stages import StageBinder
 from aiondb.sql.binder import Binder, resolve_type
@@ -117,7 +118,7 @@ def _contains(exprs: list[Expr], cls: type) -> bool:
     return False
 
 
-class QueryBinder(FromBinder, StageBinder, Binder):
+class QueryBinder(CteBinder, FromBinder, StageBinder, Binder):
     # --- entry points ----------------------------------------------------------------------------
     def bind_query_node(self, q: exp.Expr, scope: Scope) -> P.Plan:
         # a subquery is its own query level: the enclosing level's aggregate and
@@ -157,109 +158,6 @@ class QueryBinder(FromBinder, StageBinder, Binder):
         if order is None and limit is None and offset is None:
             return plan
         return self._order_limit_over(plan, order, limit, offset, scope)
-
-    # --- WITH ---------------------------------------------------------------------------------------
-    def _push_ctes(self, q: exp.Expr, scope: Scope) -> bool:
-        with_ = q.args.get("with_") or q.args.get("with")
-        if with_ is None:
-            return False
-        recursive = bool(with_.args.get("recursive"))
-        frame: dict[str, Any] = {}
-        self.cte_stack.append(frame)
-        for cte in with_.expressions:
-            name = cte.alias
-            if name in frame:
-                raise errors.DuplicateAlias(f'WITH query name "{name}" specified more than once')
-            alias = cte.args.get("alias")
-            colnames = [c.name for c in alias.columns] if alias is not None and alias.columns \
-                else None
-            body = cte.this
-            self._cte_ids += 1
-            cdef = P.CteDef(name, id=self._cte_ids)
-            if isinstance(body, (exp.Insert, exp.Update, exp.Delete)):
-                self._bind_dml_cte(cdef, body, colnames, frame)
-            elif recursive and isinstance(body, exp.Union) and self._references(body, name):
-                self._bind_recursive_cte(cdef, body, colnames, frame, scope)
-            else:
-                plan = self.bind_query_node(body, Scope(parent=scope, owns_frame=False,
-                                                        sees_parent_local=False))
-                cdef.plan = plan
-                frame[name] = (cdef, self._cte_columns(plan, colnames, name))
-        return True
-
-    def _bind_dml_cte(self, cdef: P.CteDef, body: exp.Expr, colnames: list[str] | None,
-                      frame: dict) -> None:
-        """WITH x AS (INSERT/UPDATE/DELETE ... RETURNING ...): its RETURNING rows
-        are the query's rows; RunCtes makes it run once whatever reads it."""
-        if getattr(self, "query_depth", 0) > 1:
-            raise errors.FeatureNotSupported(
-                "WITH clause containing a data-modifying statement must be at the top level")
-        saved = getattr(self, "query_depth", 0)
-        self.query_depth = 2      # a WITH inside it is not at the top level
-        try:
-            if isinstance(body, exp.Insert):
-                plan: P.Plan = self.bind_insert(body)      # type: ignore[attr-defined]
-            elif isinstance(body, exp.Update):
-                plan = self.bind_update(body)               # type: ignore[attr-defined]
-            else:
-                plan = self.bind_delete(body)               # type: ignore[attr-defined]
-        finally:
-            self.query_depth = saved
-        cdef.plan = plan
-        cdef.dml = True
-        self.volatile = True      # a statement that writes is never a read-only one
-        frame[cdef.name] = (cdef, self._cte_columns(plan, colnames, cdef.name))
-
-    def pop_ctes(self, pushed: bool, plan: P.Plan) -> P.Plan:
-        """Leave a WITH's scope; its data-modifying queries wrap the plan."""
-        if not pushed:
-            return plan
-        frame = self.cte_stack.pop()
-        dml = [entry[0] for entry in frame.values() if entry[0].dml]
-        return P.RunCtes(plan, dml, plan.columns) if dml else plan
-
-    def _references(self, node: exp.Expr, name: str) -> bool:
-        for t in node.find_all(exp.Table):
-            if t.name == name and not t.db:
-                return True
-        return False
-
-    def _cte_columns(self, plan: P.Plan, colnames: list[str] | None,
-                     name: str) -> list[P.OutCol]:
-        cols = [P.OutCol(c.name, c.type) for c in plan.columns]
-        if colnames:
-            if len(colnames) > len(cols):
-                raise errors.SyntaxError(
-                    f'WITH query "{name}" has {len(cols)} columns available but '
-                    f"{len(colnames)} columns specified")
-            for i, n in enumerate(colnames):
-                cols[i] = P.OutCol(n, cols[i].type)
-        return cols
-
-    def _bind_recursive_cte(self, cdef: P.CteDef, body: exp.Union, colnames: list[str] | None,
-                            frame: dict, scope: Scope) -> None:
-        cdef.union_all = bool(body.args.get("distinct") is False)
-        left = body.this
-        right = body.expression
-        seed = self.bind_query_node(left, Scope(parent=scope, owns_frame=False,
-                                                sees_parent_local=False))
-        cols = self._cte_columns(seed, colnames, cdef.name)
-        cdef.plan = seed
-        frame[cdef.name] = (cdef, cols, "work")
-        rec = self.bind_query_node(right, Scope(parent=scope, owns_frame=False,
-                                                sees_parent_local=False))
-        if len(rec.columns) != len(cols):
-            raise errors.DatatypeMismatch("each UNION query must have the same number of "
-                                          "columns")
-        rec = self._coerce_plan(rec, [c.type for c in cols])
-        cdef.recursive_plan = rec
-        frame[cdef.name] = (cdef, cols)
-
-    def _lookup_cte(self, name: str) -> tuple | None:
-        for frame in reversed(self.cte_stack):
-            if name in frame:
-                return frame[name]
-        return None
 
     # --- SELECT -----------------------------------------------------------------------------------------
     def bind_select(self, sel: exp.Select, parent: Scope) -> P.Plan:

@@ -19,6 +19,7 @@ from aiondb.sql.ddl_table import (
     _result,
     _sql,
     _unique_name,
+    check_pseudo_types,
 )
 from aiondb.sql.scope import Scope
 from aiondb.storage.catalog import (
@@ -98,6 +99,7 @@ def create_view(session: Session, txn: Transaction, node: exp.Create) -> Result:
         names[:len(given)] = given
     cols = tuple(ColumnDef(n, c.type if c.type.oid != T.UNKNOWN.oid else T.TEXT, i + 1)
                  for i, (n, c) in enumerate(zip(names, plan.columns, strict=True)))
+    check_pseudo_types(cols)
     from aiondb.sql.plan import walk_plan
     depends = tuple(sorted({p.table.oid for p in walk_plan(plan) if hasattr(p, "table") and
                             isinstance(p.table, TableDef)}))

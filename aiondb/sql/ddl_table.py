@@ -333,6 +333,15 @@ def _column_constraint(session: Session, cat: Catalog, col: ColumnDef, cc: exp.E
     raise errors.FeatureNotSupported(f"column constraint {_sql(cc)} is not supported")
 
 
+def check_pseudo_types(cols: tuple[ColumnDef, ...]) -> None:
+    """Stored relations cannot have columns of the record pseudo-type."""
+    for c in cols:
+        if c.type.oid == T.RECORD.oid or (c.type.elem is not None and
+                                          c.type.elem.oid == T.RECORD.oid):
+            label = "record[]" if c.type.elem is not None else "record"
+            raise errors.InvalidTableDefinition(f'column "{c.name}" has pseudo-type {label}')
+
+
 def _create_table_as(session: Session, txn: Transaction, cat: Catalog, schema_oid: int,
                      name: str, target: exp.Expr, query: exp.Expr) -> Result:
     binder = _binder(session, cat)
@@ -343,6 +352,7 @@ def _create_table_as(session: Session, txn: Transaction, cat: Catalog, schema_oi
             names[i] = ident.name
     cols = tuple(ColumnDef(n, c.type if c.type.oid != T.UNKNOWN.oid else T.TEXT, i + 1)
                  for i, (n, c) in enumerate(zip(names, plan.columns, strict=True)))
+    check_pseudo_types(cols)
     tdef = TableDef(cat.allocate_oid(), name, schema_oid, cols, (), "heap", (), len(cols) + 1)
     cat.add_relation(tdef)
     txn.create_table_data(tdef)

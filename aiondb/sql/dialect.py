@@ -28,6 +28,19 @@ class PgOperator(exp.Expression, exp.Binary):
     arg_types = {"this": True, "expression": True, "op": True}
 
 
+class CteSearch(exp.Expression):
+    """SEARCH {DEPTH | BREADTH} FIRST BY columns SET sequence_column."""
+
+    arg_types = {"kind": True, "expressions": True, "this": True}
+
+
+class CteCycle(exp.Expression):
+    """CYCLE columns SET mark_column [TO value DEFAULT value] USING path_column."""
+
+    arg_types = {"expressions": True, "this": True, "to": False, "default": False,
+                 "using": True}
+
+
 def _operator(text: str):
     def build(parser, this: exp.Expr, rhs: exp.Expr) -> exp.Expr:
         return parser.expression(PgOperator(this=this, expression=rhs, op=text))
@@ -95,6 +108,48 @@ class AionDB(Postgres):
             unit = exp.Var(this=" ".join(fields)) if fields else None
             return self.expression(exp.Interval(this=literal, unit=unit))
 
+        def _parse_cte(self) -> exp.Expr | None:
+            # a recursive CTE's SEARCH and CYCLE clauses follow its body (sqlglot
+            # reads one, single-column, after the last CTE only)
+            cte = super()._parse_cte()
+            if isinstance(cte, exp.CTE):
+                if self._match_text_seq("SEARCH"):
+                    cte.set("search", self._parse_cte_search())
+                if self._match_text_seq("CYCLE"):
+                    cte.set("cycle", self._parse_cte_cycle())
+            return cte
+
+        def _parse_cte_search(self) -> CteSearch:
+            if not self._match_texts(("DEPTH", "BREADTH")):
+                self.raise_error("Expecting DEPTH or BREADTH")
+            kind = self._prev.text.upper()
+            if not self._match_text_seq("FIRST", "BY"):
+                self.raise_error("Expecting FIRST BY")
+            cols = self._parse_csv(self._parse_id_var)
+            if not self._match_text_seq("SET"):
+                self.raise_error("Expecting SET")
+            return self.expression(CteSearch(kind=kind, expressions=cols,
+                                             this=self._parse_id_var()))
+
+        def _parse_cte_cycle(self) -> CteCycle:
+            cols = self._parse_csv(self._parse_id_var)
+            if not self._match_text_seq("SET"):
+                self.raise_error("Expecting SET")
+            mark = self._parse_id_var()
+            to = default = None
+            if self._match_text_seq("TO"):
+                # PostgreSQL's grammar takes constants only here
+                to = self._parse_primary()
+                if not self._match(TokenType.DEFAULT):
+                    self.raise_error("Expecting DEFAULT")
+                default = self._parse_primary()
+                if to is None or default is None:
+                    self.raise_error("Expecting a constant")
+            if not self._match_text_seq("USING"):
+                self.raise_error("Expecting USING")
+            return self.expression(CteCycle(expressions=cols, this=mark, to=to,
+                                            default=default, using=self._parse_id_var()))
+
         def _parse_insert(self) -> exp.Expr:
             # INSERT ... OVERRIDING {SYSTEM | USER} VALUE: sqlglot has no such
             # clause; take its tokens out and record it on the Insert node
@@ -146,6 +201,20 @@ class AionDB(Postgres):
             PgOperator: lambda self, e: (
                 f"{self.sql(e, 'this')} {e.args['op']} {self.sql(e, 'expression')}"),
         }
+
+        def cte_sql(self, expression: exp.CTE) -> str:
+            text = super().cte_sql(expression)
+            search = expression.args.get("search")
+            if search is not None:
+                text += (f" SEARCH {search.args['kind']} FIRST BY "
+                         f"{self.expressions(search, flat=True)} SET {self.sql(search, 'this')}")
+            cycle = expression.args.get("cycle")
+            if cycle is not None:
+                text += f" CYCLE {self.expressions(cycle, flat=True)} SET {self.sql(cycle, 'this')}"
+                if cycle.args.get("to") is not None:
+                    text += f" TO {self.sql(cycle, 'to')} DEFAULT {self.sql(cycle, 'default')}"
+                text += f" USING {self.sql(cycle, 'using')}"
+            return text
 
 
 assert issubclass(AionDB.Generator, Generator)
