@@ -343,6 +343,36 @@ func("jsonb_set", (JB, T.TEXT.array_of(), JB), JB)(
     lambda v, p, n: _set_path(v, p, n, True, None))
 func("jsonb_set", (JB, T.TEXT.array_of(), JB, T.BOOL), JB)(
     lambda v, p, n, c: _set_path(v, p, n, c, None))
+_NULL_TREATMENTS = ("delete_key", "return_target", "use_json_null", "raise_exception")
+
+
+def _set_lax(v: Any, path: list | None, new: Any, create: bool | None = True,
+             treatment: str | None = "use_json_null") -> Any:
+    """jsonb_set that says what an SQL NULL new value means."""
+    if v is None or path is None or create is None:
+        return None
+    if treatment is None or (new is None and treatment not in _NULL_TREATMENTS):
+        raise errors.InvalidParameterValue(
+            'null_value_treatment must be "delete_key", "return_target", "use_json_null", '
+            'or "raise_exception"')
+    if new is not None:
+        return _set_path(v, path, new, create, None)
+    if treatment == "raise_exception":
+        raise errors.NullValueNotAllowed(
+            "JSON value must not be null",
+            detail='Exception was raised because null_value_treatment is "raise_exception".',
+            hint="To avoid, either change the null_value_treatment argument or ensure that an "
+                 "SQL NULL is not passed.")
+    if treatment == "delete_key":
+        return _delete_path(v, path)
+    if treatment == "return_target":
+        return v
+    return _set_path(v, path, JSON_NULL, create, None)
+
+
+for _args in ((JB, T.TEXT.array_of(), JB), (JB, T.TEXT.array_of(), JB, T.BOOL),
+              (JB, T.TEXT.array_of(), JB, T.BOOL, T.TEXT)):
+    func("jsonb_set_lax", _args, JB, strict=False)(_set_lax)
 func("jsonb_insert", (JB, T.TEXT.array_of(), JB), JB)(
     lambda v, p, n: _set_path(v, p, n, False, False))
 func("jsonb_insert", (JB, T.TEXT.array_of(), JB, T.BOOL), JB)(
