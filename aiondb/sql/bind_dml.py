@@ -16,6 +16,7 @@ from aiondb.sql.dml import ForeignKey, TableRules
 from aiondb.sql.expr import Call, Col, Const, Expr, compile_expr
 from aiondb.sql.scope import Scope, ScopeEntry
 from aiondb.storage.catalog import ColumnDef, IndexDef, TableDef
+from aiondb.storage.table import index_key_fn
 
 
 def parse_expression(sql: str) -> exp.Expr:
@@ -232,24 +233,8 @@ class StatementBinder(QueryBinder):
                 raise errors.UndefinedObject(
                     f'constraint "{cname}" for table "{tdef.name}" does not exist')
         elif conflict_keys:
-            names = [k.name for k in conflict_keys]
-            attnums = []
-            for n in names:
-                c = tdef.column(n)
-                if c is None:
-                    raise errors.UndefinedColumn(f'column "{n}" does not exist')
-                attnums.append(c.attnum)
-            if sorted(attnums) == sorted(tdef.pk):
-                use_pk = True
-            else:
-                for idx in self.catalog.indexes_of(tdef.oid):
-                    if idx.unique and sorted(idx.attnums) == sorted(attnums):
-                        index = idx
-                        break
-                else:
-                    raise errors.InvalidColumnReference(
-                        "there is no unique or exclusion constraint matching the ON CONFLICT "
-                        "specification")
+            index, use_pk = self._infer_arbiter(tdef, conflict_keys,
+                                                oc.args.get("index_predicate"))
         else:
             if action == "update":
                 raise errors.SyntaxError(
@@ -430,6 +415,35 @@ class StatementBinder(QueryBinder):
             raise
         return self.pop_ctes(pushed, out)
 
+    def _infer_arbiter(self, tdef: TableDef, keys: list[exp.Expr],
+                       where: exp.Expr | None) -> tuple[IndexDef | None, bool]:
+        """ON CONFLICT (columns / expressions) [WHERE predicate]: the primary key
+        or the unique index with exactly those keys (a partial one only when
+        the WHERE repeats its predicate)."""
+        from aiondb.sql.ddl_table import _sql
+        attnums: list[int] = []
+        exprs: list[str] = []
+        for k in keys:
+            while isinstance(k, (exp.Ordered, exp.Paren)):
+                k = k.this
+            if isinstance(k, (exp.Column, exp.Identifier)):
+                c = tdef.column(k.name)
+                if c is None:
+                    raise errors.UndefinedColumn(f'column "{k.name}" does not exist')
+                attnums.append(c.attnum)
+            else:
+                attnums.append(0)
+                exprs.append(_sql(k))
+        if not exprs and sorted(attnums) == sorted(tdef.pk):
+            return None, True
+        pred = _sql(where.this) if where is not None else None
+        for idx in self.catalog.indexes_of(tdef.oid):
+            if idx.unique and not idx.primary and sorted(idx.attnums) == sorted(attnums) and \
+                    sorted(idx.exprs) == sorted(exprs) and idx.predicate in (None, pred):
+                return idx, False
+        raise errors.InvalidColumnReference(
+            "there is no unique or exclusion constraint matching the ON CONFLICT specification")
+
     # --- constraint rules -----------------------------------------------------------------------------
     def table_rules(self, tdef: TableDef) -> TableRules:
         cat = self.catalog
@@ -455,7 +469,9 @@ class StatementBinder(QueryBinder):
                 e = self.coerce(self.expr(parse_expression(c.default), scope), c.type, "a",
                                 c.name)
                 generated.append((i, compile_expr(e)))
-        return TableRules(tdef, not_null, checks, fks_out, fks_in, generated)
+        index_keys = [index_key_fn(tdef, i) for i in cat.indexes_of(tdef.oid)
+                      if i.exprs or i.predicate]
+        return TableRules(tdef, not_null, checks, fks_out, fks_in, generated, index_keys)
 
     def _fk(self, con: Any) -> ForeignKey:
         cat = self.catalog
@@ -465,7 +481,8 @@ class StatementBinder(QueryBinder):
         parent_index = None
         if tuple(sorted(con.ref_attnums)) != tuple(sorted(parent.pk)):
             for idx in cat.indexes_of(parent.oid):
-                if idx.unique and tuple(idx.attnums) == tuple(con.ref_attnums):
+                if idx.unique and tuple(idx.attnums) == tuple(con.ref_attnums) and \
+                        not idx.predicate:
                     parent_index = idx
                     break
         child_pos = child.positions(con.attnums)

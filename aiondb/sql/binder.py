@@ -131,7 +131,10 @@ class Binder(PredicateBinder, CallBinder):
         """Evaluate constant, non-volatile expressions now."""
         if isinstance(e, Const) or not is_constant(e):
             return e
-        if isinstance(e, (Call,)) and e.needs_ctx:
+        # now(), current_date ...: the statement's values, not the binding's
+        # (plans are cached and prepared statements run many times)
+        from aiondb.sql.expr import walk
+        if any(isinstance(n, Call) and n.needs_ctx for n in walk(e)):
             return e
         from aiondb.sql.expr import compile_expr
         try:

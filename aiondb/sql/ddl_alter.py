@@ -164,7 +164,8 @@ def _a_drop_column(session: Session, txn: Transaction, cat: Catalog, tdef: Table
                                          _mentions(con.expr, col.name)):
             cat.drop_constraint(con.oid)
     for idx in cat.indexes_of(tdef.oid):
-        if col.attnum in idx.attnums:
+        texts = idx.exprs + ((idx.predicate,) if idx.predicate else ())
+        if col.attnum in idx.attnums or any(_mentions(t, col.name) for t in texts):
             cat.drop_relation(idx.oid)
     pos = tdef.position(col.attnum)
     pk = () if col.attnum in tdef.pk else tdef.pk
@@ -300,6 +301,14 @@ def _a_rename_column(session: Session, txn: Transaction, cat: Catalog, tdef: Tab
         if con.kind == "c" and con.expr:
             cat.replace_constraint(replace(con, expr=_rename_in_expr(con.expr, col.name,
                                                                      a.new_name or "")))
+    # index expressions and predicates are stored as text: they follow the rename
+    for idx in cat.indexes_of(tdef.oid):
+        if idx.exprs or idx.predicate:
+            cat.replace_relation(replace(
+                idx, exprs=tuple(_rename_in_expr(t, col.name, a.new_name or "")
+                                 for t in idx.exprs),
+                predicate=_rename_in_expr(idx.predicate, col.name, a.new_name or "")
+                if idx.predicate else None))
     return new
 
 

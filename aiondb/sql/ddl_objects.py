@@ -10,6 +10,7 @@ from sqlglot import exp
 from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import ddl_parse as D
+from aiondb.sql.bind_query import figure_colname
 from aiondb.sql.binder import type_from_name
 from aiondb.sql.ddl_table import (
     _attnums,
@@ -18,9 +19,11 @@ from aiondb.sql.ddl_table import (
     _lookup_table,
     _result,
     _sql,
+    _table_scope,
     _unique_name,
     check_pseudo_types,
 )
+from aiondb.sql.index_keys import check_index_expression
 from aiondb.sql.scope import Scope
 from aiondb.storage.catalog import (
     Catalog,
@@ -49,20 +52,44 @@ def create_index(session: Session, txn: Transaction, node: exp.Create) -> Result
     method = (using.name if isinstance(using, exp.Expr) else str(using or "btree")).lower()
     if method not in ("btree", "hash"):
         raise errors.FeatureNotSupported(f'access method "{method}" is not supported yet')
-    if params is not None and params.args.get("where") is not None:
-        raise errors.FeatureNotSupported("partial indexes are not supported")
-    names = []
+    attnums_list: list[int] = []
+    exprs: list[str] = []
+    name_parts: list[str] = []
     desc = []
+    binder = _binder(session, cat)
+    scope = _table_scope(binder, tdef)
     for o in params.args.get("columns") or []:
         target = o.this if isinstance(o, exp.Ordered) else o
         if isinstance(target, exp.Opclass):
             target = target.this
-        if not isinstance(target, exp.Column):
-            raise errors.FeatureNotSupported("index expressions are not supported (index "
-                                             "plain columns)")
-        names.append(target.name)
         desc.append(bool(o.args.get("desc")) if isinstance(o, exp.Ordered) else False)
-    attnums = _attnums(tdef, names)
+        if isinstance(target, exp.Column):
+            attnums_list.append(_attnums(tdef, [target.name])[0])
+            name_parts.append(target.name)
+            continue
+        # PostgreSQL's grammar: a function call or a parenthesized expression
+        if not isinstance(target, (exp.Paren, exp.Func)):
+            raise errors.SyntaxError(f'syntax error at or near "{_sql(target)[:20]}"')
+        while isinstance(target, exp.Paren):
+            target = target.this
+        if isinstance(target, exp.Column):      # (col) is the column itself
+            attnums_list.append(_attnums(tdef, [target.name])[0])
+            name_parts.append(target.name)
+            continue
+        e = binder.expr(target, scope)
+        check_index_expression(e, "expression")
+        attnums_list.append(0)
+        exprs.append(_sql(target))
+        label = figure_colname(target)
+        name_parts.append("expr" if label == "?column?" else label)
+    where = params.args.get("where") if params is not None else None
+    predicate = None
+    if where is not None:
+        pe = binder.to_bool(binder.expr(where.this, scope), "WHERE")
+        check_index_expression(pe, "predicate")
+        predicate = _sql(where.this)
+    attnums = tuple(attnums_list)
+    names = name_parts
     unique = bool(node.args.get("unique"))
     name = index.name if index.this is not None else None
     if name is not None and (tdef.schema_oid, name) in cat.names:
@@ -74,7 +101,8 @@ def create_index(session: Session, txn: Transaction, node: exp.Create) -> Result
         name = _unique_name(cat, tdef.schema_oid, f"{tdef.name}_{'_'.join(names)}_idx")
     txn.lock_table_exclusive(tdef.oid)
     idx = IndexDef(cat.allocate_oid(), name, tdef.schema_oid, tdef.oid, attnums, unique,
-                   method="btree", descending=tuple(desc))
+                   method="btree", descending=tuple(desc), exprs=tuple(exprs),
+                   predicate=predicate)
     if unique:
         _check_unique(txn, tdef, idx)
     cat.add_relation(idx)

@@ -23,7 +23,13 @@ from aiondb.storage.catalog import (
     SequenceDef,
     TableDef,
 )
-from aiondb.storage.table import TableData, key_has_null, make_key_fn
+from aiondb.storage.table import (
+    NOT_INDEXED,
+    TableData,
+    index_key_fn,
+    index_labels,
+    key_has_null,
+)
 
 if TYPE_CHECKING:
     from aiondb.sql.session import Result, Session
@@ -476,7 +482,8 @@ def _add_fk(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
         raise errors.InvalidForeignKey(
             "number of referencing and referenced columns for foreign key disagree")
     ok = tuple(sorted(ref_attnums)) == tuple(sorted(parent.pk)) or any(
-        i.unique and tuple(i.attnums) == tuple(ref_attnums) for i in cat.indexes_of(parent.oid))
+        i.unique and tuple(i.attnums) == tuple(ref_attnums) and not i.predicate
+        for i in cat.indexes_of(parent.oid))
     if not ok:
         raise errors.InvalidForeignKey(
             f'there is no unique constraint matching given keys for referenced table '
@@ -518,14 +525,14 @@ def _visible_rows(txn: Transaction, oid: int) -> list[tuple[Any, tuple]]:
 
 
 def _check_unique(txn: Transaction, tdef: TableDef, idx: IndexDef) -> None:
-    kf = make_key_fn(tdef.positions(idx.attnums))
+    kf = index_key_fn(tdef, idx)
     seen: dict[Any, Any] = {}
     for _k, r in _visible_rows(txn, tdef.oid):
         key = kf(r)
-        if key_has_null(key):
+        if key is NOT_INDEXED or key_has_null(key):
             continue
         if key in seen:
-            cols = ", ".join(tdef.columns[tdef.position(a)].name for a in idx.attnums)
+            cols = ", ".join(index_labels(tdef, idx))
             vals = key if isinstance(key, tuple) else (key,)
             raise errors.UniqueViolation(
                 f'could not create unique index "{idx.name}"',

@@ -18,7 +18,7 @@ from aiondb.sql.executor import ExecContext, Operator, build
 from aiondb.sql.expr import Compiled, compile_expr
 from aiondb.sql.textio import format_text
 from aiondb.storage.catalog import ConstraintDef, IndexDef, TableDef
-from aiondb.storage.table import index_key
+from aiondb.storage.table import NOT_INDEXED, index_key, index_key_fn, key_has_null
 
 
 @dataclass
@@ -41,6 +41,9 @@ class TableRules:
     fks_in: list[ForeignKey]           # this table is the parent
     # STORED generated columns: (position, expression over the new row)
     generated: list[tuple[int, Compiled]] = field(default_factory=list)
+    # key functions of expression / partial indexes: run for each new row so
+    # an expression's error is the statement's, not COMMIT's
+    index_keys: list[Any] = field(default_factory=list)
 
 
 def with_generated(rules: TableRules, row: tuple, ctx: ExecContext) -> tuple:
@@ -88,6 +91,8 @@ def check_row(rules: TableRules, row: tuple, ctx: ExecContext) -> None:
             raise errors.CheckViolation(
                 f'new row for relation "{table.name}" violates check constraint "{name}"',
                 detail=_row_text(table, row, ctx), **_about(table, ctx, constraint=name))
+    for key_fn in rules.index_keys:
+        key_fn(row)
 
 
 def _parent_exists(fk: ForeignKey, values: tuple, ctx: ExecContext) -> bool:
@@ -132,7 +137,7 @@ def find_rows(ctx: ExecContext, table: TableDef, positions: tuple[int, ...],
         return [] if row is None else [(key, row)]
     attnums = tuple(table.columns[p].attnum for p in positions)
     for idx in ctx.catalog.indexes_of(table.oid):
-        if idx.attnums == attnums and not idx.primary:
+        if idx.attnums == attnums and not idx.primary and not idx.predicate:
             return list(txn.index_lookup(table.oid, idx.oid, index_key(values)))
     return [(k, r) for k, r in txn.scan_items(table.oid)
             if tuple(r[p] for p in positions) == values]
@@ -302,10 +307,10 @@ class InsertOp(Operator):
                 if row is not None:
                     return key, row
                 continue
-            vals = tuple(new[table.position(a)] for a in idx.attnums)
-            if any(v is None for v in vals):
+            ikey = index_key_fn(table, idx)(new)
+            if ikey is NOT_INDEXED or key_has_null(ikey):
                 continue
-            for rk, row in txn.index_lookup(table.oid, idx.oid, index_key(vals)):
+            for rk, row in txn.index_lookup(table.oid, idx.oid, ikey):
                 txn.lock_row(table.oid, rk)
                 return rk, row
         return None

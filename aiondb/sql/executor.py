@@ -17,7 +17,7 @@ from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import plan as P
 from aiondb.sql.expr import Compiled, SubqueryExpr, compile_expr
-from aiondb.storage.table import index_key
+from aiondb.storage.table import NULL_KEY, index_key, index_key_fn
 
 
 class ExecContext:
@@ -182,8 +182,11 @@ class KeyRangeOp(Operator):
         self.single = ncols == 1
         # a bounded scan of a secondary index must skip its NULL keys (they sort
         # last, and no comparison is true for them); primary keys are never NULL
-        self.key_pos = p.table.position(p.index.attnums[0]) \
-            if p.index is not None and (p.lo or p.hi) else None
+        self.key_pos: Any = None
+        if p.index is not None and (p.lo or p.hi):
+            a = p.index.attnums[0]
+            # an expression key: its value is the index key function's
+            self.key_pos = p.table.position(a) if a else index_key_fn(p.table, p.index)
 
     def _bound(self, fns: list[Compiled] | None, ctx: ExecContext) -> tuple[bool, Any]:
         if fns is None:
@@ -207,9 +210,12 @@ class KeyRangeOp(Operator):
             # (the planner gives multi-column indexes no bounds: they are scanned for order)
             it = txn.index_range(self.oid, self.index_oid, lo, hi, self.lo_inc,
                                  self.hi_inc, self.reverse)
-        if self.key_pos is not None:
+        if isinstance(self.key_pos, int):
             pos = self.key_pos
             it = ((k, r) for k, r in it if r[pos] is not None)
+        elif self.key_pos is not None:
+            kf = self.key_pos
+            it = ((k, r) for k, r in it if kf(r) is not NULL_KEY)
         out = ((r + (k,)) if self.with_key else r for k, r in it)
         return _filtered(out, self.pred, ctx)
 

@@ -26,6 +26,7 @@ from aiondb.sql.expr import (
     WindowCall,
 )
 from aiondb.sql.textio import format_text
+from aiondb.storage.table import index_labels
 
 
 def describe(e: Expr | None, cols: list[P.OutCol]) -> str:
@@ -92,13 +93,13 @@ def _node_lines(p: P.Plan) -> tuple[str, list[str]]:
         return f"Seq Scan on {p.table.name}", details
     if isinstance(p, P.KeyLookup):
         if p.index is None:
-            positions = list(p.table.pk_positions)
+            labels = [p.table.columns[pos].name for pos in p.table.pk_positions]
             title = f"Index Scan using {p.table.name}_pkey on {p.table.name}"
         else:
-            positions = list(p.table.positions(p.index.attnums))
+            labels = index_labels(p.table, p.index)
             title = f"Index Scan using {p.index.name} on {p.table.name}"
-        conds = [f"({p.table.columns[pos].name} = {describe(k, p.columns)})"
-                 for pos, k in zip(positions, p.keys, strict=False)]
+        conds = [f"({label} = {describe(k, p.columns)})"
+                 for label, k in zip(labels, p.keys, strict=False)]
         details.append("Index Cond: " + (conds[0] if len(conds) == 1 else
                                           "(" + " AND ".join(conds) + ")"))
         if p.filter is not None:
@@ -107,8 +108,8 @@ def _node_lines(p: P.Plan) -> tuple[str, list[str]]:
     if isinstance(p, P.KeyRange):
         name = p.index.name if p.index is not None else f"{p.table.name}_pkey"
         title = f"Index Scan{' Backward' if p.reverse else ''} using {name} on {p.table.name}"
-        col = p.table.columns[p.table.pk_positions[0] if p.index is None else
-                              p.table.position(p.index.attnums[0])].name
+        col = p.table.columns[p.table.pk_positions[0]].name if p.index is None else \
+            index_labels(p.table, p.index)[0]
         bounds = []
         if p.lo:
             op = ">=" if p.lo_inclusive else ">"

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from aiondb import types as T
 from aiondb.sql import plan as P
 from aiondb.sql.expr import BoolOp, Call, Col, Expr, SubqueryExpr, transform, walk
+from aiondb.sql.plan_index import canon, index_slots, key_side, predicate_implied, usable
 from aiondb.storage.catalog import Catalog, IndexDef
 
 
@@ -140,80 +142,60 @@ def push_join_conditions(p: P.Plan, catalog: Catalog) -> P.Plan:
 
 # --- 2. access paths --------------------------------------------------------------------------------
 
-def _key_side(c: Expr) -> tuple[int, Expr, str] | None:
-    """(column index, key expression, operator) for `col op key` with key free
-    of row columns (a constant, parameter or outer reference)."""
-    if not isinstance(c, Call) or len(c.args) != 2 or c.name not in ("=", "<", "<=", ">",
-                                                                      ">="):
-        return None
-    a, b = c.args
-    flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
-    if isinstance(a, Col) and not columns_used(b) and not _has_volatile_or_subquery(b):
-        return a.index, b, c.name
-    if isinstance(b, Col) and not columns_used(a) and not _has_volatile_or_subquery(a):
-        return b.index, a, flip[c.name]
-    return None
-
-
-_LOOKUP_UNSAFE = frozenset((T.BPCHAR.oid, T.FLOAT4.oid, T.FLOAT8.oid, T.JSONB.oid,
-                            T.JSON.oid, T.RECORD.oid))
-
-
-def _usable(col_type: T.SqlType, key: Expr) -> bool:
-    if col_type.oid in _LOOKUP_UNSAFE or col_type.elem is not None:
-        return False
-    kt = key.type
-    if kt.oid == col_type.oid:
-        return True
-    ints = T.INTEGER_TYPES | {T.NUMERIC.oid}
-    if col_type.oid in ints and kt.oid in ints:
-        return True
-    return col_type.category == kt.category == "S"
-
-
 def access_paths(p: P.Plan, catalog: Catalog) -> P.Plan:
     p = _map_children(p, lambda c: access_paths(c, catalog))
     if not isinstance(p, P.Scan) or p.filter is None:
         return p
     tdef = p.table
     parts = conjuncts(p.filter)
-    eq: dict[int, tuple[int, Expr]] = {}
-    ranges: dict[int, list[tuple[int, Expr, str]]] = {}
+    # conditions by the structure of their indexed side (a column or expression)
+    eq: dict[Any, tuple[int, Expr]] = {}
+    ranges: dict[Any, list[tuple[int, Expr, str]]] = {}
     for i, c in enumerate(parts):
-        ks = _key_side(c)
+        ks = key_side(c, len(tdef.columns))
         if ks is None:
             continue
-        col, key, op = ks
-        if col >= len(tdef.columns) or not _usable(tdef.columns[col].type, key):
+        side, key, op = ks
+        if not usable(side.type, key):
             continue
         if op == "=":
-            eq.setdefault(col, (i, key))
+            eq.setdefault(canon(side), (i, key))
         else:
-            ranges.setdefault(col, []).append((i, key, op))
+            ranges.setdefault(canon(side), []).append((i, key, op))
     pk = tdef.pk_positions
-    if pk and all(c in eq for c in pk):
-        used = {eq[c][0] for c in pk}
+    pk_slots = [canon(Col(c, tdef.columns[c].type)) for c in pk]
+    if pk and all(s in eq for s in pk_slots):
+        used = {eq[s][0] for s in pk_slots}
         rest = conjoin([c for i, c in enumerate(parts) if i not in used])
-        return P.KeyLookup(tdef, [eq[c][1] for c in pk], p.columns, None, p.with_key, rest)
-    indexes = [i for i in catalog.indexes_of(tdef.oid) if not i.primary and i.method == "btree"]
-    best: IndexDef | None = None
-    for idx in indexes:
-        pos = tdef.positions(idx.attnums)
-        if all(c in eq for c in pos) and (best is None or idx.unique and not best.unique):
-            best = idx
+        return P.KeyLookup(tdef, [eq[s][1] for s in pk_slots], p.columns, None, p.with_key,
+                           rest)
+    # usable indexes: their slots, and the conjuncts a partial index makes true
+    indexes: list[tuple[IndexDef, list[Any], set[int]]] = []
+    for idx in catalog.indexes_of(tdef.oid):
+        if idx.primary or idx.method != "btree":
+            continue
+        slots, pred = index_slots(tdef, idx)
+        implied = predicate_implied(pred, parts)
+        if implied is not None:
+            indexes.append((idx, [canon(s) for s in slots], implied))
+    best: tuple[IndexDef, list[Any], set[int]] | None = None
+    for entry in indexes:
+        if all(s in eq for s in entry[1]) and (best is None or entry[0].unique and
+                                               not best[0].unique):
+            best = entry
     if best is not None:
-        pos = tdef.positions(best.attnums)
-        used = {eq[c][0] for c in pos}
+        idx, slots, implied = best
+        used = {eq[s][0] for s in slots} | implied
         rest = conjoin([c for i, c in enumerate(parts) if i not in used])
-        return P.KeyLookup(tdef, [eq[c][1] for c in pos], p.columns, best, p.with_key, rest)
-    candidates: list[tuple[IndexDef | None, int]] = []
+        return P.KeyLookup(tdef, [eq[s][1] for s in slots], p.columns, idx, p.with_key, rest)
+    candidates: list[tuple[IndexDef | None, Any, set[int]]] = []
     if len(pk) == 1:
-        candidates.append((None, pk[0]))
-    for idx in indexes:
-        if len(idx.attnums) == 1:
-            candidates.append((idx, tdef.position(idx.attnums[0])))
-    for idx_or_none, col in candidates:
-        rs = ranges.get(col)
+        candidates.append((None, pk_slots[0], set()))
+    for idx, slots, implied in indexes:
+        if len(slots) == 1:
+            candidates.append((idx, slots[0], implied))
+    for idx_or_none, slot, implied in candidates:
+        rs = ranges.get(slot)
         if not rs:
             continue
         lo = hi = None
@@ -225,7 +207,8 @@ def access_paths(p: P.Plan, catalog: Catalog) -> P.Plan:
             else:
                 hi, hi_inc, hi_at = [key], op == "<=", at
         # the conjuncts that became bounds need no re-check; the others stay
-        rest = conjoin([c for i, c in enumerate(parts) if i not in (lo_at, hi_at)])
+        rest = conjoin([c for i, c in enumerate(parts)
+                        if i not in (lo_at, hi_at) and i not in implied])
         return P.KeyRange(tdef, p.columns, idx_or_none, lo, hi, lo_inc, hi_inc, False,
                           p.with_key, rest)
     return p
@@ -297,8 +280,9 @@ def index_order(p: P.Plan, catalog: Catalog) -> P.Plan:
         index = None
     else:
         for idx in catalog.indexes_of(tdef.oid):
-            if not idx.primary and idx.method == "btree" and idx.attnums and \
-                    tdef.position(idx.attnums[0]) == col_index and len(idx.attnums) == 1:
+            if not idx.primary and idx.method == "btree" and len(idx.attnums) == 1 and \
+                    idx.attnums[0] and not idx.predicate and \
+                    tdef.position(idx.attnums[0]) == col_index:
                 index = idx
                 break
     if index is False:

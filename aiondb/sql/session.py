@@ -394,7 +394,8 @@ class Session:
                 self.values["default_transaction_read_only"] == "on"
             self.txn = self.db.begin(iso, ro)
             self.txn.synchronous_commit = self.values.get("synchronous_commit") == "on"
-            self.txn_started_at = dt.datetime.now(UTC)
+            # PostgreSQL: a transaction starts when its first statement does
+            self.txn_started_at = self.stmt_started_at
             if not self.in_block:
                 self.implicit_txn = True
         return self.txn

@@ -46,6 +46,10 @@ class IndexDef:
     opclass: str = ""            # e.g. vector_l2_ops
     options: tuple[tuple[str, str], ...] = ()
     descending: tuple[bool, ...] = ()
+    # expression keys: attnums holds 0 for each, and exprs their SQL text in
+    # order (PostgreSQL's indkey / indexprs); predicate: a partial index's WHERE
+    exprs: tuple[str, ...] = ()
+    predicate: str | None = None
 
     kind = "i"
 
@@ -372,7 +376,7 @@ def _rel_from_dict(d: dict[str, Any]) -> Relation:
         d["type"] = _type_from_list(d["type"])
         d["owned_by"] = tuple(d["owned_by"])
         return SequenceDef(**d)
-    _tuples(d, "attnums", "options", "descending")
+    _tuples(d, "attnums", "options", "descending", "exprs")
     return IndexDef(**d)
 
 

@@ -69,6 +69,57 @@ def make_key_fn(positions: tuple[int, ...]) -> Callable[[tuple], Any]:
     return many
 
 
+class _NotIndexed:
+    """Key function result for a row a partial index leaves out."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_INDEXED"
+
+
+NOT_INDEXED = _NotIndexed()
+
+
+def index_key_fn(table: TableDef, idx: IndexDef) -> Callable[[tuple], Any]:
+    """The key function of an index over rows of table. Expression keys and
+    partial-index predicates are SQL the sql layer compiles; a partial index's
+    function returns NOT_INDEXED for rows its predicate leaves out."""
+    if idx.exprs or idx.predicate:
+        from aiondb.sql.index_keys import expression_key_fn
+        return expression_key_fn(table, idx)
+    return make_key_fn(table.positions(idx.attnums))
+
+
+def index_labels(table: TableDef, idx: IndexDef) -> list[str]:
+    """How error messages name an index's key columns: the column name, or
+    the expression (parenthesized unless it is a function call, as
+    PostgreSQL prints it)."""
+    exprs = iter(idx.exprs)
+    out = []
+    for a in idx.attnums:
+        if a:
+            out.append(table.columns[table.position(a)].name)
+        else:
+            text = next(exprs)
+            out.append(text if _is_call_text(text) else f"({text})")
+    return out
+
+
+def _is_call_text(text: str) -> bool:
+    i = 0
+    while i < len(text) and (text[i].isalnum() or text[i] in "_."):
+        i += 1
+    if i == 0 or i >= len(text) or text[i] != "(" or not text.endswith(")"):
+        return False
+    depth = 0
+    for j in range(i, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[j], 0)
+        if depth == 0:
+            return j == len(text) - 1
+    return False
+
+
 def index_key(values: tuple | list) -> Any:
     """The same normalization for a probe value (or values)."""
     if len(values) == 1:
@@ -89,11 +140,11 @@ class OrderedIndex:
 
     __slots__ = ("definition", "key_fn", "map", "ncols")
 
-    def __init__(self, definition: IndexDef, positions: tuple[int, ...]) -> None:
+    def __init__(self, definition: IndexDef, key_fn: Callable[[tuple], Any]) -> None:
         self.definition = definition
-        self.key_fn = make_key_fn(positions)
+        self.key_fn = key_fn
         self.map: SortedDict = SortedDict()
-        self.ncols = len(positions)
+        self.ncols = len(definition.attnums)
 
     def add(self, ikey: Any, rowkey: Any) -> None:
         m = self.map
@@ -143,6 +194,8 @@ class OrderedIndex:
         key_fn = self.key_fn
         for rowkey, row in rows.items():
             ikey = key_fn(row)
+            if ikey is NOT_INDEXED:
+                continue
             cur = pairs.get(ikey, _MISSING)
             if cur is _MISSING:
                 pairs[ikey] = rowkey
@@ -179,7 +232,7 @@ class TableData:
         self.key_fn = make_row_key_fn(self.key_positions)
         for idx in index_defs:
             if not idx.primary:
-                self.indexes[idx.oid] = OrderedIndex(idx, table.positions(idx.attnums))
+                self.indexes[idx.oid] = OrderedIndex(idx, index_key_fn(table, idx))
 
     # --- configuration ---------------------------------------------------------------
     def reconfigure(self, table: TableDef, index_defs: Iterable[IndexDef]) -> None:
@@ -187,11 +240,13 @@ class TableData:
         self.definition = table
         wanted = {i.oid: i for i in index_defs if not i.primary}
         for oid in list(self.indexes):
-            if oid not in wanted or self.indexes[oid].definition.attnums != wanted[oid].attnums:
+            old = self.indexes[oid].definition
+            if oid not in wanted or old.attnums != wanted[oid].attnums or \
+                    old.exprs != wanted[oid].exprs or old.predicate != wanted[oid].predicate:
                 del self.indexes[oid]
         for oid, idx in wanted.items():
             if oid not in self.indexes:
-                oi = OrderedIndex(idx, table.positions(idx.attnums))
+                oi = OrderedIndex(idx, index_key_fn(table, idx))
                 oi.build(self.rows)
                 self.indexes[oid] = oi
             else:
@@ -207,7 +262,7 @@ class TableData:
         other.versions = {}
         other._pk_sorted = None
         other.last_commit_seq = self.last_commit_seq
-        other.indexes = {oid: OrderedIndex(i.definition, table_positions(self.definition, i))
+        other.indexes = {oid: OrderedIndex(i.definition, i.key_fn)
                          for oid, i in self.indexes.items()}
         return other
 
@@ -272,9 +327,9 @@ class TableData:
             nk = kf(new) if new is not None else _MISSING
             if ok is not _MISSING and nk is not _MISSING and ok == nk:
                 continue
-            if ok is not _MISSING:
+            if ok is not _MISSING and ok is not NOT_INDEXED:
                 idx.remove(ok, key)
-            if nk is not _MISSING:
+            if nk is not _MISSING and nk is not NOT_INDEXED:
                 idx.add(nk, key)
 
     def load(self, items: Iterable[tuple[Any, tuple]]) -> None:
@@ -294,10 +349,6 @@ class TableData:
                 self.versions[key] = vs
             else:
                 del self.versions[key]
-
-
-def table_positions(table: TableDef, idx: OrderedIndex) -> tuple[int, ...]:
-    return table.positions(idx.definition.attnums)
 
 
 def make_row_key_fn(positions: tuple[int, ...]) -> Callable[[tuple], Any] | None:

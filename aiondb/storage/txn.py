@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiondb import errors
 from aiondb.storage.catalog import Catalog, IndexDef, TableDef
-from aiondb.storage.table import NULL_KEY, TableData, key_has_null
+from aiondb.storage.table import (
+    NOT_INDEXED,
+    NULL_KEY,
+    TableData,
+    index_key_fn,
+    index_labels,
+    key_has_null,
+)
 
 if TYPE_CHECKING:
     from aiondb.storage.database import Database
@@ -225,8 +232,7 @@ class Transaction:
     def _filtered_scan(self, oid: int, index_oid: int, ikey: Any) -> list[tuple[Any, tuple]]:
         idx_def = self.catalog.relations[index_oid]
         assert isinstance(idx_def, IndexDef)
-        from aiondb.storage.table import make_key_fn
-        kf = make_key_fn(self.catalog.table(oid).positions(idx_def.attnums))
+        kf = index_key_fn(self.catalog.table(oid), idx_def)
         return [(k, r) for k, r in self.scan_items(oid) if kf(r) == ikey]
 
     def index_range(self, oid: int, index_oid: int, lo: Any, hi: Any, lo_inc: bool,
@@ -249,11 +255,12 @@ class Transaction:
                            hi_inc: bool, reverse: bool) -> list[tuple[Any, tuple]]:
         idx_def = self.catalog.relations[index_oid]
         assert isinstance(idx_def, IndexDef)
-        from aiondb.storage.table import make_key_fn
-        kf = make_key_fn(self.catalog.table(oid).positions(idx_def.attnums))
+        kf = index_key_fn(self.catalog.table(oid), idx_def)
         out = []
         for k, r in self.scan_items(oid):
             ik = kf(r)
+            if ik is NOT_INDEXED:
+                continue
             if lo is not None and (ik < lo or (ik == lo and not lo_inc)):
                 continue
             if hi is not None and (ik > hi or (ik == hi and not hi_inc)):
@@ -358,9 +365,10 @@ class Transaction:
         name = pk.name if pk is not None else f"{table.name}_pkey"
         return self._unique_violation(table, name, positions, key)
 
-    def _unique_violation(self, table: TableDef, name: str, positions: Any,
+    def _unique_violation(self, table: TableDef, name: str, columns: Any,
                           key: Any) -> errors.DatabaseError:
-        cols = ", ".join(table.columns[p].name for p in positions)
+        """columns: the key's column positions, or its labels (index_labels)."""
+        cols = ", ".join(c if isinstance(c, str) else table.columns[c].name for c in columns)
         vals = key if isinstance(key, tuple) else (key,)
         schema = self.catalog.schema_by_oid(table.schema_oid)
         return errors.UniqueViolation(
@@ -431,10 +439,12 @@ class Transaction:
             if built is not None:
                 kf = built.key_fn
             else:
-                from aiondb.storage.table import make_key_fn
-                kf = make_key_fn(table.positions(idx.attnums))
+                kf = index_key_fn(table, idx)
             ok = kf(old) if old is not None else _MISSING
             nk = kf(new) if new is not None else _MISSING
+            # a row a partial index leaves out claims nothing
+            ok = _MISSING if ok is NOT_INDEXED else ok
+            nk = _MISSING if nk is NOT_INDEXED else nk
             if ok is not _MISSING and nk is not _MISSING and ok == nk:
                 continue
             if ok is not _MISSING and not key_has_null(ok):
@@ -458,7 +468,7 @@ class Transaction:
                     owners = [rk for rk, r in self.scan_items(table.oid) if kf(r) == nk]
                 owner = owners[0] if owners else None
             if owner is not None and owner != key:
-                raise self._unique_violation(table, idx.name, table.positions(idx.attnums), nk)
+                raise self._unique_violation(table, idx.name, index_labels(table, idx), nk)
             if holder is None:
                 self.db.row_locks[lk] = self
                 self.row_locks.append(lk)
