@@ -16,6 +16,7 @@ Workloads (each on a fresh server):
   insert-async   the same, 8 clients, synchronous_commit=off: the CPU path of
                  an INSERT without the fsync wait
   point-select-simple  pgbench -S -M simple, 1 client (simple Query protocol)
+  point-select-psycopg compare.py's psycopg prepared point SELECT, 1 connection
   tpcb           pgbench default tpcb-like script, -M prepared, 1 client  (--ephemeral)
   join           the region-revenue join + aggregate of sql_workloads.py on
                  10k customers / 100k orders, one psycopg connection  (--ephemeral)
@@ -118,6 +119,24 @@ def _join_load(t: H.Target, _tmp: str, seconds: float) -> int:
     return n
 
 
+def _psycopg_point_setup(t: H.Target, _tmp: str) -> None:
+    import compare
+    compare.setup_tables(t, 100_000)
+
+
+def _psycopg_point_load(t: H.Target, _tmp: str, seconds: float) -> int:
+    import compare
+    import psycopg
+    n = 0
+    with psycopg.connect(t.dsn(), autocommit=True) as conn:
+        op = compare.point_select(conn, 0, 100_000, "prepared")
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            op()
+            n += 1
+    return n
+
+
 def _copy_setup(t: H.Target, _tmp: str) -> None:
     H.run_pgbench_init(t, ["-i", "-I", "dt", "-s", "1", "-q"])
 
@@ -144,6 +163,8 @@ WORKLOADS = {
                        _pgbench_load(["-n", "-M", "prepared", "-f", "{tmp}/insert.sql"], 8)),
     "insert-1": Workload("insert-1", "durable", _insert_setup,
                          _pgbench_load(["-n", "-M", "prepared", "-f", "{tmp}/insert.sql"], 1)),
+    "point-select-psycopg": Workload("point-select-psycopg", "ephemeral", _psycopg_point_setup,
+                                     _psycopg_point_load),
     "insert-async": Workload("insert-async", "durable", _insert_setup,
                              _pgbench_load(["-n", "-M", "prepared", "-f", "{tmp}/insert.sql"], 8),
                              env={"AIONDB_SYNCHRONOUS_COMMIT": "false"}),

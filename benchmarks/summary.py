@@ -147,6 +147,10 @@ def main() -> int:
             k = (r["bench"], r["clients"])
             if k not in benches and "EXPLAIN" not in r["bench"]:
                 benches.append(k)
+        order: dict[str, int] = {}
+        for i, (b, _n) in enumerate(benches):
+            order.setdefault(b, i)
+        benches.sort(key=lambda k: (order[k[0]], k[1]))
         aion = next((r["target"] for r in sql["results"] if r["target"] != "postgres"), "")
         for bench, n in benches:
             rs = [H.Result(**r) for r in sql["results"] if r["bench"] == bench and
