@@ -148,6 +148,19 @@ def _a_drop_column(session: Session, txn: Transaction, cat: Catalog, tdef: Table
             return tdef
         raise errors.UndefinedColumn(f'column "{a.column}" of relation "{tdef.name}" does not '
                                      "exist")
+    users = [c for c in tdef.columns if c.generated and c.default and c.attnum != col.attnum
+             and _mentions(c.default, col.name)]
+    if users and not a.cascade:
+        raise errors.DependentObjectsStillExist(
+            f"cannot drop column {col.name} of table {tdef.name} because other objects "
+            "depend on it",
+            detail="\n".join(f"column {u.name} of table {tdef.name} depends on column "
+                             f"{col.name} of table {tdef.name}" for u in users),
+            hint="Use DROP ... CASCADE to drop the dependent objects too.")
+    for u in users:
+        session.notice(f"drop cascades to column {u.name} of table {tdef.name}")
+        tdef = _a_drop_column(session, txn, cat, tdef,
+                              replace(a, column=u.name, cascade=True, if_exists=False))
     for con in cat.referencing(tdef.oid):
         if col.attnum in con.ref_attnums and con.table_oid != tdef.oid:
             if not a.cascade:
@@ -201,11 +214,40 @@ def _a_alter_type(session: Session, txn: Transaction, cat: Catalog, tdef: TableD
                 f"{target.sql_name()}",
                 hint=f'You might need to specify "USING {col.name}::{target.sql_name()}".'
                 ) from None
+    for other in tdef.columns:
+        if other.generated and other.default and other.attnum != col.attnum and \
+                _mentions(other.default, col.name):
+            raise errors.FeatureNotSupported(
+                "cannot alter type of a column used by a generated column",
+                detail=f'Column "{col.name}" is used by generated column "{other.name}".')
     fn = compile_expr(e)
     ctx = session.make_context(txn, [], cat)
     new = _replace_col(cat, tdef, replace(col, type=target))
+    _rebind_dependents(session, cat, new)
     _rewrite(txn, tdef, new, lambda r: r[:pos] + (fn(r, ctx),) + r[pos + 1:])
     return new
+
+
+def _rebind_dependents(session: Session, cat: Catalog, tdef: TableDef) -> None:
+    """After a column's type changes, its CHECK constraints, generation
+    expressions and index expressions must still make sense (PostgreSQL
+    re-parses them and fails the ALTER if they do not)."""
+    from aiondb.sql.bind_dml import parse_expression
+    from aiondb.sql.index_keys import check_index_expression
+    binder = _binder(session, cat)
+    scope = _table_scope(binder, tdef)
+    for con in cat.constraints_of(tdef.oid):
+        if con.kind == "c" and con.expr:
+            binder.to_bool(binder.expr(parse_expression(con.expr), scope), "CHECK")
+    for c in tdef.columns:
+        if c.generated and c.default:
+            binder.coerce(binder.expr(parse_expression(c.default), scope), c.type, "a", c.name)
+    for idx in cat.indexes_of(tdef.oid):
+        for text in idx.exprs:
+            check_index_expression(binder.expr(parse_expression(text), scope), "expression")
+        if idx.predicate:
+            check_index_expression(binder.to_bool(
+                binder.expr(parse_expression(idx.predicate), scope), "WHERE"), "predicate")
 
 
 def _a_set_default(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
@@ -297,6 +339,10 @@ def _a_rename_column(session: Session, txn: Transaction, cat: Catalog, tdef: Tab
         raise errors.DuplicateColumn(f'column "{a.new_name}" of relation "{tdef.name}" already '
                                      "exists")
     new = _replace_col(cat, tdef, replace(col, name=a.new_name))
+    for other in new.columns:
+        if other.generated and other.default:
+            new = _replace_col(cat, new, replace(other, default=_rename_in_expr(
+                other.default, col.name, a.new_name or "")))
     for con in cat.constraints_of(tdef.oid):
         if con.kind == "c" and con.expr:
             cat.replace_constraint(replace(con, expr=_rename_in_expr(con.expr, col.name,
