@@ -10,6 +10,7 @@ from sqlglot import exp
 from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import ddl_parse as D
+from aiondb.sql import temp_tables
 from aiondb.sql.bind_query import figure_colname
 from aiondb.sql.binder import type_from_name
 from aiondb.sql.ddl_table import (
@@ -113,10 +114,27 @@ def create_view(session: Session, txn: Transaction, node: exp.Create) -> Result:
     target = node.this
     table = target.this if isinstance(target, exp.Schema) else target
     cat = txn.begin_ddl()
-    schema_oid = session.creation_schema(cat, table.db or None)
+    props = node.args.get("properties")
+    temporary = any(isinstance(p, exp.TemporaryProperty)
+                    for p in (props.expressions if props is not None else [])) or \
+        bool(table.db and temp_tables.is_temp_schema(table.db))
     query = node.args.get("expression")
     binder = _binder(session, cat)
     plan = binder.bind_query_node(query, Scope())
+    temp_oid = temp_tables.own_schema_oid(session, cat)
+    if not temporary and temp_oid is not None and any(
+            getattr(p, "table", None) is not None and getattr(p.table, "schema_oid", 0) == temp_oid
+            for p in _walk(plan)):
+        # PostgreSQL: a view over temporary tables is itself temporary
+        session.notice(f'view "{table.name}" will be a temporary view')
+        temporary = True
+    if temporary:
+        if table.db and not temp_tables.is_temp_schema(table.db):
+            raise errors.InvalidTableDefinition(
+                "cannot create temporary relation in non-temporary schema")
+        schema_oid = temp_tables.ensure_schema(session, txn, cat)
+    else:
+        schema_oid = session.creation_schema(cat, table.db or None)
     if binder.params:
         raise errors.UndefinedParameter("there is no parameter $1")
     names = [c.name for c in plan.columns]
@@ -170,7 +188,9 @@ def _seq_bounds(t: T.SqlType, inc: int, opts: dict) -> tuple[int, int]:
 
 def create_sequence(session: Session, txn: Transaction, node: D.CreateSequence) -> Result:
     cat = txn.begin_ddl()
-    schema_oid = session.creation_schema(cat, node.name[0])
+    schema_oid = temp_tables.ensure_schema(session, txn, cat) \
+        if node.name[0] is not None and temp_tables.is_temp_schema(node.name[0]) else \
+        session.creation_schema(cat, node.name[0])
     name = node.name[1]
     if (schema_oid, name) in cat.names:
         if node.if_not_exists:
@@ -401,3 +421,8 @@ def truncate(session: Session, txn: Transaction, node: D.TruncateStmt) -> Result
                 if seq.owned_by[0] == t.oid:
                     txn.db.setval(txn, seq, seq.start, False)
     return _result("TRUNCATE TABLE")
+
+
+def _walk(plan: Any) -> Any:
+    from aiondb.sql.plan import walk_plan
+    return walk_plan(plan)

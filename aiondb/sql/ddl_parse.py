@@ -417,6 +417,11 @@ def parse_ddl(text: str, toks: list[Token]) -> Any:
         p.i = 2 if second == "sequence" else 3
         ine = p.words("if", "not", "exists")
         name = p.qualname()
+        if second in ("temp", "temporary"):
+            if name[0] is not None and name[0] != "pg_temp":
+                raise errors.InvalidTableDefinition(
+                    "cannot create temporary relation in non-temporary schema")
+            name = ("pg_temp", name[1])
         return CreateSequence(name, ine, _sequence_options(p, alter=False))
     if first == "alter" and second in ("table", "index", "view", "sequence"):
         p.i = 2

@@ -11,6 +11,7 @@ from sqlglot import exp
 from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import ddl_parse as D
+from aiondb.sql import temp_tables
 from aiondb.sql.binder import resolve_type
 from aiondb.sql.dialect import AionDB
 from aiondb.sql.expr import compile_expr
@@ -177,10 +178,15 @@ def create_table(session: Session, txn: Transaction, node: exp.Create) -> Result
     table = target.this if isinstance(target, exp.Schema) else target
     props = node.args.get("properties")
     engine = "heap"
+    temporary = table.db in ("pg_temp", temp_tables.schema_name(session))
+    on_commit = None
     for p in (props.expressions if props is not None else []):
         if isinstance(p, exp.TemporaryProperty):
-            raise errors.FeatureNotSupported("temporary tables are not supported")
-        if isinstance(p, exp.FileFormatProperty):
+            temporary = True
+        elif isinstance(p, exp.OnCommitProperty):
+            on_commit = "drop" if p.args.get("drop") else \
+                "delete" if p.args.get("delete") else "preserve"
+        elif isinstance(p, exp.FileFormatProperty):
             engine = p.this.name.lower() if isinstance(p.this, exp.Expr) else str(p.this).lower()
         elif isinstance(p, exp.PartitionedByProperty):
             raise errors.FeatureNotSupported("partitioned tables (PARTITION BY) are not "
@@ -196,8 +202,16 @@ def create_table(session: Session, txn: Transaction, node: exp.Create) -> Result
             raise errors.FeatureNotSupported(f"CREATE TABLE option {_sql(p)} is not supported")
     if engine not in ENGINES:
         raise errors.FeatureNotSupported(f'table access method "{engine}" is not supported yet')
+    if on_commit is not None and not temporary:
+        raise errors.InvalidTableDefinition("ON COMMIT can only be used on temporary tables")
     cat = txn.begin_ddl()
-    schema_oid = session.creation_schema(cat, table.db or None)
+    if temporary:
+        if table.db and not temp_tables.is_temp_schema(table.db):
+            raise errors.InvalidTableDefinition(
+                "cannot create temporary relation in non-temporary schema")
+        schema_oid = temp_tables.ensure_schema(session, txn, cat)
+    else:
+        schema_oid = session.creation_schema(cat, table.db or None)
     name = table.name
     if (schema_oid, name) in cat.names:
         if node.args.get("exists"):
@@ -206,7 +220,12 @@ def create_table(session: Session, txn: Transaction, node: exp.Create) -> Result
         raise errors.DuplicateTable(f'relation "{name}" already exists')
     query = node.args.get("expression")
     if query is not None:
-        return _create_table_as(session, txn, cat, schema_oid, name, target, query)
+        result = _create_table_as(session, txn, cat, schema_oid, name, target, query)
+        if on_commit in ("delete", "drop"):
+            rel = cat.lookup(schema_oid, name)
+            assert rel is not None
+            temp_tables.on_commit(session, rel.oid, on_commit)
+        return result
     elements = target.expressions if isinstance(target, exp.Schema) else []
     oid = cat.allocate_oid()
     cols: list[ColumnDef] = []
@@ -254,6 +273,8 @@ def create_table(session: Session, txn: Transaction, node: exp.Create) -> Result
         tdef = _add_table_constraint(session, txn, cat, tdef, el, cname, col_name, used,
                                      creating=True)
     txn.create_table_data(tdef)
+    if on_commit in ("delete", "drop"):
+        temp_tables.on_commit(session, tdef.oid, on_commit)
     return _result("CREATE TABLE")
 
 
@@ -471,6 +492,12 @@ def _add_fk(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
     else:
         parent = _lookup_table(session, cat, (ref_table.db or None, ref_table.name))
         assert parent is not None
+    temp_oid = temp_tables.own_schema_oid(session, cat)
+    if (tdef.schema_oid == temp_oid) != (parent.schema_oid == temp_oid):
+        raise errors.InvalidTableDefinition(
+            "constraints on temporary tables may reference only temporary tables"
+            if tdef.schema_oid == temp_oid else
+            "constraints on permanent tables may reference only permanent tables")
     if ref_cols:
         ref_attnums = _attnums(parent, ref_cols)
     else:

@@ -150,6 +150,14 @@ class AionDB(Postgres):
             return self.expression(CteCycle(expressions=cols, this=mark, to=to,
                                             default=default, using=self._parse_id_var()))
 
+        def _parse_on_property(self) -> exp.Expr | None:
+            # CREATE TEMP TABLE ... ON COMMIT DROP (sqlglot knows PRESERVE / DELETE ROWS)
+            if self._match_text_seq("COMMIT", "DROP"):
+                node = exp.OnCommitProperty()
+                node.set("drop", True)
+                return node
+            return super()._parse_on_property()
+
         def _parse_insert(self) -> exp.Expr:
             # INSERT ... OVERRIDING {SYSTEM | USER} VALUE: sqlglot has no such
             # clause; take its tokens out and record it on the Insert node

@@ -24,6 +24,7 @@ from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import settings as S
 from aiondb.sql import statements as st
+from aiondb.sql import temp_tables
 from aiondb.sql.bind_dml import StatementBinder
 from aiondb.sql.executor import ExecContext, Operator, build
 from aiondb.sql.plan import OutCol, Plan
@@ -198,6 +199,7 @@ class Session:
         self._waiting: asyncio.Future | None = None
         self.cancel_requested = False
         self.sleeps_done = 0
+        self.temp_on_commit: dict[int, str] = {}    # temp table oid → 'delete' | 'drop'
         self.last_sequence_value: int | None = None
         self.sequence_values: dict[int, int] = {}
         self._views: dict[tuple[int, int], Plan] = {}
@@ -323,9 +325,18 @@ class Session:
             view = pg_catalog.INFO_VIEWS.get(name)
             if view is not None:
                 return None, view
+        if schema == "pg_temp":
+            schema = temp_tables.schema_name(self)
+        elif schema is None:
+            temp = temp_tables.own_schema_oid(self, catalog)
+            rel = catalog.lookup(temp, name) if temp is not None else None
+            if rel is not None:
+                return rel, None
         if schema is not None:
             sdef = catalog.schema(schema)
             if sdef is None:
+                if schema.startswith(temp_tables.PREFIX):
+                    raise errors.UndefinedTable(f'relation "pg_temp.{name}" does not exist')
                 if schema in ("pg_catalog", "information_schema"):
                     raise errors.UndefinedTable(f'relation "{schema}.{name}" does not exist')
                 raise errors.InvalidSchemaName(f'schema "{schema}" does not exist')
@@ -348,6 +359,8 @@ class Session:
                 return PG_CATALOG_OID
             if schema == "information_schema":
                 return INFORMATION_SCHEMA_OID
+            if schema == "pg_temp":
+                schema = temp_tables.schema_name(self)
             sdef = catalog.schema(schema)
             if sdef is None:
                 raise errors.InvalidSchemaName(f'schema "{schema}" does not exist')
@@ -401,6 +414,12 @@ class Session:
         return self.txn
 
     async def _commit(self) -> None:
+        if self.temp_on_commit and self.txn is not None:
+            try:
+                temp_tables.before_commit(self, self.txn)
+            except BaseException:
+                self._rollback()
+                raise
         txn = self.txn
         self.txn = None
         self.implicit_txn = False
@@ -416,6 +435,8 @@ class Session:
         self._end_txn_settings(commit=False)
         if txn is not None:
             txn.rollback()
+        if self.temp_on_commit:
+            temp_tables.after_rollback(self, txn)
 
     def _end_txn_settings(self, commit: bool) -> None:
         if not (self._local_settings or self._txn_settings_undo or self.cursors or
@@ -461,6 +482,7 @@ class Session:
         self._rollback()
         self.in_block = False
         self.failed = False
+        await temp_tables.cleanup(self)
 
     # --- cancellation ---------------------------------------------------------------------------------
     def cancel(self) -> None:

@@ -12,6 +12,7 @@ from aiondb import types as T
 from aiondb.sql import ddl_parse as D
 from aiondb.sql import settings as S
 from aiondb.sql import statements as st
+from aiondb.sql import temp_tables
 from aiondb.sql.plan import OutCol
 
 if TYPE_CHECKING:
@@ -186,11 +187,14 @@ async def _discard(session: Session, u: st.Discard, stmt: st.Statement) -> Resul
         for s in S.SETTINGS.values():
             if s.settable and s.name not in ("transaction_isolation", "transaction_read_only"):
                 session.set_value(s.name, None)
+        await session.in_transaction(lambda txn: temp_tables.drop_all(session, txn))
         return _result("DISCARD ALL")
     if u.what == "plans":
         session.plan_cache.clear()
         for ps in session.prepared.values():
             ps.entry = None
+    elif u.what == "temp":
+        await session.in_transaction(lambda txn: temp_tables.drop_all(session, txn))
     elif u.what == "sequences":
         session.sequence_values.clear()
         session.last_sequence_value = None

@@ -113,6 +113,11 @@ def parse_file(path: Path) -> tuple[list[Record], list[str]]:
                 rec.expect_error = rest[j + 1] if j + 1 < len(rest) else "any"
                 j += 1
                 tail = stripped.split(rec.expect_error, 1)[1].split("#")[0].strip()
+                # `statement error <state> [text] [on <conn>]`
+                on = re.search(r"(?:^|\s)on (\w+)$", tail)
+                if on is not None:
+                    rec.conn = on.group(1)
+                    tail = tail[:on.start()].strip()
                 rec.error_text = tail or None
                 break
             elif w == "sort":
