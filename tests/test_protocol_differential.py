@@ -94,8 +94,6 @@ def _without_known_gaps(msgs: list[tuple]) -> list[tuple]:
     """Differences that are not protocol state, left out on both sides:
     - PostgreSQL streams a simple query's RowDescription before executing, so
       a failure at run time follows a 'T'; AionDB materializes first.
-    - transaction-control warnings carry 01000 where PostgreSQL gives 25P01 /
-      25001: aiondb/sql/utility.py does not pass session.notice(code=...) yet.
     - in a failed transaction, PostgreSQL keeps the unnamed portal of a simple
       query that failed while running, so Execute of "" says 25P02 where AionDB
       (which has no such portal) says 34000; both refuse it."""
@@ -106,7 +104,7 @@ def _without_known_gaps(msgs: list[tuple]) -> list[tuple]:
             continue
         if failed and msg[0] == "E" and msg[2] in ("25P02", "34000"):
             msg = ("E", msg[1], "25P02 or 34000")
-        out.append(msg[:2] if msg[:2] == ("N", "WARNING") else msg)
+        out.append(msg)
     return out
 
 
