@@ -162,6 +162,14 @@ class InvalidEscapeSequence(DatabaseError):
     sqlstate = "22025"
 
 
+class InvalidTablesampleRepeat(DatabaseError):
+    sqlstate = "2202G"
+
+
+class InvalidTablesampleArgument(DatabaseError):
+    sqlstate = "2202H"
+
+
 class StringDataLengthMismatch(DatabaseError):
     sqlstate = "22026"
 

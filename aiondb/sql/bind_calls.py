@@ -481,9 +481,10 @@ UNSUPPORTED_FUNCTIONS = {
         "websearch_to_tsquery", "ts_rank", "ts_rank_cd", "ts_headline", "setweight")},
     **{f: "XML" for f in ("xmlparse", "xmlserialize", "xmlelement", "xmlforest", "xmlagg",
                           "xpath", "xpath_exists", "xmlconcat", "query_to_xml")},
-    **{f: "large objects" for f in ("lo_create", "lo_import", "lo_export", "lo_unlink",
+    **{f: "the large object interface" for f in ("lo_create", "lo_import", "lo_export", "lo_unlink",
                                      "lo_open", "lo_get", "lo_put")},
-    **{f: "advisory locks" for f in (
+    "pg_notify": "LISTEN/NOTIFY",
+    **{f: "advisory locking" for f in (
         "pg_advisory_lock", "pg_advisory_unlock", "pg_try_advisory_lock",
         "pg_advisory_xact_lock", "pg_try_advisory_xact_lock", "pg_advisory_lock_shared",
         "pg_advisory_unlock_all")},

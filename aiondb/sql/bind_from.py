@@ -7,6 +7,8 @@ A mixin of QueryBinder (bind_query.py)."""
 
 from __future__ import annotations
 
+import random
+import zlib
 from typing import Any
 
 from sqlglot import exp
@@ -17,8 +19,11 @@ from aiondb.sql import functions
 from aiondb.sql import plan as P
 from aiondb.sql.dialect import AionDB
 from aiondb.sql.expr import (
+    Call,
     Col,
+    Const,
     Expr,
+    RowCtor,
 )
 from aiondb.sql.scope import Scope, ScopeEntry
 from aiondb.sql.typenames import resolve_type
@@ -211,7 +216,9 @@ class FromBinder:
             if isinstance(inner, exp.Values):
                 plan = self.bind_values(inner, scope)
                 return self._add_derived(plan, node.args.get("alias"), scope, offset)
-            return self._table_item(node, scope, offset, lock_tables)
+            sample = node.args.get("sample")
+            plan = self._table_item(node, scope, offset, lock_tables)
+            return self._tablesample(sample, plan, scope) if sample is not None else plan
         if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table) and \
                 node.this.args.get("joins"):
             # (a JOIN b ON ...): a parenthesized join tree
@@ -401,6 +408,44 @@ class FromBinder:
         if with_key:
             cols.append(P.OutCol("?key?", T.RECORD))
         return P.Scan(tdef, cols, with_key)
+
+    def _tablesample(self, sample: exp.TableSample, plan: P.Plan, scope: Scope) -> P.Plan:
+        """TABLESAMPLE {BERNOULLI | SYSTEM} (percent) [REPEATABLE (seed)]: each
+        row is kept with the given probability (SYSTEM, block sampling in
+        PostgreSQL, samples rows here too). With REPEATABLE the choice for a
+        row is a function of the seed and the row, so it repeats."""
+        method = sample.args.get("method")
+        mname = (method.name if isinstance(method, exp.Expr) else str(method or "")).lower()
+        if mname not in ("bernoulli", "system"):
+            raise errors.UndefinedObject(f'tablesample method "{mname}" does not exist')
+        if not isinstance(plan, P.Scan):
+            raise errors.FeatureNotSupported(
+                "TABLESAMPLE clause can only be applied to tables and materialized views")
+        outer = Scope(parent=scope)       # the arguments may not read the table's columns
+        pct = self.coerce(self.expr(sample.args["percent"], outer), T.FLOAT4)
+        seed_node = sample.args.get("seed")
+        seed = self.coerce(self.expr(seed_node, outer), T.FLOAT8) if seed_node is not None \
+            else Const(None, T.FLOAT8)
+        row = RowCtor([Col(i, c.type, c.name) for i, c in enumerate(plan.columns)
+                       if c.name != "?key?"])
+        repeatable = seed_node is not None
+        rng = random.Random()
+
+        def keep(percent: Any, s: Any, values: tuple) -> bool:
+            if percent is None:
+                raise errors.InvalidTablesampleArgument("TABLESAMPLE parameter cannot be null")
+            if not 0 <= percent <= 100:
+                raise errors.InvalidTablesampleArgument(
+                    "sample percentage must be between 0 and 100")
+            if repeatable:
+                if s is None:
+                    raise errors.InvalidTablesampleRepeat(
+                        "TABLESAMPLE REPEATABLE parameter cannot be null")
+                h = zlib.crc32(repr((s, values)).encode())
+                return h / 4294967296.0 < percent / 100.0
+            return rng.random() < percent / 100.0
+        pred = Call("tablesample", [pct, seed, row], T.BOOL, keep, strict=False, volatile=True)
+        return P.Filter(plan, pred, plan.columns)
 
     def lookup_relation(self, schema: str | None, name: str) -> tuple[Any, Any]:
         """A relation named in a query; PostgreSQL reports a missing schema

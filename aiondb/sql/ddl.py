@@ -12,6 +12,7 @@ from aiondb import errors
 from aiondb.sql import ddl_parse as D
 from aiondb.sql.ddl_alter import alter
 from aiondb.sql.ddl_objects import (
+    alter_schema,
     alter_sequence,
     create_index,
     create_schema,
@@ -46,5 +47,6 @@ def execute_ddl(session: Session, txn: Transaction, node: Any) -> Result:
 
 _HANDLERS: dict[type, Any] = {
     D.DropStmt: drop, D.TruncateStmt: truncate, D.CreateSchema: create_schema,
-    D.CreateSequence: create_sequence, D.AlterSequence: alter_sequence, D.AlterTable: alter,
+    D.AlterSchema: alter_schema, D.CreateSequence: create_sequence,
+    D.AlterSequence: alter_sequence, D.AlterTable: alter,
 }

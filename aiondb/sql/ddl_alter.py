@@ -10,6 +10,7 @@ from sqlglot import exp
 from aiondb import errors
 from aiondb.sql import ddl_parse as D
 from aiondb.sql.binder import type_from_name
+from aiondb.sql.ddl_objects import apply_sequence_options
 from aiondb.sql.ddl_table import (
     _add_table_constraint,
     _bind_default,
@@ -30,6 +31,7 @@ from aiondb.storage.catalog import (
     Catalog,
     ColumnDef,
     IndexDef,
+    SequenceDef,
     TableDef,
 )
 
@@ -395,9 +397,18 @@ def _a_add_identity(session: Session, txn: Transaction, cat: Catalog, tdef: Tabl
     if col.identity:
         raise errors.ObjectNotInPrerequisiteState(
             f'column "{col.name}" of relation "{tdef.name}" is already an identity column')
+    if not col.not_null:
+        raise errors.ObjectNotInPrerequisiteState(
+            f'column "{col.name}" of relation "{tdef.name}" must be declared NOT NULL before '
+            "identity can be added")
+    if col.default is not None:
+        raise errors.ObjectNotInPrerequisiteState(
+            f'column "{col.name}" of relation "{tdef.name}" already has a default value')
     seq = _new_sequence(cat, tdef.schema_oid, tdef.name, col.name, col.type)
     seq = replace(seq, owned_by=(tdef.oid, col.attnum))
     cat.replace_relation(seq)
+    if a.node:
+        seq = apply_sequence_options(txn, cat, seq, a.node)
     txn.db.seq_values.setdefault(seq.oid, [seq.start, False])
     return _replace_col(cat, tdef, replace(
         col, identity=a.new_name, sequence_oid=seq.oid, not_null=True,
@@ -417,6 +428,23 @@ def _a_drop_identity(session: Session, txn: Transaction, cat: Catalog, tdef: Tab
     return _replace_col(cat, tdef, replace(col, identity="", sequence_oid=0, default=None))
 
 
+def _a_alter_identity(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
+                      a: D.AlterAction) -> TableDef:
+    """ALTER COLUMN ... SET GENERATED / RESTART / SET <sequence option>."""
+    col = _col(tdef, a.column or "")
+    if not col.identity:
+        raise errors.ObjectNotInPrerequisiteState(
+            f'column "{col.name}" of relation "{tdef.name}" is not an identity column')
+    opts = dict(a.node)
+    generated = opts.pop("generated", None)
+    seq = cat.relations.get(col.sequence_oid)
+    if opts and isinstance(seq, SequenceDef):
+        apply_sequence_options(txn, cat, seq, opts)
+    if generated is not None:
+        return _replace_col(cat, tdef, replace(col, identity=generated))
+    return tdef
+
+
 def _a_noop(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
             a: D.AlterAction) -> TableDef:
     return tdef
@@ -429,5 +457,5 @@ _ALTER_ACTIONS: dict[str, Any] = {
     "add_constraint": _a_add_constraint, "drop_constraint": _a_drop_constraint,
     "rename_column": _a_rename_column, "rename_constraint": _a_rename_constraint,
     "rename": _a_rename, "set_schema": _a_set_schema, "add_identity": _a_add_identity,
-    "drop_identity": _a_drop_identity, "noop": _a_noop,
+    "drop_identity": _a_drop_identity, "alter_identity": _a_alter_identity, "noop": _a_noop,
 }

@@ -175,6 +175,21 @@ def create_schema(session: Session, txn: Transaction, node: D.CreateSchema) -> R
     return _result("CREATE SCHEMA")
 
 
+def alter_schema(session: Session, txn: Transaction, node: D.AlterSchema) -> Result:
+    cat = txn.begin_ddl()
+    if node.name not in cat.schemas:
+        raise errors.InvalidSchemaName(f'schema "{node.name}" does not exist')
+    if node.new_name is not None:
+        if node.new_name in cat.schemas:
+            raise errors.DuplicateSchema(f'schema "{node.new_name}" already exists')
+        if node.new_name.startswith("pg_") or node.name in ("pg_catalog", "information_schema"):
+            raise errors.ReservedName(
+                f'unacceptable schema name "{node.new_name}"',
+                detail='The prefix "pg_" is reserved for system schemas.')
+        cat.rename_schema(node.name, node.new_name)
+    return _result("ALTER SCHEMA")
+
+
 def _seq_bounds(t: T.SqlType, inc: int, opts: dict) -> tuple[int, int]:
     lo, hi, _ = T.INT_RANGES[t.oid]
     minv = opts.get("minvalue")
@@ -238,8 +253,14 @@ def alter_sequence(session: Session, txn: Transaction, node: D.AlterSequence) ->
         raise
     if not isinstance(rel, SequenceDef):
         raise errors.WrongObjectType(f'"{node.name[1]}" is not a sequence')
-    opts = node.options
-    seq = rel
+    apply_sequence_options(txn, cat, rel, node.options)
+    return _result("ALTER SEQUENCE")
+
+
+def apply_sequence_options(txn: Transaction, cat: Catalog, seq: SequenceDef,
+                           opts: dict[str, Any]) -> SequenceDef:
+    """ALTER SEQUENCE's options (also an identity column's ALTER COLUMN ...
+    SET / RESTART) applied to seq."""
     changes: dict[str, Any] = {}
     if "increment" in opts:
         changes["increment"] = opts["increment"]
@@ -259,7 +280,7 @@ def alter_sequence(session: Session, txn: Transaction, node: D.AlterSequence) ->
     if "restart" in opts:
         value = seq.start if opts["restart"] is True else opts["restart"]
         txn.db.setval(txn, seq, value, False)
-    return _result("ALTER SEQUENCE")
+    return seq
 
 
 # --- DROP ------------------------------------------------------------------------------------------------

@@ -42,6 +42,12 @@ class CreateSchema:
 
 
 @dataclass(frozen=True)
+class AlterSchema:
+    name: str
+    new_name: str | None = None      # RENAME TO; None for OWNER TO (accepted, no effect)
+
+
+@dataclass(frozen=True)
 class CreateSequence:
     name: QualName
     if_not_exists: bool = False
@@ -195,47 +201,58 @@ def parse_table_element(text: str) -> exp.Expr:
     return schema.expressions[0]
 
 
-def _sequence_options(p: _P, alter: bool) -> dict[str, Any]:
+def _sequence_options(p: _P, alter: bool, stop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """CREATE / ALTER SEQUENCE options, up to the end or a `stop` operator."""
     opts: dict[str, Any] = {}
     while not p.at_end():
-        if p.word("as"):
-            opts["type"] = p.ident()
-        elif p.word("increment"):
-            p.word("by")
-            opts["increment"] = p.number()
-        elif p.words("no", "minvalue"):
-            opts["minvalue"] = None
-        elif p.words("no", "maxvalue"):
-            opts["maxvalue"] = None
-        elif p.word("minvalue"):
-            opts["minvalue"] = p.number()
-        elif p.word("maxvalue"):
-            opts["maxvalue"] = p.number()
-        elif p.word("start"):
-            p.word("with")
-            opts["start"] = p.number()
-        elif alter and p.word("restart"):
-            if p.word("with") or (p.peek() is not None and p.peek().kind == "number"):  # type: ignore[union-attr]
-                opts["restart"] = p.number()
-            else:
-                opts["restart"] = True
-        elif p.word("cache"):
-            opts["cache"] = p.number()
-        elif p.words("no", "cycle"):
-            opts["cycle"] = False
-        elif p.word("cycle"):
-            opts["cycle"] = True
-        elif p.words("owned", "by"):
-            if p.word("none"):
-                opts["owned_by"] = None
-            else:
-                parts = [p.ident()]
-                while p.op("."):
-                    parts.append(p.ident())
-                opts["owned_by"] = tuple(parts)
-        else:
+        nxt = p.peek()
+        if stop and nxt is not None and nxt.kind == "op" and nxt.text in stop:
+            break
+        if not _sequence_option(p, alter, opts):
             raise p.error()
     return opts
+
+
+def _sequence_option(p: _P, alter: bool, opts: dict[str, Any]) -> bool:
+    """One sequence option into opts; False if the next tokens are not one."""
+    if p.word("as"):
+        opts["type"] = p.ident()
+    elif p.word("increment"):
+        p.word("by")
+        opts["increment"] = p.number()
+    elif p.words("no", "minvalue"):
+        opts["minvalue"] = None
+    elif p.words("no", "maxvalue"):
+        opts["maxvalue"] = None
+    elif p.word("minvalue"):
+        opts["minvalue"] = p.number()
+    elif p.word("maxvalue"):
+        opts["maxvalue"] = p.number()
+    elif p.word("start"):
+        p.word("with")
+        opts["start"] = p.number()
+    elif alter and p.word("restart"):
+        if p.word("with") or (p.peek() is not None and p.peek().kind == "number"):  # type: ignore[union-attr]
+            opts["restart"] = p.number()
+        else:
+            opts["restart"] = True
+    elif p.word("cache"):
+        opts["cache"] = p.number()
+    elif p.words("no", "cycle"):
+        opts["cycle"] = False
+    elif p.word("cycle"):
+        opts["cycle"] = True
+    elif p.words("owned", "by"):
+        if p.word("none"):
+            opts["owned_by"] = None
+        else:
+            parts = [p.ident()]
+            while p.op("."):
+                parts.append(p.ident())
+            opts["owned_by"] = tuple(parts)
+    else:
+        return False
+    return True
 
 
 def _alter_action(p: _P) -> AlterAction:
@@ -300,19 +317,38 @@ def _alter_action(p: _P) -> AlterAction:
                 raise p.error()
             p.expect("as")
             p.expect("identity")
+            opts = {}
             if p.op("("):
-                depth = 1
-                while depth and not p.at_end():
-                    if p.op("("):
-                        depth += 1
-                    elif p.op(")"):
-                        depth -= 1
+                opts = _sequence_options(p, alter=False, stop=(")",))
+                if not p.op(")"):
+                    raise p.error()
+            return AlterAction("add_identity", column=col, new_name=kind, node=opts)
+        if p.peek() is not None and p.peek().value in ("restart", "set"):  # type: ignore[union-attr]
+            # identity options: SET GENERATED {ALWAYS | BY DEFAULT}, RESTART [[WITH] n],
+            # SET sequence_option ...
+            opts = {}
+            while p.peek() is not None and p.peek().value in ("restart", "set"):  # type: ignore[union-attr]
+                if p.word("restart"):
+                    nxt = p.peek()
+                    if p.word("with") or (nxt is not None and nxt.kind == "number"):
+                        opts["restart"] = p.number()
                     else:
-                        p.i += 1
-            return AlterAction("add_identity", column=col, new_name=kind)
-        if p.word("set") and p.word("statistics", "storage", "compression"):
-            p.fragment_until_comma()
-            return AlterAction("noop")
+                        opts["restart"] = True
+                    continue
+                p.expect("set")
+                if p.word("generated"):
+                    opts["generated"] = "a" if p.word("always") else (
+                        "d" if p.words("by", "default") else None)
+                    if opts["generated"] is None:
+                        raise p.error()
+                    continue
+                if p.word("statistics", "storage", "compression"):
+                    p.fragment_until_comma()
+                    return AlterAction("noop")
+                if p.peek() is None or p.peek().value in ("as", "restart", "owned") or \
+                        not _sequence_option(p, False, opts):  # type: ignore[union-attr]
+                    raise p.error()
+            return AlterAction("alter_identity", column=col, node=opts)
         raise p.error()
     if p.words("validate", "constraint"):
         p.ident()      # constraints are checked against existing rows when added
@@ -423,6 +459,18 @@ def parse_ddl(text: str, toks: list[Token]) -> Any:
                     "cannot create temporary relation in non-temporary schema")
             name = ("pg_temp", name[1])
         return CreateSequence(name, ine, _sequence_options(p, alter=False))
+    if first == "alter" and second == "schema":
+        p.i = 2
+        name = p.ident()
+        if p.words("rename", "to"):
+            new = p.ident()
+            p.end()
+            return AlterSchema(name, new)
+        p.expect("owner")
+        p.expect("to")
+        p.ident()
+        p.end()
+        return AlterSchema(name)
     if first == "alter" and second in ("table", "index", "view", "sequence"):
         p.i = 2
         ie = p.words("if", "exists")

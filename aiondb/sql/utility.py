@@ -360,6 +360,6 @@ _HANDLERS: dict[type, Any] = {
     st.CloseCursor: _close_cursor, st.PrepareStmt: _prepare_sql, st.ExecuteStmt: _execute_sql,
     st.Explain: _explain, st.CopyStmt: _copy,
 }
-for _cls in (D.DropStmt, D.TruncateStmt, D.CreateSchema, D.CreateSequence, D.AlterSequence,
-             D.AlterTable):
+for _cls in (D.DropStmt, D.TruncateStmt, D.CreateSchema, D.AlterSchema, D.CreateSequence,
+             D.AlterSequence, D.AlterTable):
     _HANDLERS[_cls] = _ddl

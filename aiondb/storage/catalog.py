@@ -211,20 +211,31 @@ class Catalog:
         return self._memoized("tables", lambda: [
             r for r in self.relations.values() if isinstance(r, TableDef)])
 
+    def _grouped(self, key: str, make: Any) -> dict[int, list[Any]]:
+        """One pass over the catalog grouping objects by table: asking for
+        every table's indexes (a DDL commit does) stays linear in the schema."""
+        groups = self._memo.get(key)
+        if groups is None:
+            groups = self._memo[key] = {}
+            for table_oid, obj in make():
+                groups.setdefault(table_oid, []).append(obj)
+        return groups
+
     def indexes_of(self, table_oid: int) -> list[IndexDef]:
-        return self._memoized(("idx", table_oid), lambda: [
-            r for r in self.relations.values()
-            if isinstance(r, IndexDef) and r.table_oid == table_oid])
+        groups = self._grouped("idx_by_table", lambda: (
+            (r.table_oid, r) for r in self.relations.values() if isinstance(r, IndexDef)))
+        return list(groups.get(table_oid, ()))
 
     def constraints_of(self, table_oid: int) -> list[ConstraintDef]:
-        return self._memoized(("con", table_oid), lambda: [
-            c for c in self.constraints.values() if c.table_oid == table_oid])
+        groups = self._grouped("con_by_table", lambda: (
+            (c.table_oid, c) for c in self.constraints.values()))
+        return list(groups.get(table_oid, ()))
 
     def referencing(self, table_oid: int) -> list[ConstraintDef]:
         """Foreign keys that point at this table."""
-        return self._memoized(("ref", table_oid), lambda: [
-            c for c in self.constraints.values()
-            if c.kind == "f" and c.ref_table_oid == table_oid])
+        groups = self._grouped("ref_by_table", lambda: (
+            (c.ref_table_oid, c) for c in self.constraints.values() if c.kind == "f"))
+        return list(groups.get(table_oid, ()))
 
     def sequences(self) -> list[SequenceDef]:
         return self._memoized("seqs", lambda: [
@@ -238,6 +249,11 @@ class Catalog:
         s = SchemaDef(self.allocate_oid(), name)
         self.schemas[name] = s
         return s
+
+    def rename_schema(self, name: str, new_name: str) -> None:
+        self._memo.clear()
+        s = self.schemas.pop(name)
+        self.schemas[new_name] = replace(s, name=new_name)
 
     def drop_schema(self, name: str) -> None:
         self._memo.clear()
