@@ -147,3 +147,15 @@ def test_same_replies_as_postgres(aiondb: AionServer, postgres: PgServer, diff_d
 def test_same_replies_as_postgres_long(aiondb: AionServer, postgres: PgServer, diff_db: str,
                                        batches: list[bytes]) -> None:
     check(aiondb, postgres, diff_db, batches)
+
+
+@pytest.mark.parametrize("sql", SQL)
+@pytest.mark.parametrize("max_rows", [0, 1])
+def test_portal_executed_again(aiondb: AionServer, postgres: PgServer, diff_db: str,
+                               sql: str, max_rows: int) -> None:
+    """A second Execute of a portal that ran to its end: a row-returning one
+    yields no more rows, any other kind cannot be run again (55000)."""
+    params = (b"1",) if "$1" in sql else ()
+    check(aiondb, postgres, diff_db,
+          [w.parse("", sql) + w.bind("", "", params) + w.execute("", max_rows)
+           + w.execute("", 0) + w.execute("", 0) + w.SYNC])

@@ -936,6 +936,10 @@ class Session:
                     self.implicit_txn = True
                 p.result = await self.execute(ps.statement, p.params, ps)
             p.rows = p.result.rows
+        elif p.done and p.result.columns is None and not p.result.empty:
+            # As PostgreSQL: a portal whose statement returns no rows runs
+            # once; it does not run again (nor report success twice).
+            raise errors.ObjectNotInPrerequisiteState(f'portal "{name}" cannot be run')
         res = p.result
         rows = p.rows or []
         # As PostgreSQL: a fetch that fills its row limit suspends (even on the

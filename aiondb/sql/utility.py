@@ -57,6 +57,8 @@ async def _commit(session: Session, u: st.Commit, stmt: st.Statement) -> Result:
     if not session.in_block:
         if session.txn is None or not session.implicit_txn:
             session.notice("there is no transaction in progress", "WARNING", "25P01")
+        if session.txn is None:
+            session._end_txn_settings(commit=True)    # the implicit one ends: portals too
         await session.finish_implicit()
         return _result("COMMIT")
     session.in_block = False
@@ -361,5 +363,5 @@ _HANDLERS: dict[type, Any] = {
     st.Explain: _explain, st.CopyStmt: _copy,
 }
 for _cls in (D.DropStmt, D.TruncateStmt, D.CreateSchema, D.AlterSchema, D.CreateSequence,
-             D.AlterSequence, D.AlterTable):
+             D.AlterSequence, D.AlterTable, D.CreateMatView, D.RefreshMatView):
     _HANDLERS[_cls] = _ddl
