@@ -34,9 +34,9 @@ class StatementBinder(QueryBinder):
         if sys_view is not None:
             raise errors.InsufficientPrivilege(
                 f'permission denied: "{table.name}" is a system catalog')
-        if not isinstance(rel, TableDef):
-            kind = {"v": "view", "S": "sequence", "i": "index"}.get(getattr(rel, "kind", ""),
-                                                                    "relation")
+        if not isinstance(rel, TableDef) or rel.kind == "m":
+            kind = {"v": "view", "S": "sequence", "i": "index",
+                    "m": "materialized view"}.get(getattr(rel, "kind", ""), "relation")
             raise errors.WrongObjectType(f'cannot change {kind} "{table.name}"')
         return rel
 

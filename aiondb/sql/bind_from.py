@@ -27,7 +27,7 @@ from aiondb.sql.expr import (
 )
 from aiondb.sql.scope import Scope, ScopeEntry
 from aiondb.sql.typenames import resolve_type
-from aiondb.storage.catalog import SequenceDef, TableDef, ViewDef
+from aiondb.storage.catalog import MatViewDef, SequenceDef, TableDef, ViewDef
 
 
 def _zip_arrays(ctx: Any, *arrays: list | None) -> list[tuple]:
@@ -394,6 +394,10 @@ class FromBinder:
         if not isinstance(rel, TableDef):
             raise errors.WrongObjectType(f'"{name}" is not a table')
         tdef = rel
+        if isinstance(tdef, MatViewDef) and not tdef.populated:
+            raise errors.ObjectNotInPrerequisiteState(
+                f'materialized view "{tdef.name}" has not been populated',
+                hint="Use the REFRESH MATERIALIZED VIEW command.")
         names = [c.name for c in tdef.columns]
         for i, c in enumerate(colaliases):
             names[i] = c

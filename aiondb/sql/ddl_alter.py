@@ -31,6 +31,7 @@ from aiondb.storage.catalog import (
     Catalog,
     ColumnDef,
     IndexDef,
+    MatViewDef,
     SequenceDef,
     TableDef,
 )
@@ -54,7 +55,15 @@ def alter(session: Session, txn: Transaction, node: D.AlterTable) -> Result:
     if sysv is not None:
         raise errors.InsufficientPrivilege(f'permission denied: "{node.name[1]}" is a system '
                                            "catalog")
-    if node.kind != "table" or not isinstance(rel, TableDef):
+    if node.kind == "materialized view" and isinstance(rel, MatViewDef) and \
+            all(a.kind == "rename_column" for a in node.actions):
+        for a in node.actions:
+            _a_rename_column(session, txn, cat, rel, a)
+        return _result(tag)
+    if node.kind not in ("table", "materialized view") or not isinstance(rel, TableDef) or \
+            node.kind == "materialized view" or isinstance(rel, MatViewDef):
+        if node.kind == "materialized view" and not isinstance(rel, MatViewDef):
+            raise errors.WrongObjectType(f'"{rel.name}" is not a materialized view')
         for a in node.actions:
             if a.kind == "rename":
                 if (rel.schema_oid, a.new_name) in cat.names:

@@ -30,6 +30,7 @@ from aiondb.storage.catalog import (
     Catalog,
     ColumnDef,
     IndexDef,
+    MatViewDef,
     SequenceDef,
     TableDef,
     ViewDef,
@@ -313,8 +314,7 @@ def drop(session: Session, txn: Transaction, node: D.DropStmt) -> Result:
             rel, sysv = session.resolve_relation(cat, schema, name)
         except (errors.UndefinedTable, errors.InvalidSchemaName):
             if node.if_exists:
-                what = {"table": "table", "index": "index", "view": "view",
-                        "sequence": "sequence"}[node.kind]
+                what = node.kind
                 session.notice(f'{what} "{name}" does not exist, skipping')
                 continue
             if node.kind == "index":
@@ -324,8 +324,9 @@ def drop(session: Session, txn: Transaction, node: D.DropStmt) -> Result:
             raise errors.InsufficientPrivilege(f'permission denied: "{name}" is a system '
                                                "catalog")
         expected = {"table": TableDef, "index": IndexDef, "view": ViewDef,
-                    "sequence": SequenceDef}[node.kind]
-        if not isinstance(rel, expected):
+                    "sequence": SequenceDef, "materialized view": MatViewDef}[node.kind]
+        if not isinstance(rel, expected) or (node.kind == "table" and
+                                             isinstance(rel, MatViewDef)):
             raise errors.WrongObjectType(f'"{name}" is not a{"n" if node.kind == "index" else ""}'
                                          f" {node.kind}",
                                          hint=f"Use DROP {_kind_name(rel).upper()} to remove "
@@ -336,7 +337,8 @@ def drop(session: Session, txn: Transaction, node: D.DropStmt) -> Result:
 
 
 def _kind_name(rel: Any) -> str:
-    return {"r": "table", "v": "view", "i": "index", "S": "sequence"}[rel.kind]
+    return {"r": "table", "v": "view", "i": "index", "S": "sequence",
+            "m": "materialized view"}[rel.kind]
 
 
 def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
@@ -349,8 +351,9 @@ def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
                 deps.append(("constraint", con, f"constraint {con.name} on table "
                              f"{cat.relations[con.table_oid].name} depends on table {rel.name}"))
         for v in list(cat.relations.values()):
-            if isinstance(v, ViewDef) and rel.oid in v.depends:
-                deps.append(("view", v, f"view {v.name} depends on table {rel.name}"))
+            if isinstance(v, (ViewDef, MatViewDef)) and rel.oid in v.depends:
+                deps.append(("view", v, f"{_kind_name(v)} {v.name} depends on "
+                                        f"{_kind_name(rel)} {rel.name}"))
         if deps and not cascade:
             raise errors.DependentObjectsStillExist(
                 f"cannot drop table {rel.name} because other objects depend on it",
@@ -384,11 +387,11 @@ def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
         return
     if isinstance(rel, ViewDef):
         for v in list(cat.relations.values()):
-            if isinstance(v, ViewDef) and rel.oid in v.depends:
+            if isinstance(v, (ViewDef, MatViewDef)) and rel.oid in v.depends:
                 if not cascade:
                     raise errors.DependentObjectsStillExist(
                         f"cannot drop view {rel.name} because other objects depend on it",
-                        detail=f"view {v.name} depends on view {rel.name}",
+                        detail=f"{_kind_name(v)} {v.name} depends on view {rel.name}",
                         hint="Use DROP ... CASCADE to drop the dependent objects too.")
                 _drop_relation(session, txn, cat, v, True)
         cat.drop_relation(rel.oid)
@@ -434,6 +437,8 @@ def truncate(session: Session, txn: Transaction, node: D.TruncateStmt) -> Result
             targets.append(child)
             oids.add(child.oid)
     for t in targets:
+        if isinstance(t, MatViewDef):
+            raise errors.WrongObjectType(f'"{t.name}" is not a table')
         txn.lock_table_exclusive(t.oid)
         td = TableData(t, cat.indexes_of(t.oid))
         txn.replace_table_data(t.oid, td, "truncated")

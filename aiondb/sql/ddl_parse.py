@@ -42,6 +42,22 @@ class CreateSchema:
 
 
 @dataclass(frozen=True)
+class CreateMatView:
+    name: QualName
+    columns: tuple[str, ...]
+    query: Any                 # the parsed statement (statements.Statement)
+    if_not_exists: bool = False
+    with_data: bool = True
+
+
+@dataclass(frozen=True)
+class RefreshMatView:
+    name: QualName
+    concurrently: bool = False
+    with_data: bool = True
+
+
+@dataclass(frozen=True)
 class AlterSchema:
     name: str
     new_name: str | None = None      # RENAME TO; None for OWNER TO (accepted, no effect)
@@ -394,6 +410,70 @@ def _find_top_level_word(text: str, word: str) -> int:
     return -1
 
 
+def _with_data(p: _P) -> bool:
+    """A trailing WITH [NO] DATA (default: WITH DATA)."""
+    if p.word("with"):
+        no = bool(p.word("no"))
+        p.expect("data")
+        return not no
+    return True
+
+
+def _create_matview(p: _P) -> CreateMatView:
+    """CREATE MATERIALIZED VIEW [IF NOT EXISTS] name [(columns)] [USING method]
+    [WITH (storage parameters)] [TABLESPACE name] AS query [WITH [NO] DATA]."""
+    p.i = 2
+    p.expect("view")
+    ine = p.words("if", "not", "exists")
+    name = p.qualname()
+    cols: list[str] = []
+    if p.op("("):
+        cols.append(p.ident())
+        while p.op(","):
+            cols.append(p.ident())
+        if not p.op(")"):
+            raise p.error()
+    if p.word("using"):
+        method = p.ident()
+        if method != "heap":
+            raise errors.FeatureNotSupported(f'table access method "{method}" is not supported')
+    if p.word("with"):                      # storage parameters: accepted, no effect
+        if not p.op("("):
+            raise p.error()
+        depth = 1
+        while depth:
+            if p.at_end():
+                raise p.error()
+            if p.op("("):
+                depth += 1
+            elif p.op(")"):
+                depth -= 1
+            else:
+                p.i += 1
+    if p.word("tablespace"):
+        p.ident()
+    p.expect("as")
+    start = p.peek()
+    if start is None:
+        raise p.error()
+    # the query runs to a trailing top-level WITH [NO] DATA, if any
+    end = len(p.toks)
+    with_data = True
+    tail = [t.value for t in p.toks[-3:]]
+    if tail[-1:] == ["data"] and len(p.toks) >= 2 and p.toks[-2].value in ("with", "no"):
+        if p.toks[-2].value == "no" and len(p.toks) >= 3 and p.toks[-3].value == "with":
+            end, with_data = len(p.toks) - 3, False
+        elif p.toks[-2].value == "with":
+            end = len(p.toks) - 2
+    stop = p.toks[end].pos if end < len(p.toks) else len(p.text)
+    query_text = p.text[start.pos:stop]
+    from aiondb.sql.statements import _parse_one
+    stmt = _parse_one(query_text, start.pos)
+    if stmt.ast is None or stmt.is_utility:
+        raise errors.SyntaxError("syntax error at or near \"AS\"")
+    return CreateMatView(name, tuple(cols), stmt, ine, with_data)
+
+
 def parse_ddl(text: str, toks: list[Token]) -> Any:
     """The statement for these tokens, or None if it is not one of ours."""
     first = toks[0].value if toks and toks[0].kind == "word" else ""
@@ -412,7 +492,27 @@ def parse_ddl(text: str, toks: list[Token]) -> Any:
         p.end()
         return DropStmt(second, tuple(names), ie, cascade)
     if first == "drop" and second == "materialized":
-        raise errors.FeatureNotSupported("materialized views are not supported")
+        p.i = 2
+        p.expect("view")
+        ie = p.words("if", "exists")
+        names = [p.qualname()]
+        while p.op(","):
+            names.append(p.qualname())
+        cascade = bool(p.word("cascade"))
+        p.word("restrict")
+        p.end()
+        return DropStmt("materialized view", tuple(names), ie, cascade)
+    if first == "create" and second == "materialized":
+        return _create_matview(p)
+    if first == "refresh":
+        p.i = 1
+        p.expect("materialized")
+        p.expect("view")
+        conc = bool(p.word("concurrently"))
+        name = p.qualname()
+        with_data = _with_data(p)
+        p.end()
+        return RefreshMatView(name, conc, with_data)
     if first == "truncate":
         p.i = 1
         p.word("table")
@@ -471,7 +571,14 @@ def parse_ddl(text: str, toks: list[Token]) -> Any:
         p.ident()
         p.end()
         return AlterSchema(name)
-    if first == "alter" and second in ("table", "index", "view", "sequence"):
+    if first == "alter" and second == "materialized" and len(toks) > 2 and \
+            toks[2].value == "view":
+        # ALTER MATERIALIZED VIEW: the ALTER TABLE forms that apply (RENAME ...)
+        toks = toks[:1] + toks[2:]
+        second = "materialized view"
+        p = _P(text, toks)
+    if first == "alter" and second in ("table", "index", "view", "sequence",
+                                       "materialized view"):
         p.i = 2
         ie = p.words("if", "exists")
         p.word("only")

@@ -628,8 +628,7 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
                                                               "aggregate", "operator",
                                                               "role", "user", "policy",
                                                               "publication", "subscription",
-                                                              "tablespace", "server",
-                                                              "materialized")):
+                                                              "tablespace", "server")):
         if first == "create" and second == "extension":
             return NoOp("CREATE EXTENSION")
         what = "DO" if first == "do" else f"CREATE {second.upper()}"

@@ -104,6 +104,18 @@ class TableDef:
 
 
 @dataclass(frozen=True)
+class MatViewDef(TableDef):
+    """A materialized view: a table whose rows are its query's, as of the last
+    REFRESH (none at all while not populated)."""
+
+    sql: str = ""
+    populated: bool = True
+    depends: tuple[int, ...] = ()    # relations the query reads
+
+    kind = "m"
+
+
+@dataclass(frozen=True)
 class ViewDef:
     oid: int
     name: str
@@ -356,7 +368,7 @@ def _rel_to_dict(r: Relation) -> dict[str, Any]:
     if isinstance(r, TableDef):
         d = asdict(r)
         d["columns"] = [_col_to_dict(c) for c in r.columns]
-        d["kind"] = "r"
+        d["kind"] = r.kind      # 'r', or 'm' for a materialized view
     elif isinstance(r, ViewDef):
         d = asdict(r)
         d["columns"] = [_col_to_dict(c) for c in r.columns]
@@ -380,9 +392,12 @@ def _tuples(d: dict[str, Any], *keys: str) -> None:
 def _rel_from_dict(d: dict[str, Any]) -> Relation:
     d = dict(d)
     kind = d.pop("kind")
-    if kind == "r":
+    if kind in ("r", "m"):
         d["columns"] = tuple(_col_from_dict(c) for c in d["columns"])
         _tuples(d, "pk", "options")
+        if kind == "m":
+            d["depends"] = tuple(d.get("depends", ()))
+            return MatViewDef(**d)
         return TableDef(**d)
     if kind == "v":
         d["columns"] = tuple(_col_from_dict(c) for c in d["columns"])
@@ -396,5 +411,6 @@ def _rel_from_dict(d: dict[str, Any]) -> Relation:
     return IndexDef(**d)
 
 
-__all__ = ["Catalog", "ColumnDef", "ConstraintDef", "IndexDef", "SchemaDef", "SequenceDef",
+__all__ = ["Catalog", "ColumnDef", "ConstraintDef", "IndexDef", "MatViewDef", "SchemaDef",
+           "SequenceDef",
            "TableDef", "ViewDef", "Relation", "replace"]
