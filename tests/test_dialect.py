@@ -66,7 +66,7 @@ def test_restore_dry_run_and_backup_target() -> None:
     assert (r.utility.tenant, r.utility.path, r.utility.dry_run) == ("acme", "/b/x.bak", True)
 
 
-@pytest.mark.parametrize("sql,pos", [("SELEC 1", 7), ("SELECT 1 +", 10), ("SELECT * FROM", 10)])
+@pytest.mark.parametrize("sql,pos", [("SELEC 1", 1), ("SELECT 1 +", 10), ("SELECT * FROM", 10)])
 def test_syntax_errors_are_42601_with_a_position(sql: str, pos: int) -> None:
     with pytest.raises(errors.SyntaxError) as ei:
         st.parse_query(sql)

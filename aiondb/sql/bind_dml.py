@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from aiondb import errors
 from aiondb import types as T
+from aiondb.sql import errpos
 from aiondb.sql import plan as P
 from aiondb.sql.bind_query import QueryBinder, figure_colname
 from aiondb.sql.dialect import AionDB
@@ -30,7 +31,7 @@ class StatementBinder(QueryBinder):
         table = node.this if isinstance(node, exp.Schema) else node
         if not isinstance(table, exp.Table):
             raise errors.FeatureNotSupported("unsupported target of data modification")
-        rel, sys_view = self.lookup_relation(table.db or None, table.name)
+        rel, sys_view = self.lookup_relation(table.db or None, table.name, table)
         if sys_view is not None:
             raise errors.InsufficientPrivilege(
                 f'permission denied: "{table.name}" is a system catalog')
@@ -106,16 +107,16 @@ class StatementBinder(QueryBinder):
         if isinstance(target, exp.Schema) and isinstance(target.this, exp.Table):
             alias_node = target.this.args.get("alias")
         alias = alias_node.name if alias_node is not None else tdef.name
-        if isinstance(target, exp.Schema) and target.expressions:
-            names = [c.name for c in target.expressions]
-        else:
-            names = [c.name for c in tdef.columns]
+        listed = target.expressions if isinstance(target, exp.Schema) else []
+        names = [c.name for c in listed] if listed else [c.name for c in tdef.columns]
         positions = []
-        for n in names:
+        for i, n in enumerate(names):
             col = tdef.column(n)
             if col is None:
-                raise errors.UndefinedColumn(
+                exc = errors.UndefinedColumn(
                     f'column "{n}" of relation "{tdef.name}" does not exist')
+                errpos.locate(exc, listed[i] if listed else None)
+                raise exc
             pos = tdef.columns.index(col)
             if pos in positions:
                 raise errors.DuplicateColumn(f'column "{n}" specified more than once')
@@ -284,8 +285,10 @@ class StatementBinder(QueryBinder):
         for i, (c, oc) in enumerate(zip(cols, plan.columns, strict=True)):
             col = tdef.column(c.name)
             if col is None:
-                raise errors.UndefinedColumn(
+                exc = errors.UndefinedColumn(
                     f'column "{c.name}" of relation "{tdef.name}" does not exist')
+                errpos.locate(exc, c)
+                raise exc
             field = Call(f"field{i}", [row], oc.type,
                          (lambda r, i=i: None if r is None else r[i]), strict=False)
             out.append((tdef.columns.index(col), self.coerce(field, col.type, "a", col.name)))
@@ -318,8 +321,10 @@ class StatementBinder(QueryBinder):
         name = left.name
         col = tdef.column(name)
         if col is None:
-            raise errors.UndefinedColumn(
+            exc = errors.UndefinedColumn(
                 f'column "{name}" of relation "{tdef.name}" does not exist')
+            errpos.locate(exc, left)
+            raise exc
         pos = tdef.columns.index(col)
         right = eq.expression
         if subscript is not None and col.type.oid == T.JSONB.oid:

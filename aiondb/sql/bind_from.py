@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from aiondb import errors
 from aiondb import types as T
-from aiondb.sql import functions
+from aiondb.sql import errpos, functions
 from aiondb.sql import plan as P
 from aiondb.sql.dialect import AionDB
 from aiondb.sql.expr import (
@@ -378,7 +378,7 @@ class FromBinder:
                     raise errors.FeatureNotSupported(
                         f'WITH query "{cdef.name}" does not have a RETURNING clause')
                 return P.CteScan(cdef, outs)
-        rel, sys_view = self.lookup_relation(schema, name)
+        rel, sys_view = self.lookup_relation(schema, name, node)
         if sys_view is not None:
             names = [c.name for c in sys_view.columns]
             for i, c in enumerate(colaliases):
@@ -451,13 +451,19 @@ class FromBinder:
         pred = Call("tablesample", [pct, seed, row], T.BOOL, keep, strict=False, volatile=True)
         return P.Filter(plan, pred, plan.columns)
 
-    def lookup_relation(self, schema: str | None, name: str) -> tuple[Any, Any]:
+    def lookup_relation(self, schema: str | None, name: str,
+                        node: exp.Expr | None = None) -> tuple[Any, Any]:
         """A relation named in a query; PostgreSQL reports a missing schema
         here as a missing relation (42P01), unlike DDL (3F000)."""
         try:
-            return self.session.resolve_relation(self.catalog, schema, name)
-        except errors.InvalidSchemaName:
-            raise errors.UndefinedTable(f'relation "{schema}.{name}" does not exist') from None
+            try:
+                return self.session.resolve_relation(self.catalog, schema, name)
+            except errors.InvalidSchemaName:
+                raise errors.UndefinedTable(
+                    f'relation "{schema}.{name}" does not exist') from None
+        except errors.UndefinedTable as exc:
+            errpos.locate(exc, node)
+            raise
 
     def _sequence_item(self, seq: SequenceDef, alias: str, colaliases: list[str],
                        scope: Scope, offset: int) -> P.Plan:

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from aiondb import errors
 from aiondb import types as T
-from aiondb.sql import casts, functions
+from aiondb.sql import casts, errpos, functions
 from aiondb.sql.bind_calls import CallBinder
 from aiondb.sql.bind_predicates import _BINARY_OPS, PredicateBinder, _row_items
 from aiondb.sql.dialect import AionDB, PgOperator
@@ -176,10 +176,14 @@ class Binder(PredicateBinder, CallBinder):
     # --- expressions -----------------------------------------------------------------------------
     def expr(self, node: exp.Expr, scope: Scope) -> Expr:
         method = _EXPR_DISPATCH.get(type(node))
-        if method is not None:
-            return method(self, node, scope)
-        if isinstance(node, exp.Func) and not isinstance(node, exp.Anonymous):
-            return self._builtin_class(node, scope)
+        try:
+            if method is not None:
+                return method(self, node, scope)
+            if isinstance(node, exp.Func) and not isinstance(node, exp.Anonymous):
+                return self._builtin_class(node, scope)
+        except errpos.LOCATED as exc:
+            errpos.locate(exc, node)
+            raise
         raise errors.FeatureNotSupported(
             f"expression {type(node).__name__} is not supported: {node.sql(dialect=AionDB)}")
 

@@ -22,9 +22,9 @@ from sqlglot import exp
 
 from aiondb import errors
 from aiondb import types as T
+from aiondb.sql import errpos, temp_tables
 from aiondb.sql import settings as S
 from aiondb.sql import statements as st
-from aiondb.sql import temp_tables
 from aiondb.sql.bind_dml import StatementBinder
 from aiondb.sql.executor import ExecContext, Operator, build
 from aiondb.sql.plan import OutCol, Plan
@@ -574,19 +574,16 @@ class Session:
             return cached
         binder = StatementBinder(catalog, self, ptypes)
         ast = stmt.ast
-        from aiondb.sql.scope import Scope
-        if isinstance(ast, exp.Insert):
-            plan: Plan = binder.bind_insert(ast)
-            kind, tag = "dml", "INSERT"
-        elif isinstance(ast, exp.Update):
-            plan = binder.bind_update(ast)
-            kind, tag = "dml", "UPDATE"
-        elif isinstance(ast, exp.Delete):
-            plan = binder.bind_delete(ast)
-            kind, tag = "dml", "DELETE"
-        else:
-            plan = binder.bind_query_node(ast, Scope())
-            kind, tag = "query", "SELECT"
+        try:
+            plan, kind, tag = _bind_statement(binder, ast)
+        except errpos.LOCATED as exc:
+            if stmt.params is not None and getattr(exc, "ast_node", None) is not None:
+                # a literal-normalized template: its offsets are not the text's,
+                # so bind the statement as written to report the position
+                self.plan(st._parse_one(stmt.text, stmt.offset), None, None, param_types)
+            if stmt.params is None:
+                errpos.statement_position(exc, ast, stmt.offset, stmt.text)
+            raise
         plan = optimize(plan, catalog)
         for i, t in enumerate(binder.params):
             if t.oid == T.UNKNOWN.oid:
@@ -966,3 +963,15 @@ class Session:
         """Sync: end the implicit transaction; unnamed portals go away."""
         self.portals = {k: v for k, v in self.portals.items() if k and self.in_block}
         await self.finish_implicit()
+
+
+def _bind_statement(binder: StatementBinder, ast: exp.Expr) -> tuple[Plan, str, str]:
+    """The bound plan of a DML statement or query, its kind and command tag."""
+    from aiondb.sql.scope import Scope
+    if isinstance(ast, exp.Insert):
+        return binder.bind_insert(ast), "dml", "INSERT"
+    if isinstance(ast, exp.Update):
+        return binder.bind_update(ast), "dml", "UPDATE"
+    if isinstance(ast, exp.Delete):
+        return binder.bind_delete(ast), "dml", "DELETE"
+    return binder.bind_query_node(ast, Scope()), "query", "SELECT"

@@ -394,9 +394,24 @@ def _parse_fetch(u: _Utility, move: bool) -> FetchStmt:
     return FetchStmt(name, count, move, direction)
 
 
+# Words a PostgreSQL statement can start with (gram.y's stmt rule), plus
+# AionDB's BACKUP / RESTORE TENANT.
+_LEADING_KEYWORDS = frozenset("""abort alter analyse analyze backup begin call checkpoint close
+cluster comment commit copy create deallocate declare delete discard do drop end execute
+explain fetch grant import insert listen load lock merge move notify prepare reassign refresh
+reindex release reset restore revoke rollback savepoint security select set show start table
+truncate unlisten update vacuum values with""".split())
+
+
 def _classify(text: str, offset: int, toks: list[Token]) -> Any:
     """The utility statement for these tokens, or None if sqlglot parses it."""
     u = _Utility(text, toks)
+    head = toks[0]
+    if not (head.kind == "word" and head.value in _LEADING_KEYWORDS) and \
+            not (head.kind == "op" and head.text == "("):
+        # PostgreSQL's grammar fails on a statement's first token when no
+        # statement starts with it, so the error points there, not further on
+        raise u.error(head)
     first = toks[0].value if toks[0].kind == "word" else ""
     second = toks[1].value if len(toks) > 1 and toks[1].kind == "word" else ""
     if first in ("begin", "start"):
@@ -614,6 +629,10 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
         if u.word("all"):
             return CloseCursor(None)
         return CloseCursor(u.ident())
+    if first in ("import", "security", "load", "reassign"):
+        what = {"import": "IMPORT FOREIGN SCHEMA", "security": "SECURITY LABEL",
+                "load": "LOAD", "reassign": "REASSIGN OWNED"}[first]
+        raise errors.FeatureNotSupported(f"{what} is not supported")
     if first in ("listen", "unlisten", "notify"):
         raise errors.FeatureNotSupported(f"{first.upper()} is not supported")
     if first in ("grant", "revoke"):

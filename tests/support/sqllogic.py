@@ -10,6 +10,9 @@ File format (tests/sql/*.slt):
     statement error 23505
     INSERT INTO t VALUES (1, 'a'), (1, 'b')
 
+    statement error 42703 @8   (@N: the error's position field; @none: absent)
+    SELECT nosuch FROM t
+
     query                    (modifiers: sort, colnames, on <conn>)
     SELECT id, v FROM t ORDER BY id
     ----
@@ -61,6 +64,7 @@ class Record:
     line: int
     expect_error: str | None = None  # SQLSTATE, for statement error
     error_text: str | None = None
+    error_pos: str | None = None     # '@8' / '@none': the expected position field
     expected: list[str] = field(default_factory=list)
     sort: bool = False
     colnames: bool = False
@@ -76,6 +80,7 @@ class Outcome:
     ok: bool
     actual: list[str]
     message: str = ""
+    position: str = "@none"          # the error's position field, as '@N' or '@none'
 
 
 def parse_file(path: Path) -> tuple[list[Record], list[str]]:
@@ -118,6 +123,10 @@ def parse_file(path: Path) -> tuple[list[Record], list[str]]:
                 if on is not None:
                     rec.conn = on.group(1)
                     tail = tail[:on.start()].strip()
+                at = re.search(r"(?:^|\s)(@(?:\d+|none))$", tail)
+                if at is not None:
+                    rec.error_pos = at.group(1)
+                    tail = tail[:at.start()].strip()
                 rec.error_text = tail or None
                 break
             elif w == "sort":
@@ -215,13 +224,16 @@ class Runner:
         if status == ExecStatus.FATAL_ERROR:
             state = (res.error_field(DiagnosticField.SQLSTATE) or b"").decode()
             msg = (res.error_field(DiagnosticField.MESSAGE_PRIMARY) or b"").decode()
+            pos = res.error_field(DiagnosticField.STATEMENT_POSITION)
+            at = f"@{pos.decode()}" if pos else "@none"
             if rec.kind == "statement" and rec.expect_error is not None:
                 ok = rec.expect_error in ("any", state) and (
-                    rec.error_text is None or rec.error_text in msg)
+                    rec.error_text is None or rec.error_text in msg) and (
+                    rec.error_pos is None or rec.error_pos == at)
+                want = "".join(" " + w for w in (rec.error_text, rec.error_pos) if w)
                 return Outcome(rec, ok, [f"error {state}: {msg}"],
-                               "" if ok else f"expected error {rec.expect_error}"
-                               f"{' ' + rec.error_text if rec.error_text else ''}, "
-                               f"got {state}: {msg}")
+                               "" if ok else f"expected error {rec.expect_error}{want}, "
+                               f"got {state}: {msg} {at}", at)
             return Outcome(rec, False, [f"error {state}: {msg}"],
                            f"unexpected error {state}: {msg}")
         if rec.kind == "statement":
@@ -293,6 +305,8 @@ def _directive(rec: Record, oc: Outcome | None) -> tuple[str, list[str] | None]:
                 ["statement", "ok"]
             if rec.expect_error and rec.error_text:
                 words.append(rec.error_text)
+            if rec.expect_error and rec.error_pos:
+                words.append(rec.error_pos)
             return " ".join(words + on), None
         failed = False
     elif failed:
@@ -300,6 +314,8 @@ def _directive(rec: Record, oc: Outcome | None) -> tuple[str, list[str] | None]:
         words = ["statement", "error", state]
         if rec.error_text and rec.error_text in oc.actual[0]:
             words.append(rec.error_text)
+        if rec.error_pos:
+            words.append(oc.position)
         return " ".join(words + on), None
     if rec.kind == "statement":
         return " ".join(["statement", "ok"] + on), None
