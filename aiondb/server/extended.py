@@ -1,0 +1,213 @@
+"""The extended query protocol (Parse, Bind, Describe, Execute, Close,
+Sync), including the fast lane for `Bind, [Describe,] Execute, Sync` of a
+prepared statement (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from aiondb import errors
+from aiondb.server.output import OutputMixin, _formats, _row_description, _row_encoders, as_db_error
+from aiondb.wire import codec
+from aiondb.wire import messages as m
+
+
+class ExtendedQueryMixin(OutputMixin):
+    def _ext_error(self, exc: errors.DatabaseError) -> None:
+        self._error(exc)
+        self.conn.error_in_extended_query()
+
+    def _on_parse(self, ev: m.Parse) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            if ev.name == "":
+                session.close_statement("")
+            session.prepare(ev.name, ev.sql, ev.param_oids)
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
+            return
+        self.write(codec.PARSE_COMPLETE)
+
+    def _on_bind(self, ev: m.Bind) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            if ev.portal == "":
+                session.close_portal("")
+            session.bind(ev.portal, ev.statement, ev.param_formats, ev.params,
+                         ev.result_formats)
+            if len(ev.result_formats) > 1:  # one format per column: checked at Bind
+                cols = session.describe_portal(ev.portal)
+                if cols is not None and len(cols) != len(ev.result_formats):
+                    session.close_portal(ev.portal)
+                    raise errors.ProtocolViolation(
+                        f"bind message has {len(ev.result_formats)} result formats but "
+                        f"query has {len(cols)} columns")
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
+            return
+        self.write(codec.BIND_COMPLETE)
+
+    def _on_describe(self, ev: m.Describe) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            if ev.kind == "S":
+                ptypes, cols = session.describe_statement(ev.name)
+                self.write(codec.parameter_description([t.oid for t in ptypes]))
+                self.write(_row_description(cols, [0] * len(cols)) if cols is not None
+                           else codec.NO_DATA)
+            else:
+                portal = session.portals.get(ev.name)
+                cols = session.describe_portal(ev.name)
+                if cols is None:
+                    self.write(codec.NO_DATA)
+                else:
+                    fmts = _formats(len(cols), portal.result_formats if portal else ())
+                    self.write(_row_description(cols, fmts))
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
+
+    def _fast_group(self) -> bool | None:
+        """One run of a prepared statement, `Bind, [Describe,] Execute, Sync`
+        on the unnamed portal, handled without message objects or a portal:
+        the shape pgbench -M prepared and psycopg send for every execution.
+        None: not such a group, or the session wants the general path (which
+        then handles the same bytes). True: done, Sync included; False: the
+        Sync must wait (a commit's WAL flush)."""
+        dec = self.conn.decoder
+        group = dec.prepared_group()
+        if group is None:
+            return None
+        bind, describe, size = group
+        if len(bind.result_formats) > 1:
+            return None        # per-column result formats are checked at Bind
+        session = self.session
+        assert session is not None
+        try:
+            res = session.fast_execute(bind.statement, bind.param_formats, bind.params,
+                                       bind.result_formats)
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            dec.consume_group(size)
+            self.write(codec.BIND_COMPLETE)
+            if describe:
+                entry = session.prepared[bind.statement].entry
+                assert entry is not None
+                cols = entry.columns if entry.kind == "query" or entry.columns else None
+                self.write(codec.NO_DATA if cols is None else _row_description(
+                    cols, _formats(len(cols), bind.result_formats)))
+            self._error(as_db_error(exc))
+        else:
+            if res is None:
+                return None
+            dec.consume_group(size)
+            write = self.write
+            write(codec.BIND_COMPLETE)
+            cols = res.columns
+            if cols is None:
+                if describe:
+                    write(codec.NO_DATA)
+                self._notices_and_status()
+            else:
+                fmts = _formats(len(cols), bind.result_formats)
+                if describe:
+                    write(_row_description(cols, fmts))
+                self._notices_and_status()
+                encs = _row_encoders(cols, fmts, session.tz)
+                data_row = codec.data_row
+                for r in res.rows:
+                    write(data_row([None if v is None else e(v)
+                                    for v, e in zip(r, encs, strict=True)]))
+            write(codec.command_complete(res.tag))
+        if session.try_sync_now():
+            self._after_sync()
+            return True
+        return False
+
+    def _execute_now(self, ev: m.Execute) -> bool:
+        """Execute a plain read without awaiting anything; False when the
+        general path is needed."""
+        session = self.session
+        if session is None or ev.max_rows:
+            return False
+        try:
+            res = session.try_execute_portal_now(ev.portal)
+            if res is None:
+                return False
+            portal = session.portals[ev.portal]
+            self._notices_and_status()
+            write = self.write
+            if res.columns is not None:
+                fmts = _formats(len(res.columns), portal.result_formats)
+                encs = _row_encoders(res.columns, fmts, session.tz)
+                data_row = codec.data_row
+                for r in res.rows:
+                    write(data_row([None if v is None else e(v)
+                                    for v, e in zip(r, encs, strict=True)]))
+            write(codec.command_complete(res.tag))
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
+        return True
+
+    async def _on_execute(self, ev: m.Execute) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            portal = session.portals.get(ev.portal)
+            if portal is None:
+                raise errors.InvalidCursorName(f'portal "{ev.portal}" does not exist')
+            res, suspended = await session.execute_portal(ev.portal, ev.max_rows)
+            if res.copy is not None:
+                raise errors.FeatureNotSupported(
+                    "COPY is only supported in the simple query protocol")
+            self._notices_and_status()
+            if res.empty:
+                self.write(codec.EMPTY_QUERY)
+                return
+            if res.columns is not None:
+                fmts = _formats(len(res.columns), portal.result_formats)
+                await self._send_rows(res.columns, fmts, res.rows)
+            if suspended:
+                self.write(codec.PORTAL_SUSPENDED)
+            else:
+                self.write(codec.command_complete(res.tag))
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
+
+    def _on_close(self, ev: m.Close) -> None:
+        session = self.session
+        assert session is not None
+        if ev.kind == "S":
+            session.close_statement(ev.name)
+        else:
+            session.close_portal(ev.name)
+        self.write(codec.CLOSE_COMPLETE)
+
+    async def _on_sync(self, ev: m.Sync) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            await session.sync()
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._error(as_db_error(exc))
+        self._after_sync()
+
+    def _after_sync(self) -> None:
+        session = self.session
+        assert session is not None
+        self._notices_and_status()
+        self._ready(session.status)
+        self.flush()
+
+    def _on_flush(self, ev: m.Flush) -> None:
+        self.flush()
+
+    async def _on_undecodable(self, ev: m.Undecodable) -> None:
+        if ev.kind == "Q":
+            self._error(ev.error)
+            await self._finish_query()
+        else:
+            self._ext_error(ev.error)
+
+    def _on_function_call(self, ev: m.FunctionCall) -> None:
+        self._ext_error(errors.FeatureNotSupported("the fastpath function call protocol is "
+                                                   "not supported"))

@@ -1,0 +1,106 @@
+"""The simple query protocol (Query) and the COPY sub-protocol it starts."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from aiondb.server.output import OutputMixin, as_db_error
+from aiondb.sql.copy import CopyIn, CopyOut
+from aiondb.wire import codec
+from aiondb.wire import messages as m
+
+
+class SimpleQueryMixin(OutputMixin):
+    async def _on_query(self, ev: m.Query) -> None:
+        session = self.session
+        assert session is not None
+        if "" in session.prepared or "" in session.portals:
+            # a simple Query ends the unnamed statement and portal (protocol rule)
+            session.close_statement("")
+            session.close_portal("")
+        try:
+            stmts = session.parse(ev.sql, normalize_literals=True)
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._error(as_db_error(exc))
+            await self._finish_query()
+            return
+        if not stmts:
+            self.write(codec.EMPTY_QUERY)
+            await self._finish_query()
+            return
+        self.pending = deque(stmts)
+        await self._run_pending()
+
+    async def _run_pending(self) -> None:
+        session = self.session
+        assert session is not None
+        while self.pending:
+            stmt = self.pending.popleft()
+            try:
+                res = await session.execute(stmt)
+            except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+                self.pending.clear()
+                self._error(as_db_error(exc))
+                break
+            if res.copy is not None:
+                if isinstance(res.copy, CopyIn):
+                    self._notices_and_status()
+                    self.copy_in = res.copy
+                    self.write(codec.copy_in_response(res.copy.ncols, res.copy.binary))
+                    self.conn.start_copy_in()
+                    self.flush()
+                    return  # resumes when CopyDone / CopyFail arrives
+                await self._send_copy_out(res.copy, res.tag)
+                continue
+            await self._send_result(res, None, describe=True)
+        await self._finish_query()
+
+    async def _finish_query(self) -> None:
+        session = self.session
+        if session is not None:
+            try:
+                await session.finish_implicit()
+            except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+                self._error(as_db_error(exc))
+            self._notices_and_status()
+            self._ready(session.status)
+        self.flush()
+
+    async def _send_copy_out(self, copy: CopyOut, tag: str) -> None:
+        self.write(codec.copy_out_response(copy.ncols, copy.binary))
+        for line in copy.lines:
+            self.write(codec.copy_data(line))
+            if self._write_paused:
+                self.flush()
+                await self.drain()
+        self.write(codec.COPY_DONE)
+        self.write(codec.command_complete(tag))
+
+    # --- COPY FROM STDIN ---------------------------------------------------------------------------------------
+    def _on_copy_data(self, ev: m.CopyData) -> None:
+        if self.copy_in is not None:
+            self.copy_in.feed(ev.data)
+
+    async def _on_copy_done(self, ev: m.CopyDone) -> None:
+        copy = self.copy_in
+        self.copy_in = None
+        self.conn.end_copy_in()
+        if copy is None:
+            return
+        try:
+            res = await copy.finish()
+            self._notices_and_status()
+            self.write(codec.command_complete(res.tag))
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self.pending.clear()
+            self._error(as_db_error(exc))
+        await self._run_pending()
+
+    async def _on_copy_fail(self, ev: m.CopyFail) -> None:
+        copy = self.copy_in
+        self.copy_in = None
+        self.conn.end_copy_in()
+        if copy is not None:
+            self.pending.clear()
+            self._error(copy.fail(ev.message))
+        await self._run_pending()
