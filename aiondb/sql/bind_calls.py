@@ -31,6 +31,8 @@ from aiondb.sql.expr import (
 from aiondb.sql.fn_jsontext import JSON_CALLS, json_call
 from aiondb.sql.scope import Scope
 
+_TEXTUAL_MINMAX = frozenset((T.VARCHAR.oid, T.NAME.oid))
+
 
 class CallBinder:
     """Function-call binding; mixed into Binder."""
@@ -233,6 +235,11 @@ class CallBinder:
         actual = [a.type for a in args]
         d, argtypes, ret = functions.resolve(cands, actual,
                                              functions.describe_call(name, actual))
+        if name in ("min", "max") and len(actual) == 1 and actual[0].oid in _TEXTUAL_MINMAX:
+            # PostgreSQL has no min/max for these: they resolve to min(text)
+            argtypes, ret = [T.TEXT], T.TEXT
+        # a function's result carries no type modifier (max(numeric(8,2)) is numeric)
+        ret = ret.base if isinstance(ret, T.SqlType) else ret
         args = [self.coerce(a, t) for a, t in zip(args, argtypes, strict=False)]
         if getattr(d, "specialize", None) is not None:
             d = d.specialize([a.type for a in args])
@@ -308,6 +315,7 @@ class CallBinder:
                                                  functions.describe_call(name,
                                                                          [a.type for a in args]))
             args = [self.coerce(a, t) for a, t in zip(args, argtypes, strict=False)]
+            ret = ret.base if isinstance(ret, T.SqlType) else ret
             return WindowCall(name, args, ret, d, partition, order, frame, None, False)
         if name in functions.AGGREGATES:
             saved = self.allow_aggregates
