@@ -31,6 +31,7 @@ from aiondb.storage.catalog import (
     ColumnDef,
     ConstraintDef,
     IndexDef,
+    MatViewDef,
     SequenceDef,
     TableDef,
     ViewDef,
@@ -248,7 +249,7 @@ def _constraintdef(ctx: Any, oid: int, pretty: bool = False) -> str | None:
 func("pg_get_constraintdef", (T.OID, T.BOOL), T.TEXT, needs_ctx=True)(_constraintdef)
 
 
-def view_definition(ctx: Any, view: ViewDef, pretty: bool) -> str:
+def view_definition(ctx: Any, view: ViewDef | MatViewDef, pretty: bool) -> str:
     from aiondb.sql.pg_catalog.viewdef import view_query_text
     return view_query_text(ctx, view.sql, [c.name for c in view.columns], pretty) + ";"
 
@@ -259,7 +260,8 @@ def _viewdef(ctx: Any, v: Any, pretty: Any = False) -> str | None:
         v = resolve_reg(ctx.session, T.REGCLASS, v, ctx)
     view = ctx.catalog.relations.get(int(v))
     # an integer second argument is a wrap column: pretty, as in PostgreSQL
-    return view_definition(ctx, view, bool(pretty)) if isinstance(view, ViewDef) else None
+    return view_definition(ctx, view, bool(pretty)) if isinstance(
+        view, (ViewDef, MatViewDef)) else None
 
 
 func("pg_get_viewdef", (T.OID,), T.TEXT, needs_ctx=True)(_viewdef)
@@ -273,7 +275,7 @@ func("pg_get_viewdef", (T.TEXT, T.BOOL), T.TEXT, needs_ctx=True)(_viewdef)
 def _ruledef(ctx: Any, oid: int, pretty: bool = False) -> str | None:
     from aiondb.sql.pg_catalog.relations import rule_oid
     for v in ctx.catalog.relations.values():
-        if isinstance(v, ViewDef) and rule_oid(v.oid) == oid:
+        if isinstance(v, (ViewDef, MatViewDef)) and rule_oid(v.oid) == oid:
             return (f'CREATE RULE "_RETURN" AS\n    ON SELECT TO {relation_name(ctx, v.oid)} '
                     f"DO INSTEAD {view_definition(ctx, v, bool(pretty))}")
     return None

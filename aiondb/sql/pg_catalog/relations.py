@@ -32,6 +32,7 @@ from aiondb.storage.catalog import (
     ColumnDef,
     ConstraintDef,
     IndexDef,
+    MatViewDef,
     SequenceDef,
     TableDef,
     ViewDef,
@@ -84,6 +85,9 @@ def _class_row(cat: Catalog, db: Any, rel: Any) -> dict[str, Any]:
                    relnatts=len(rel.columns), relreplident="d",
                    relchecks=sum(1 for c in cat.constraints_of(rel.oid) if c.kind == "c"),
                    relhastriggers=has_triggers(cat, rel.oid), relfrozenxid=1, relminmxid=1)
+        if isinstance(rel, MatViewDef):
+            # its query is a _RETURN rule, as for a view
+            row.update(relhasrules=True, relispopulated=rel.populated)
     elif isinstance(rel, ViewDef):
         row.update(reltype=rowtype_oid(rel.oid), relnatts=len(rel.columns), relfilenode=0,
                    relhasrules=True)
@@ -295,7 +299,7 @@ def rule_oid(view_oid: int) -> int:
 @relation("pg_rewrite")
 def _pg_rewrite(ctx: Any) -> Iterator[tuple]:
     for v in ctx.catalog.relations.values():
-        if isinstance(v, ViewDef):
+        if isinstance(v, (ViewDef, MatViewDef)):
             yield (rule_oid(v.oid), "_RETURN", v.oid, "1", "O", True, None, v.sql)
 
 

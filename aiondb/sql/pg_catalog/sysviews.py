@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from aiondb.sql.pg_catalog.registry import empty, reg_value, relation, schema_name
-from aiondb.storage.catalog import BOOTSTRAP_ROLE_OID, Catalog, IndexDef, ViewDef
+from aiondb.storage.catalog import BOOTSTRAP_ROLE_OID, Catalog, IndexDef, MatViewDef, ViewDef
 
 empty("pg_default_acl", "pg_shdepend", "pg_foreign_server", "pg_user_mapping",
       "pg_foreign_data_wrapper", "pg_aggregate", "pg_amop", "pg_amproc", "pg_cast",
@@ -20,7 +20,7 @@ empty("pg_default_acl", "pg_shdepend", "pg_foreign_server", "pg_user_mapping",
       "pg_ts_config", "pg_ts_config_map", "pg_ts_template", "pg_replication_origin",
       "pg_subscription", "pg_subscription_rel", "pg_publication", "pg_publication_rel",
       "pg_publication_namespace", "pg_parameter_acl", "pg_auth_members", "pg_group",
-      "pg_policies", "pg_rules", "pg_matviews", "pg_stats", "pg_locks", "pg_cursors",
+      "pg_policies", "pg_rules", "pg_stats", "pg_locks", "pg_cursors",
       "pg_available_extension_versions", "pg_prepared_xacts", "pg_timezone_abbrevs",
       "pg_stat_replication", "pg_replication_slots", "pg_stat_user_functions",
       "pg_user_mappings", "pg_seclabels", "pg_publication_tables", "pg_stats_ext",
@@ -32,8 +32,20 @@ def _pg_tables(ctx: Any) -> Iterator[tuple]:
     from aiondb.sql.pg_catalog.relations import has_triggers
     cat: Catalog = ctx.catalog
     for t in cat.tables():
+        if isinstance(t, MatViewDef):
+            continue
         yield (schema_name(cat, t.schema_oid), t.name, ctx.session.user, None,
                bool(cat.indexes_of(t.oid)), False, has_triggers(cat, t.oid), False)
+
+
+@relation("pg_matviews")
+def _pg_matviews(ctx: Any) -> Iterator[tuple]:
+    from aiondb.sql.pg_catalog.functions import view_definition
+    cat: Catalog = ctx.catalog
+    for m in cat.tables():
+        if isinstance(m, MatViewDef):
+            yield (schema_name(cat, m.schema_oid), m.name, ctx.session.user, None,
+                   bool(cat.indexes_of(m.oid)), m.populated, view_definition(ctx, m, False))
 
 
 @relation("pg_views")
