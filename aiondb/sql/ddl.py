@@ -11,6 +11,7 @@ from sqlglot import exp
 from aiondb import errors
 from aiondb.sql import ddl_parse as D
 from aiondb.sql.ddl_alter import alter
+from aiondb.sql.ddl_comment import CommentStmt, comment
 from aiondb.sql.ddl_matview import create_matview, refresh_matview
 from aiondb.sql.ddl_objects import (
     alter_schema,
@@ -51,4 +52,5 @@ _HANDLERS: dict[type, Any] = {
     D.AlterSchema: alter_schema, D.CreateSequence: create_sequence,
     D.AlterSequence: alter_sequence, D.AlterTable: alter,
     D.CreateMatView: create_matview, D.RefreshMatView: refresh_matview,
+    CommentStmt: comment,
 }

@@ -638,7 +638,8 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
     if first in ("grant", "revoke"):
         return NoOp(first.upper())
     if first == "comment" and second == "on":
-        return NoOp("COMMENT")
+        from aiondb.sql.ddl_comment import parse_comment
+        return parse_comment(text, toks)
     if first == "lock":
         return NoOp("LOCK TABLE")
     if first in ("do",) or (first == "create" and second in ("function", "procedure",

@@ -13,6 +13,7 @@ from aiondb.sql import ddl_parse as D
 from aiondb.sql import settings as S
 from aiondb.sql import statements as st
 from aiondb.sql import temp_tables
+from aiondb.sql.ddl_comment import CommentStmt
 from aiondb.sql.plan import OutCol
 
 if TYPE_CHECKING:
@@ -363,5 +364,5 @@ _HANDLERS: dict[type, Any] = {
     st.Explain: _explain, st.CopyStmt: _copy,
 }
 for _cls in (D.DropStmt, D.TruncateStmt, D.CreateSchema, D.AlterSchema, D.CreateSequence,
-             D.AlterSequence, D.AlterTable, D.CreateMatView, D.RefreshMatView):
+             D.AlterSequence, D.AlterTable, D.CreateMatView, D.RefreshMatView, CommentStmt):
     _HANDLERS[_cls] = _ddl

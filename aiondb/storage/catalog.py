@@ -165,6 +165,9 @@ class Catalog:
     relations: dict[int, Relation] = field(default_factory=dict)
     names: dict[tuple[int, str], int] = field(default_factory=dict)
     constraints: dict[int, ConstraintDef] = field(default_factory=dict)
+    # COMMENT ON: (object oid, column attnum or 0) -> text. OIDs are unique
+    # across schemas, relations and constraints, so the oid names the object
+    comments: dict[tuple[int, int], str] = field(default_factory=dict)
     # derived lookups (indexes of a table, ...), cleared by every change; the
     # per-row write path asks for them, and a scan of all relations each time
     # would grow with the schema
@@ -178,7 +181,7 @@ class Catalog:
 
     def copy(self) -> Catalog:
         return Catalog(self.version, self.next_oid, dict(self.schemas), dict(self.relations),
-                       dict(self.names), dict(self.constraints))
+                       dict(self.names), dict(self.constraints), dict(self.comments))
 
     def allocate_oid(self) -> int:
         oid = self.next_oid
@@ -269,7 +272,7 @@ class Catalog:
 
     def drop_schema(self, name: str) -> None:
         self._memo.clear()
-        del self.schemas[name]
+        self._drop_comments(self.schemas.pop(name).oid)
 
     def add_relation(self, rel: Relation) -> None:
         self._memo.clear()
@@ -289,13 +292,22 @@ class Catalog:
             del self.names[(old.schema_oid, old.name)]
             self.names[key] = rel.oid
         self.relations[rel.oid] = rel
+        cols = getattr(rel, "columns", None)
+        if cols is not None and self.comments:
+            # a dropped column's comment goes with it
+            live = {c.attnum for c in cols}
+            for key in [k for k in self.comments if k[0] == rel.oid and k[1] and
+                        k[1] not in live]:
+                del self.comments[key]
 
     def drop_relation(self, oid: int) -> None:
         self._memo.clear()
         rel = self.relations.pop(oid)
         del self.names[(rel.schema_oid, rel.name)]
+        self._drop_comments(oid)
         for con in [c for c in self.constraints.values() if c.table_oid == oid]:
             del self.constraints[con.oid]
+            self._drop_comments(con.oid)
 
     def add_constraint(self, con: ConstraintDef) -> None:
         self._memo.clear()
@@ -309,6 +321,19 @@ class Catalog:
     def drop_constraint(self, oid: int) -> None:
         self._memo.clear()
         del self.constraints[oid]
+        self._drop_comments(oid)
+
+    def set_comment(self, oid: int, subid: int, text: str | None) -> None:
+        """COMMENT ON ... IS text; None (or '') removes the comment."""
+        if text:
+            self.comments[(oid, subid)] = text
+        else:
+            self.comments.pop((oid, subid), None)
+
+    def _drop_comments(self, oid: int) -> None:
+        if self.comments:
+            for key in [k for k in self.comments if k[0] == oid]:
+                del self.comments[key]
 
     def replace_constraint(self, con: ConstraintDef) -> None:
         self._memo.clear()
@@ -322,6 +347,7 @@ class Catalog:
             "schemas": [asdict(s) for s in self.schemas.values()],
             "relations": [_rel_to_dict(r) for r in self.relations.values()],
             "constraints": [asdict(c) for c in self.constraints.values()],
+            "comments": [[oid, sub, text] for (oid, sub), text in self.comments.items()],
         }
 
     @classmethod
@@ -338,6 +364,8 @@ class Catalog:
             for k in ("attnums", "ref_attnums"):
                 c[k] = tuple(c[k])
             cat.constraints[c["oid"]] = ConstraintDef(**c)
+        for oid, sub, text in d.get("comments", ()):   # absent before COMMENT ON existed
+            cat.comments[(oid, sub)] = text
         return cat
 
 

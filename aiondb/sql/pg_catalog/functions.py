@@ -369,7 +369,9 @@ def _describe(ctx: Any, oid: int | None, catalog: str | None, subid: int = 0) ->
 
 func(("obj_description", "shobj_description"), (T.OID, T.NAME), T.TEXT, strict=False,
      needs_ctx=True)(_describe)
-func("obj_description", (T.OID,), T.TEXT, strict=False)(lambda oid: None)
+# the deprecated one-argument form: any catalog's description of the object
+func("obj_description", (T.OID,), T.TEXT, strict=False, needs_ctx=True)(
+    lambda ctx, oid: None if oid is None else ctx.catalog.comments.get((oid, 0)))
 func("col_description", (T.OID, T.INT4), T.TEXT, strict=False, needs_ctx=True)(
     lambda ctx, oid, n: _describe(ctx, oid, "pg_class", n))
 

@@ -188,12 +188,27 @@ def _pg_proc(ctx: Any) -> Iterator[dict[str, Any]]:
                "provariadic": _arg_oid(d.variadic) if getattr(d, "variadic", None) else 0}
 
 
-# --- descriptions (COMMENT ON is not supported: built-in objects only) ---------------------------------
+# --- descriptions: built-in objects', and COMMENT ON's from the catalog -------------------------------
+
+def _user_descriptions(ctx: Any) -> Iterator[tuple]:
+    cat = ctx.catalog
+    schemas = {s.oid for s in cat.schemas.values()}
+    for (oid, sub), text in cat.comments.items():
+        if oid in schemas:
+            classoid = CLASS_OID["pg_namespace"]
+        elif oid in cat.constraints:
+            classoid = CLASS_OID["pg_constraint"]
+        else:
+            classoid = CLASS_OID["pg_class"]
+        yield (oid, classoid, sub, text)
+
 
 @relation("pg_description")
 def _pg_description(ctx: Any) -> Iterator[tuple]:
     for oid, text in SCHEMA_DESCRIPTIONS.items():
-        yield (oid, CLASS_OID["pg_namespace"], 0, text)
+        if (oid, 0) not in ctx.catalog.comments:
+            yield (oid, CLASS_OID["pg_namespace"], 0, text)
+    yield from _user_descriptions(ctx)
     for oid, _, _, _, text in EXTENSIONS:
         yield (oid, CLASS_OID["pg_extension"], 0, text)
     yield (PLPGSQL_LANG, CLASS_OID["pg_language"], 0, "PL/pgSQL procedural language")
@@ -212,8 +227,17 @@ def _pg_shdescription(ctx: Any) -> Iterator[tuple]:
 
 def describe(ctx: Any, oid: int, classoid: int, subid: int = 0) -> str | None:
     """obj_description / col_description / shobj_description."""
+    if classoid != CLASS_OID["pg_database"]:
+        text = ctx.catalog.comments.get((oid, subid))
+        if text is not None:
+            return text if describes(ctx, oid, classoid) else None
     producer = _pg_shdescription if classoid == CLASS_OID["pg_database"] else _pg_description
     for row in producer(ctx):
         if row[0] == oid and row[1] == classoid and (len(row) == 3 or row[2] == subid):
             return row[-1]
     return None
+
+
+def describes(ctx: Any, oid: int, classoid: int) -> bool:
+    """Whether a catalog comment on `oid` belongs to that system catalog."""
+    return any(r[0] == oid and r[1] == classoid for r in _user_descriptions(ctx))
