@@ -140,13 +140,18 @@ class KeyLookupOp(Operator):
         self.single = len(self.keys) == 1
 
     def rows(self, ctx: ExecContext) -> Iterable[tuple]:
+        return self.lookup((), ctx)
+
+    def lookup(self, outer: tuple, ctx: ExecContext) -> Iterable[tuple]:
+        """The rows for keys computed over `outer` (an index nested-loop join's
+        outer row; () for constant / parameter keys)."""
         if self.single:
-            v = self.keys[0]((), ctx)
+            v = self.keys[0](outer, ctx)
             if v is None:
                 return ()
             key: Any = v
         else:
-            vals = [k((), ctx) for k in self.keys]
+            vals = [k(outer, ctx) for k in self.keys]
             if any(v is None for v in vals):
                 return ()
             key = tuple(vals)
@@ -437,130 +442,6 @@ def sort_rows(data: list, keys: list[tuple[Compiled, bool, bool | None, Any]],
         except TypeError as exc:
             raise errors.UndefinedFunction(f"could not identify an ordering operator: {exc}"
                                            ) from None
-
-
-# --- joins ----------------------------------------------------------------------------------------------
-
-class NestedLoopJoinOp(Operator):
-    __slots__ = ("left", "right", "kind", "cond", "lnull", "rnull", "lateral")
-
-    def __init__(self, p: P.NestedLoopJoin) -> None:
-        self.left = build(p.left)
-        self.right = build(p.right)
-        self.kind = p.kind
-        self.cond = _maybe(p.condition)
-        self.lnull = (None,) * len(p.left.columns)
-        self.rnull = (None,) * len(p.right.columns)
-        self.lateral = [compile_expr(e) for e in p.lateral_corr] if p.lateral_corr else None
-
-    def _right_rows(self, lrow: tuple, ctx: ExecContext, cached: list | None) -> Iterable[tuple]:
-        if self.lateral is None:
-            return cached  # type: ignore[return-value]
-        ctx.outer.append([f(lrow, ctx) for f in self.lateral])
-        try:
-            return list(self.right.rows(ctx))
-        finally:
-            ctx.outer.pop()
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        kind = self.kind
-        cond = self.cond
-        cached = None if self.lateral is not None else list(self.right.rows(ctx))
-        right_matched = [False] * len(cached) if kind in ("right", "full") and cached else None
-        for lrow in self.left.rows(ctx):
-            matched = False
-            rrows = self._right_rows(lrow, ctx, cached)
-            for i, rrow in enumerate(rrows):
-                row = lrow + rrow
-                if cond is None or cond(row, ctx) is True:
-                    matched = True
-                    if kind == "semi":
-                        break
-                    if kind == "anti":
-                        break
-                    if right_matched is not None:
-                        right_matched[i] = True
-                    yield row
-            if kind == "semi" and matched:
-                yield lrow
-            elif kind == "anti" and not matched:
-                yield lrow
-            elif not matched and kind in ("left", "full"):
-                yield lrow + self.rnull
-        if right_matched is not None and cached is not None:
-            for i, rrow in enumerate(cached):
-                if not right_matched[i]:
-                    yield self.lnull + rrow
-
-
-class HashJoinOp(Operator):
-    __slots__ = ("left", "right", "kind", "lkeys", "rkeys", "residual", "lnull", "rnull")
-
-    def __init__(self, p: P.HashJoin) -> None:
-        self.left = build(p.left)
-        self.right = build(p.right)
-        self.kind = p.kind
-        self.lkeys = [compile_expr(e) for e in p.left_keys]
-        self.rkeys = [compile_expr(e) for e in p.right_keys]
-        self.residual = _maybe(p.residual)
-        self.lnull = (None,) * len(p.left.columns)
-        self.rnull = (None,) * len(p.right.columns)
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        kind = self.kind
-        rkeys = self.rkeys
-        table: dict[Any, list[int]] = {}
-        rrows = list(self.right.rows(ctx))
-        single = len(rkeys) == 1
-        for i, r in enumerate(rrows):
-            if single:
-                k = rkeys[0](r, ctx)
-                if k is None:
-                    continue
-            else:
-                k = tuple(f(r, ctx) for f in rkeys)
-                if None in k:
-                    continue
-            k = hashable(k)
-            bucket = table.get(k)
-            if bucket is None:
-                table[k] = [i]
-            else:
-                bucket.append(i)
-        matched_right = [False] * len(rrows) if kind in ("right", "full") else None
-        residual = self.residual
-        lkeys = self.lkeys
-        for lrow in self.left.rows(ctx):
-            if single:
-                k = lkeys[0](lrow, ctx)
-                idxs = table.get(hashable(k)) if k is not None else None
-            else:
-                k = tuple(f(lrow, ctx) for f in lkeys)
-                idxs = table.get(hashable(k)) if None not in k else None
-            matched = False
-            if idxs:
-                for i in idxs:
-                    row = lrow + rrows[i]
-                    if residual is not None and residual(row, ctx) is not True:
-                        continue
-                    matched = True
-                    if kind == "semi" or kind == "anti":
-                        break
-                    if matched_right is not None:
-                        matched_right[i] = True
-                    yield row
-            if kind == "semi":
-                if matched:
-                    yield lrow
-            elif kind == "anti":
-                if not matched:
-                    yield lrow
-            elif not matched and kind in ("left", "full"):
-                yield lrow + self.rnull
-        if matched_right is not None:
-            for i, r in enumerate(rrows):
-                if not matched_right[i]:
-                    yield self.lnull + r
 
 
 # --- set operations -------------------------------------------------------------------------------------
@@ -863,7 +744,6 @@ for _p, _o in ((P.Result, ResultOp), (P.Values, ValuesOp), (P.Empty, lambda p: E
                (P.SystemScan, SystemScanOp), (P.FunctionScan, FunctionScanOp),
                (P.Filter, FilterOp), (P.Project, ProjectOp), (P.Limit, LimitOp),
                (P.Distinct, DistinctOp), (P.Sort, SortOp),
-               (P.NestedLoopJoin, NestedLoopJoinOp), (P.HashJoin, HashJoinOp),
                (P.SetOp, SetOpOp), (P.CteScan, CteScanOp), (P.WorkTableScan, WorkTableScanOp),
                (P.LockRows, LockRowsOp), (P.ProjectSet, ProjectSetOp), (P.RunCtes, RunCtesOp)):
     _BUILDERS[_p] = _o  # type: ignore[assignment]
@@ -884,6 +764,18 @@ def _build_dml(p: P.Plan) -> Operator:
     return dml.build_dml(p)
 
 
+def _build_nested_loop(p: P.NestedLoopJoin) -> Operator:
+    from aiondb.sql.exec_joins import NestedLoopJoinOp
+    return NestedLoopJoinOp(p)
+
+
+def _build_hash_join(p: P.HashJoin) -> Operator:
+    from aiondb.sql.exec_joins import HashJoinOp
+    return HashJoinOp(p)
+
+
+_BUILDERS[P.NestedLoopJoin] = _build_nested_loop
+_BUILDERS[P.HashJoin] = _build_hash_join
 _BUILDERS[P.Aggregate] = _build_aggregate
 _BUILDERS[P.Window] = _build_window
 _BUILDERS[P.Insert] = _build_dml

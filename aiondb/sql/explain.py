@@ -148,6 +148,16 @@ def _node_lines(p: P.Plan) -> tuple[str, list[str]]:
             f"{describe(lk, p.left.columns)} = {describe(rk, p.right.columns)}"
             for lk, rk in zip(p.left_keys, p.right_keys, strict=True))
         details.append(f"Hash Cond: ({conds})")
+        probe = p.index_probe
+        if probe is not None:
+            # exec_joins.HashJoinOp: per outer row lookups when the outer side is small
+            name = probe.index.name if probe.index is not None else f"{probe.table.name}_pkey"
+            labels = index_labels(probe.table, probe.index) if probe.index is not None else \
+                [probe.table.columns[pos].name for pos in probe.table.pk_positions]
+            keys = " AND ".join(f"{label} = {describe(k, p.left.columns)}"
+                                for label, k in zip(labels, probe.keys, strict=False))
+            details.append(f"Small Outer Side: Index Scan using {name} on "
+                           f"{probe.table.name} ({keys}) per outer row")
         return kind, details
     if isinstance(p, P.Aggregate):
         if p.group_exprs:

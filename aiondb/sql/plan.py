@@ -145,6 +145,10 @@ class HashJoin(Plan):
     right_keys: list[Expr]
     residual: Expr | None
     columns: list[OutCol]
+    # inner side a table scan with an index on the join columns: the lookup of
+    # one outer row's matches (keys over the outer row), used when the outer
+    # side turns out small (exec_joins.HashJoinOp)
+    index_probe: KeyLookup | None = None
 
     def inputs(self) -> list[Plan]:
         return [self.left, self.right]

@@ -2,7 +2,8 @@
 
 1. push_filters     move WHERE conjuncts into scans and below joins
 2. access_paths     primary-key / index equality → KeyLookup, ranges → KeyRange
-3. hash_joins       equi-joins → HashJoin
+3. hash_joins       equi-joins → HashJoin (with an index probe of the inner table
+                    when one fits: used at run time if the outer side is small)
 4. index_order      ORDER BY <key> [LIMIT] over a table → ordered key scan, no sort
 """
 
@@ -246,7 +247,40 @@ def hash_joins(p: P.Plan, catalog: Catalog) -> P.Plan:
         residual.append(c)
     if not lkeys:
         return p
-    return P.HashJoin(p.left, p.right, p.kind, lkeys, rkeys, conjoin(residual), p.columns)
+    probe = _index_probe(p.right, lkeys, rkeys, catalog) if p.kind in (
+        "inner", "left", "semi", "anti") else None
+    return P.HashJoin(p.left, p.right, p.kind, lkeys, rkeys, conjoin(residual), p.columns,
+                      probe)
+
+
+def _index_probe(right: P.Plan, lkeys: list[Expr], rkeys: list[Expr],
+                 catalog: Catalog) -> P.KeyLookup | None:
+    """A lookup of the inner table by the join keys (computed over the outer
+    row), when the inner side is a plain scan and its primary key or a
+    btree index covers exactly the join columns."""
+    if not isinstance(right, P.Scan) or right.with_key:
+        return None
+    if not all(type(k) is Col for k in rkeys):
+        return None
+    tdef = right.table
+    by_pos = {k.index: lk for k, lk in zip(rkeys, lkeys, strict=True)}  # type: ignore[attr-defined]
+    if len(by_pos) != len(rkeys) or max(by_pos) >= len(tdef.columns):
+        return None
+    if any(not usable(tdef.columns[pos].type, lk) for pos, lk in by_pos.items()):
+        return None
+    pk = tdef.pk_positions
+    if pk and set(pk) == set(by_pos):
+        return P.KeyLookup(tdef, [by_pos[c] for c in pk], right.columns, None, False,
+                           right.filter)
+    for idx in catalog.indexes_of(tdef.oid):
+        if idx.primary or idx.method != "btree" or idx.predicate or idx.exprs or \
+                not all(idx.attnums):
+            continue
+        positions = [tdef.position(a) for a in idx.attnums]
+        if len(positions) == len(by_pos) and set(positions) == set(by_pos):
+            return P.KeyLookup(tdef, [by_pos[c] for c in positions], right.columns, idx,
+                               False, right.filter)
+    return None
 
 
 # --- 4. index order ---------------------------------------------------------------------------------
