@@ -391,7 +391,7 @@ class AggregateOp(Operator):
     set groups by its own subset of the group expressions; the others read
     NULL in that set's rows, which come out set by set."""
 
-    __slots__ = ("input", "group_fns", "aggs", "has_groups", "sets")
+    __slots__ = ("input", "group_fns", "aggs", "has_groups", "sets", "loop")
 
     def __init__(self, p: P.Aggregate, input_op: Operator) -> None:
         self.input = input_op
@@ -409,8 +409,16 @@ class AggregateOp(Operator):
                 [(compile_expr(o[0]), o[1], o[2], sort_value_fn(o[0].type)) for o in a.order],
                 a.impl.strict and not a.star,
             ))
+        self.loop = None
+        if self.sets is None and all(not a.distinct and not a.order for a in p.aggregates):
+            from aiondb.sql.agg_loop import compile_group_loop
+            self.loop = compile_group_loop(
+                p.group_exprs, [(a.impl, a.args, a.filter, a.impl.strict and not a.star)
+                                for a in p.aggregates], hashable)
 
     def rows(self, ctx: ExecContext) -> list[tuple]:
+        if self.loop is not None:
+            return self._rows_compiled(ctx)
         group_fns = self.group_fns
         aggs = self.aggs
         simple = all(not d and not o and f is None for _, _, f, d, o, _ in aggs)
@@ -447,6 +455,22 @@ class AggregateOp(Operator):
                         st = self._replay(impl, st, distinct, order, ctx)
                     vals.append(impl.final(st))
                 out.append(gvals + extra + tuple(vals))
+        return out
+
+    def _rows_compiled(self, ctx: ExecContext) -> list[tuple]:
+        groups: dict[Any, list] = {}
+        assert self.loop is not None
+        self.loop(self.input.rows(ctx), ctx, groups)
+        finals = [a[0].final for a in self.aggs]
+        if not groups:
+            if self.has_groups:
+                return []
+            # no GROUP BY: one row even for no input
+            return [tuple(f(a[0].init()) for f, a in zip(finals, self.aggs, strict=True))]
+        out = []
+        for entry in groups.values():
+            out.append(entry[0] + tuple([f(st) for f, st in zip(finals, entry[1:],
+                                                                strict=True)]))
         return out
 
     def _step(self, states: list, row: tuple, simple: bool, ctx: ExecContext) -> None:
