@@ -11,7 +11,7 @@ from sqlglot import exp
 from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import ddl_parse as D
-from aiondb.sql import temp_tables
+from aiondb.sql import deferred, temp_tables
 from aiondb.sql.binder import resolve_type
 from aiondb.sql.dialect import AionDB
 from aiondb.sql.expr import compile_expr
@@ -324,6 +324,8 @@ def _column_constraint(session: Session, cat: Catalog, col: ColumnDef, cc: exp.E
         return replace(col, not_null=not kind.args.get("allow_null"))
     if isinstance(kind, exp.DefaultColumnConstraint):
         return replace(col, default=_bind_default(session, cat, col, kind.this))
+    if isinstance(kind, (exp.PrimaryKeyColumnConstraint, exp.UniqueColumnConstraint)):
+        deferred.reject_deferrable(kind)
     if isinstance(kind, exp.PrimaryKeyColumnConstraint):
         pending.append((cname, exp.PrimaryKey(expressions=[exp.to_identifier(col.name)]),
                         col.name))
@@ -421,6 +423,8 @@ def _add_table_constraint(session: Session, txn: Transaction, cat: Catalog, tdef
         if inner is None:
             raise errors.SyntaxError("empty constraint")
         el = inner
+    if isinstance(el, (exp.PrimaryKey, exp.UniqueColumnConstraint)):
+        deferred.reject_deferrable(el)
     if isinstance(el, exp.PrimaryKey):
         names = _col_names(el)
         if tdef.pk:
@@ -538,9 +542,11 @@ def _add_fk(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
     name = cname or _unique_name(cat, tdef.schema_oid, f"{tdef.name}_{'_'.join(names)}_fkey",
                                  used)
     used.add(name)
+    deferrable, initially_deferred = deferred.constraint_timing(ref.args.get("options"))
     con = ConstraintDef(cat.allocate_oid(), name, "f", tdef.oid, attnums,
                         ref_table_oid=parent.oid, ref_attnums=tuple(ref_attnums),
-                        on_delete=on_delete, on_update=on_update)
+                        on_delete=on_delete, on_update=on_update, deferrable=deferrable,
+                        initially_deferred=initially_deferred)
     if not creating:
         _check_fk_rows(session, txn, cat, tdef, parent, con)
     cat.add_constraint(con)

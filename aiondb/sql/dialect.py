@@ -67,6 +67,9 @@ class AionDB(Postgres):
 
     class Parser(Postgres.Parser):
         FUNCTIONS: dict = {}
+        # PostgreSQL's constraint attribute NOT DEFERRABLE (the default)
+        KEY_CONSTRAINT_OPTIONS = {**Postgres.Parser.KEY_CONSTRAINT_OPTIONS,
+                                  "NOT": ("ENFORCED", "DEFERRABLE")}
         FUNCTION_PARSERS = {k: v for k, v in Postgres.Parser.FUNCTION_PARSERS.items()
                             if k in _KEEP_FUNCTIONS}
         FACTOR = {k: v for k, v in Postgres.Parser.FACTOR.items()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiondb import errors
+from aiondb.sql import deferred
 from aiondb.sql import plan as P
 from aiondb.sql.executor import ExecContext, Operator, build
 from aiondb.sql.expr import Compiled, compile_expr
@@ -119,11 +120,18 @@ def check_fks_out(rules: TableRules, row: tuple, ctx: ExecContext,
         if old is not None and tuple(old[p] for p in fk.child_pos) == vals:
             continue
         if not _parent_exists(fk, vals, ctx):
-            raise errors.ForeignKeyViolation(
-                f'insert or update on table "{fk.child.name}" violates foreign key constraint '
-                f'"{fk.con.name}"',
-                detail=f'{_key_text(fk.child, fk.child_pos, row, ctx)} is not present in table '
-                       f'"{fk.parent.name}".', **_about(fk.child, ctx, constraint=fk.con.name))
+            if fk.con.deferrable and deferred.is_deferred(ctx, fk.con):
+                deferred.owe(ctx, fk, "out", vals, row)
+                continue
+            raise fk_violation(fk, row, ctx)
+
+
+def fk_violation(fk: ForeignKey, row: tuple, ctx: ExecContext) -> errors.DatabaseError:
+    return errors.ForeignKeyViolation(
+        f'insert or update on table "{fk.child.name}" violates foreign key constraint '
+        f'"{fk.con.name}"',
+        detail=f'{_key_text(fk.child, fk.child_pos, row, ctx)} is not present in table '
+               f'"{fk.parent.name}".', **_about(fk.child, ctx, constraint=fk.con.name))
 
 
 def find_rows(ctx: ExecContext, table: TableDef, positions: tuple[int, ...],
@@ -179,7 +187,10 @@ def apply_fks_in(rules: TableRules, old: tuple, new: tuple | None, ctx: ExecCont
             continue
         action = fk.con.on_delete if new is None else fk.con.on_update
         if action == "a":
-            pending.checks.append((fk, old_vals, old))
+            if fk.con.deferrable and deferred.is_deferred(ctx, fk.con):
+                deferred.owe(ctx, fk, "in", old_vals, old)
+            else:
+                pending.checks.append((fk, old_vals, old))
             continue
         children = find_rows(ctx, fk.child, fk.child_pos, old_vals)
         if not children:

@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from aiondb import errors
 from aiondb import types as T
-from aiondb.sql import errpos, temp_tables
+from aiondb.sql import deferred, errpos, temp_tables
 from aiondb.sql import settings as S
 from aiondb.sql import statements as st
 from aiondb.sql.bind_dml import StatementBinder
@@ -200,6 +200,7 @@ class Session:
         self.cancel_requested = False
         self.sleeps_done = 0
         self.temp_on_commit: dict[int, str] = {}    # temp table oid → 'delete' | 'drop'
+        self.deferred: Any = None     # deferred.DeferredState of the transaction, if any
         self.last_sequence_value: int | None = None
         self.sequence_values: dict[int, int] = {}
         self._views: dict[tuple[int, int], Plan] = {}
@@ -414,6 +415,13 @@ class Session:
         return self.txn
 
     async def _commit(self) -> None:
+        if self.deferred is not None:
+            try:
+                deferred.before_commit(self)
+            except BaseException:
+                self._rollback()
+                raise
+            self.deferred = None
         if self.temp_on_commit and self.txn is not None:
             try:
                 temp_tables.before_commit(self, self.txn)
@@ -431,6 +439,7 @@ class Session:
     def _rollback(self) -> None:
         txn = self.txn
         self.txn = None
+        self.deferred = None
         self.implicit_txn = False
         self._end_txn_settings(commit=False)
         if txn is not None:

@@ -440,6 +440,10 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
             u.expect("chain")
         u.end()
         return Commit(chain) if first in ("commit", "end") else Rollback(chain)
+    if first == "set" and second == "constraints":
+        from aiondb.sql.deferred import parse_set_constraints
+        u.i = 2
+        return parse_set_constraints(u)
     if first == "savepoint":
         u.i = 1
         name = u.ident()

@@ -14,6 +14,7 @@ from aiondb.sql import settings as S
 from aiondb.sql import statements as st
 from aiondb.sql import temp_tables
 from aiondb.sql.ddl_comment import CommentStmt
+from aiondb.sql.deferred import SetConstraints, set_constraints
 from aiondb.sql.plan import OutCol
 
 if TYPE_CHECKING:
@@ -246,6 +247,11 @@ async def _backup(session: Session, u: Any, stmt: st.Statement) -> Result:
     raise errors.FeatureNotSupported("BACKUP TENANT is not implemented yet")
 
 
+async def _set_constraints(session: Session, u: SetConstraints, stmt: st.Statement) -> Result:
+    set_constraints(session, u)
+    return _result("SET CONSTRAINTS")
+
+
 async def _noop(session: Session, u: st.NoOp, stmt: st.Statement) -> Result:
     if u.tag in ("VACUUM",):
         _no_block(session, "VACUUM")
@@ -361,7 +367,7 @@ _HANDLERS: dict[type, Any] = {
     st.DropDatabase: _drop_database, st.BackupTenant: _backup, st.RestoreTenant: _backup,
     st.NoOp: _noop, st.DeclareCursor: _declare, st.FetchStmt: _fetch,
     st.CloseCursor: _close_cursor, st.PrepareStmt: _prepare_sql, st.ExecuteStmt: _execute_sql,
-    st.Explain: _explain, st.CopyStmt: _copy,
+    st.Explain: _explain, st.CopyStmt: _copy, SetConstraints: _set_constraints,
 }
 for _cls in (D.DropStmt, D.TruncateStmt, D.CreateSchema, D.AlterSchema, D.CreateSequence,
              D.AlterSequence, D.AlterTable, D.CreateMatView, D.RefreshMatView, CommentStmt):

@@ -68,6 +68,7 @@ class ConstraintDef:
     on_delete: str = "a"         # a no action, r restrict, c cascade, n set null, d default
     on_update: str = "a"
     deferrable: bool = False
+    initially_deferred: bool = False
 
 
 @dataclass(frozen=True)

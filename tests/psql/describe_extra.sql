@@ -41,3 +41,6 @@ COMMENT ON TABLE docs.items IS NULL;
 COMMENT ON COLUMN docs.items.qty IS '';
 \d+ docs.items
 \dt+ docs.*
+CREATE TABLE docs.lines (item int REFERENCES docs.items INITIALLY DEFERRED, other int, CONSTRAINT lines_other FOREIGN KEY (other) REFERENCES docs.items ON DELETE CASCADE DEFERRABLE);
+\d docs.lines
+\d docs.items

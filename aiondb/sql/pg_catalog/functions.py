@@ -237,6 +237,8 @@ def constraint_definition(ctx: Any, con: ConstraintDef, pretty: bool) -> str:
             text += f" ON DELETE {_FK_ACTION[con.on_delete]}"
     if con.deferrable:
         text += " DEFERRABLE"
+    if con.initially_deferred:
+        text += " INITIALLY DEFERRED"
     return text
 
 
@@ -296,7 +298,8 @@ def _triggerdef(ctx: Any, oid: int, pretty: bool = False) -> str | None:
                     f"{relation_name(ctx, tg['tgrelid'], qualified=True)} FROM "
                     f"{relation_name(ctx, tg['tgconstrrelid'])} "
                     f"{'DEFERRABLE' if tg['tgdeferrable'] else 'NOT DEFERRABLE'} "
-                    "INITIALLY IMMEDIATE FOR EACH ROW EXECUTE FUNCTION "
+                    f"INITIALLY {'DEFERRED' if tg['tginitdeferred'] else 'IMMEDIATE'} "
+                    "FOR EACH ROW EXECUTE FUNCTION "
                     f"{qi(tg['tgfname'])}()")
     return None
 

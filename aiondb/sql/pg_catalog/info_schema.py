@@ -165,7 +165,7 @@ def _table_constraints(ctx: Any) -> Iterator[tuple]:
     db = ctx.session.db.name
     for c, t, schema in _constraints(ctx.catalog):
         yield (db, schema, c.name, db, schema, t.name, _CON_TYPES[c.kind],
-               _yn(c.deferrable), "NO", "YES", "YES" if c.kind == "u" else None)
+               _yn(c.deferrable), _yn(c.initially_deferred), "YES", "YES" if c.kind == "u" else None)
     # PostgreSQL also lists NOT NULL columns as CHECK constraints named
     # schema-oid_table-oid_attnum_not_null
     for t in ctx.catalog.tables():

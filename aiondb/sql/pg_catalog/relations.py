@@ -221,7 +221,8 @@ def _pg_constraint(ctx: Any) -> Iterator[dict[str, Any]]:
         ops = _eq_ops(cat, c) if fk else None
         yield {"oid": c.oid, "conname": c.name,
                "connamespace": table.schema_oid if table is not None else 0,
-               "contype": c.kind, "condeferrable": c.deferrable, "convalidated": True,
+               "contype": c.kind, "condeferrable": c.deferrable,
+               "condeferred": c.initially_deferred, "convalidated": True,
                "conrelid": c.table_oid, "conindid": _fk_index(cat, c) if fk else c.index_oid,
                "confrelid": c.ref_table_oid, "confupdtype": c.on_update if fk else " ",
                "confdeltype": c.on_delete if fk else " ",
@@ -251,11 +252,13 @@ def fk_triggers(con: ConstraintDef) -> list[dict[str, Any]]:
             (con.table_oid, con.ref_table_oid, "c", TG_INSERT, "RI_FKey_check_ins"),
             (con.table_oid, con.ref_table_oid, "c", TG_UPDATE, "RI_FKey_check_upd"))):
         oid = derived_oid(con.oid, k)
+        # PostgreSQL's action triggers other than NO ACTION are never deferrable
+        timed = con.deferrable and (side == "c" or "noaction" in fn)
         out.append({"oid": oid, "tgrelid": rel, "tgname": f"RI_ConstraintTrigger_{side}_{oid}",
                     "tgfoid": 0, "tgfname": fn, "tgtype": TG_ROW | events, "tgenabled": "O",
                     "tgisinternal": True, "tgconstrrelid": other, "tgconstrindid": 0,
-                    "tgconstraint": con.oid, "tgdeferrable": con.deferrable,
-                    "tginitdeferred": False, "tgnargs": 0, "tgattr": [], "tgargs": b""})
+                    "tgconstraint": con.oid, "tgdeferrable": timed,
+                    "tginitdeferred": timed and con.initially_deferred, "tgnargs": 0, "tgattr": [], "tgargs": b""})
     return out
 
 
