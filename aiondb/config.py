@@ -157,10 +157,11 @@ class Settings:
         "parse": _parse_size, "help": "WAL volume that triggers a checkpoint, e.g. 1GB"})
     wal_segment_size: int = field(default=16 * 1024 * 1024, metadata={
         "parse": _parse_size, "help": "size of each pre-allocated WAL segment file"})
-    wal_flush: str = field(default="inline", metadata={
-        "parse": lambda v: _choice(v, ("inline", "thread"), "wal_flush"),
-        "help": "'inline': fdatasync in the event loop (fastest with fast disks); 'thread': "
-                "a flusher thread, so statements keep running during a slow fsync"})
+    wal_flush: str = field(default="process", metadata={
+        "parse": lambda v: _choice(v, ("process", "inline", "thread"), "wal_flush"),
+        "help": "'process': fdatasync in a helper process, so statements keep running "
+                "during a flush; 'inline': fdatasync in the event loop; 'thread': in a "
+                "flusher thread"})
     synchronous_commit: bool = field(default=True, metadata={
         "parse": _parse_sync_commit,
         "help": "default for the session setting: wait for fsync before COMMIT returns"})

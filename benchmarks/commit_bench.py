@@ -20,9 +20,10 @@ References (--no-reference drops them):
                   SET synchronous_commit = off per session)
   postgres-async  the same PostgreSQL cluster with synchronous_commit=off per
                   session (PGOPTIONS for pgbench, SET for psycopg)
+  aion-inline     AionDB durable with --wal-flush inline (fdatasync in the
+                  event loop instead of the sync process, the default)
   aion-thread     AionDB durable with --wal-flush thread (fdatasync in a flusher
-                  thread instead of inline in the event loop), when the server
-                  has that setting
+                  thread)
 
 Clients (--client): pgbench -M prepared with a custom -f script (C client,
 cheapest per transaction, the primary figure), and psycopg 3 with prepared
@@ -105,6 +106,8 @@ def main() -> int:
             if "--wal-flush" in subprocess.run(
                     [sys.executable, "-m", "aiondb", "serve", "--help"], capture_output=True,
                     text=True, cwd=H.REPO).stdout:
+                targets.append(b.aiondb("durable", name="aion-inline",
+                                        flags=["--wal-flush", "inline"]))
                 targets.append(b.aiondb("durable", name="aion-thread",
                                         flags=["--wal-flush", "thread"]))
         settings = {}

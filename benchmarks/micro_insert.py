@@ -9,7 +9,10 @@ network. With --durable the tenant is in a temporary data directory
 sealed and written but the fsync wait is left out; --no-fsync also makes
 fdatasync a no-op, leaving only the Python work of the commit path.
 
-    python benchmarks/micro_insert.py [--durable [--sync] [--no-fsync]] [--profile]
+    python benchmarks/micro_insert.py [--durable [--sync] [--no-fsync]] [--clients N] [--profile]
+
+--clients N drives N connections, one INSERT each per loop turn, as N
+pgbench clients do: concurrent commits share a WAL flush.
 
 --sync keeps synchronous_commit on (each commit waits for its flush; with
 --no-fsync that wait is only the event loop's turn).
@@ -34,7 +37,7 @@ from aiondb.config import Settings  # noqa: E402
 from aiondb.server import ClientProtocol, Server  # noqa: E402
 
 
-async def main(profile: bool, durable: bool, sync: bool = False) -> None:
+async def main(profile: bool, durable: bool, sync: bool = False, clients: int = 1) -> None:
     tmp = tempfile.mkdtemp(prefix="aiondb-micro-")
     if durable:
         settings = Settings(port=0, data_dir=os.path.join(tmp, "data"),
@@ -43,17 +46,23 @@ async def main(profile: bool, durable: bool, sync: bool = False) -> None:
         settings = Settings(port=0, ephemeral=True)
     server = Server(settings)
     await server.start()
-    proto = ClientProtocol(server)
-    tr = FakeTransport()
-    proto.connection_made(tr)
-    proto.data_received(startup("aion", "postgres"))
+    protos, trs = [], []
+    for _ in range(clients):
+        proto = ClientProtocol(server)
+        tr = FakeTransport()
+        proto.connection_made(tr)
+        proto.data_received(startup("aion", "postgres"))
+        protos.append(proto)
+        trs.append(tr)
     await asyncio.sleep(0.05)
+    proto, tr = protos[0], trs[0]
     proto.data_received(query(
         "CREATE TABLE bench_commit (id bigint PRIMARY KEY, client int, v text)"))
     await asyncio.sleep(0.05)
     sql = b"INSERT INTO bench_commit (id, client, v) VALUES ($1, $2, $3);"
-    proto.data_received(msg(b"P", b"P0_1\0" + sql + b"\0" + struct.pack("!h", 0)) +
-                        msg(b"S", b""))
+    for pr in protos:
+        pr.data_received(msg(b"P", b"P0_1\0" + sql + b"\0" + struct.pack("!h", 0)) +
+                         msg(b"S", b""))
     await asyncio.sleep(0.05)
     payload = b"a short text payload of forty bytes...."
 
@@ -79,11 +88,12 @@ async def main(profile: bool, durable: bool, sync: bool = False) -> None:
         if prof:
             prof.enable()
         t0 = time.process_time()
-        for t in txns:
-            proto.data_received(t)
+        for i in range(0, n, clients):
+            for pr, t in zip(protos, txns[i:i + clients], strict=False):
+                pr.data_received(t)
             await asyncio.sleep(0)      # let a commit that waits for the WAL go on
-        while proto.busy:
-            await asyncio.sleep(0)
+            while any(pr.busy for pr in protos):
+                await asyncio.sleep(0)
         best = min(best, time.process_time() - t0)
         if prof:
             prof.disable()
@@ -91,11 +101,13 @@ async def main(profile: bool, durable: bool, sync: bool = False) -> None:
         pstats.Stats(prof).sort_stats("tottime").print_stats(35)
     kind = (f"durable (synchronous_commit {'on' if sync else 'off'})" if durable
             else "ephemeral")
-    print(f"{kind}: {n} inserts: {best / n * 1e6:.1f} us CPU/insert (best of rounds), "
-          f"{n / best:.0f} inserts/s of server CPU, {tr.writes} writes")
+    print(f"{kind}, {clients} client(s): {n} inserts: {best / n * 1e6:.1f} us CPU/insert (best of rounds), "
+          f"{n / best:.0f} inserts/s of server CPU, {sum(t.writes for t in trs)} writes")
 
 
 if __name__ == "__main__":
     if "--no-fsync" in sys.argv:
         os.fdatasync = lambda fd: None  # type: ignore[assignment]
-    asyncio.run(main("--profile" in sys.argv, "--durable" in sys.argv, "--sync" in sys.argv))
+    n_clients = int(sys.argv[sys.argv.index("--clients") + 1]) if "--clients" in sys.argv else 1
+    asyncio.run(main("--profile" in sys.argv, "--durable" in sys.argv, "--sync" in sys.argv,
+                     n_clients))

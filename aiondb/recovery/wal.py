@@ -6,12 +6,16 @@ durable. The first append in a loop iteration schedules one flush with
 `loop.call_soon`, so every commit appended during this iteration rides the
 same write + fdatasync (group commit).
 
-Two flush modes (benchmarks/wal_bench.py measures both):
-- "inline" (default): pwrite + fdatasync run in the event loop. Blocking the
-  loop ~0.1-0.2 ms per flush costs less than a thread hand-off at low
-  concurrency, and at high concurrency the batches simply grow.
+Three flush modes (benchmarks/wal_bench.py and commit_bench.py measure them):
+- "inline": pwrite + fdatasync run in the event loop, which stops for the
+  length of the fdatasync (0.1 ms on a quiet disk, several ms on a busy one).
 - "thread": pwrite + fdatasync in a dedicated thread; appends continue
-  meanwhile and form the next batch.
+  meanwhile and form the next batch, but the thread needs the GIL back to
+  report, which a busy event loop holds for up to the switch interval.
+- "process" (default): pwrite in the event loop, fdatasync in a separate
+  sync process (syncer.py) that reports over a socket the loop watches: the
+  loop keeps running statements during the flush and no GIL is contended.
+  It falls back to inline if the process cannot run.
 
 A record written with synchronous_commit off gets no future; its flush is
 scheduled within `async_delay` seconds (sooner if a synchronous commit
@@ -43,6 +47,7 @@ from collections.abc import Callable
 from aiondb import errors
 from aiondb.recovery.crypto import PlainSealer, Sealer
 from aiondb.recovery.fs import File, FileSystem, error_class, os_error_message
+from aiondb.recovery.syncer import SyncProcess, sync_process
 from aiondb.recovery.walformat import (
     COMMIT,
     MIN_RECORD,
@@ -69,13 +74,14 @@ __all__ = ["COMMIT", "WalCorruption", "WalWriter", "crc_extension_used",
 
 
 class _Seg:
-    __slots__ = ("start", "size", "file", "path")
+    __slots__ = ("start", "size", "file", "path", "synced_by")
 
     def __init__(self, start: int, size: int, file: File, path: str) -> None:
         self.start = start
         self.size = size
         self.file = file
         self.path = path
+        self.synced_by: tuple[SyncProcess, int] | None = None   # (sync process, handle)
 
     @property
     def end(self) -> int:
@@ -116,7 +122,7 @@ class WalWriter:
                  sealer: Sealer | PlainSealer, segment_size: int,
                  on_fatal: Callable[[str], None] | None = None,
                  flush_mode: str = "inline", async_delay: float = 0.003) -> None:
-        if flush_mode not in ("inline", "thread"):
+        if flush_mode not in ("inline", "thread", "process"):
             raise ValueError(flush_mode)
         self.fs = fs
         self.waldir = waldir
@@ -141,7 +147,8 @@ class WalWriter:
         self._async_in_batch = False
         self._flush_handle: asyncio.Handle | asyncio.TimerHandle | None = None
         self._flush_soon = False
-        self._flushing = False       # thread mode: a batch is being written
+        self._flushing = False       # thread/process mode: a batch is being flushed
+        self._inflight: _Batch | None = None     # process mode: that batch
         self._next: concurrent.futures.Future | None = None
         self._pool = (concurrent.futures.ThreadPoolExecutor(1, f"wal-flush-{tenant_name}")
                       if flush_mode == "thread" else None)
@@ -212,7 +219,7 @@ class WalWriter:
             except concurrent.futures.CancelledError:
                 pass
         if nxt is not None and (nxt.size < need or nxt.start != seg.end):
-            nxt.file.close()
+            self._close_seg(nxt)
             self.fs.remove(nxt.path)
             nxt = None
         if nxt is None:
@@ -288,7 +295,16 @@ class WalWriter:
         self._flush_handle = None
         if not self._pending:
             return
-        if self.flush_mode == "thread":
+        if self.flush_mode == "process":
+            if self._flushing:
+                return  # _flush_done schedules the next batch
+            if all(hasattr(p[0].file, "fd") for p in self._pending):
+                proc = sync_process()
+                if proc is not None:
+                    self._flush_via(proc)
+                    return
+            # no sync process, or a file that cannot be handed over: inline
+        elif self.flush_mode == "thread":
             if self._flushing:
                 return  # _flush_done schedules the next batch
             self._flushing = True
@@ -304,6 +320,48 @@ class WalWriter:
             self._complete(batch, exc)
             return
         self._complete(batch, None)
+
+    def _flush_via(self, proc: SyncProcess) -> None:
+        """Process mode: write here, have the sync process fdatasync."""
+        batch = self._take_batch()
+        try:
+            for seg, off, data in batch.pending:
+                seg.file.pwrite(data, off)
+            handles = []
+            for seg in {id(s): s for s, _o, _d in batch.pending}.values():
+                if seg.synced_by is None or seg.synced_by[0] is not proc:
+                    seg.synced_by = (proc, proc.register(seg.file.fd))  # type: ignore[attr-defined]
+                handles.append(seg.synced_by[1])
+        except OSError as exc:
+            self._complete(batch, exc)
+            return
+        self._flushing = True
+        self._inflight = batch
+        left = [len(handles)]
+        failed: list[OSError] = []
+
+        def done(exc: OSError | None) -> None:
+            if exc is not None:
+                failed.append(exc)
+            left[0] -= 1
+            if left[0] == 0 and self._inflight is batch:   # else close() finished it
+                self._inflight = None
+                if not failed:
+                    self.flushes += 1
+                self._flush_done(batch, failed[0] if failed else None)
+
+        for h in handles:
+            try:
+                proc.sync(h, done)
+            except OSError as exc:
+                done(exc)
+
+    def _close_seg(self, seg: _Seg) -> None:
+        if seg.synced_by is not None:
+            proc, handle = seg.synced_by
+            seg.synced_by = None
+            proc.unregister(handle)
+        seg.file.close()
 
     def _take_batch(self) -> _Batch:
         batch = _Batch(self._pending, self._waiters, self.flushed, self.flushed_last,
@@ -339,10 +397,12 @@ class WalWriter:
 
     def _close_retired(self, pending: list[list]) -> None:
         """Close segments left behind by a switch once their last write is done."""
+        if len(pending) == 1 and pending[0][0] is self.seg:
+            return          # the common case: one write to the current segment
         live = {id(self.seg)} | {id(p[0]) for p in self._pending}
         for seg in {id(s): s for s, _o, _d in pending}.values():
             if id(seg) not in live:
-                seg.file.close()
+                self._close_seg(seg)
 
     def _fail(self, batch: _Batch, exc: OSError) -> None:
         # records buffered after the failed batch (thread mode) follow it in the
@@ -408,7 +468,7 @@ class WalWriter:
             self.seg = first
             try:
                 for seg in reversed(doomed):
-                    seg.file.close()
+                    self._close_seg(seg)
                     self.fs.remove(seg.path)
                 self.fs.fsync_dir(self.waldir)
             except OSError:
@@ -466,6 +526,16 @@ class WalWriter:
             self._flush_handle = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)  # let an in-flight batch finish
+        if self._inflight is not None:
+            # process mode: finish the batch in flight here (its late reply is ignored)
+            batch, self._inflight = self._inflight, None
+            self._flushing = False
+            try:
+                for seg in {id(s): s for s, _o, _d in batch.pending}.values():
+                    seg.file.fdatasync()
+                self._complete(batch, None)
+            except OSError as exc:
+                self._complete(batch, exc)
         if self._pending and self.fatal is None:
             batch = self._take_batch()
             try:
@@ -480,10 +550,10 @@ class WalWriter:
         if self._next is not None:
             try:
                 nxt = self._next.result()
-                nxt.file.close()
+                self._close_seg(nxt)
             except (OSError, concurrent.futures.CancelledError):
                 pass
             self._next = None
         if self.seg is not None:
-            self.seg.file.close()
+            self._close_seg(self.seg)
             self.seg = None

@@ -16,9 +16,10 @@ from aiondb.storage.txn import READ_COMMITTED, Transaction
 class Durability(Protocol):
     """Implemented by the recovery layer for durable tenants."""
 
-    async def log_commit(self, db: Database, txn: Transaction) -> None:
-        """Write the transaction's commit record and wait until it is durable
-        (unless the transaction asked for synchronous_commit off)."""
+    async def log_commit(self, db: Database, txn: Transaction, cs: ChangeSet) -> None:
+        """Write the transaction's commit record (its change set `cs`) and wait
+        until it is durable (unless the transaction asked for
+        synchronous_commit off)."""
 
 
 @dataclass(slots=True)
@@ -89,9 +90,10 @@ class Database:
         if self.read_only_reason is not None:
             raise errors.ReadOnlySqlTransaction(
                 f"tenant \"{self.name}\" is read-only: {self.read_only_reason}")
+        cs = ChangeSet.from_transaction(txn)     # built once: logged, then applied
         if self.durability is not None:
-            await self.durability.log_commit(self, txn)
-        self.apply_commit(txn)
+            await self.durability.log_commit(self, txn, cs)
+        self.apply_commit(txn, cs)
 
     def discard_transaction(self, txn: Transaction) -> None:
         """Rollback: nothing was applied, so only sequences created by the
@@ -106,17 +108,19 @@ class Database:
                 if isinstance(rel, SequenceDef) and oid not in self.catalog.relations:
                     self.seq_values.pop(oid, None)
 
-    def apply_commit(self, txn: Transaction, seq: int | None = None) -> None:
+    def apply_commit(self, txn: Transaction, cs: ChangeSet | None = None) -> None:
         """Apply a committed transaction in memory. Sequences are left alone:
         nextval/setval already changed them (and may have moved on since)."""
         others = len(self.snapshots) - (1 if txn in self.snapshots else 0)
-        self.apply_changes(ChangeSet.from_transaction(txn, with_sequences=False), seq,
-                           keep_versions=others > 0)
+        if cs is None:
+            cs = ChangeSet.from_transaction(txn, with_sequences=False)
+        self.apply_changes(cs, keep_versions=others > 0, sequences=False)
 
     def apply_changes(self, cs: ChangeSet, seq: int | None = None,
-                      keep_versions: bool = False) -> None:
+                      keep_versions: bool = False, sequences: bool = True) -> None:
         """Apply a change set (live commits and WAL replay). keep_versions:
-        other transactions hold snapshots, so keep the rows they may need."""
+        other transactions hold snapshots, so keep the rows they may need.
+        sequences=False leaves the change set's sequence values unapplied."""
         self.commit_seq = seq if seq is not None else self.commit_seq + 1
         seq = self.commit_seq
         keep = keep_versions
@@ -137,6 +141,8 @@ class Database:
             td.last_commit_seq = seq
             if keep:
                 self._versioned.add(td)
+        if not sequences:
+            return
         for oid, state in cs.sequences.items():
             if isinstance(self.catalog.relations.get(oid), SequenceDef):
                 self.seq_values[oid] = list(state)

@@ -34,7 +34,7 @@ from typing import Any
 
 from aiondb import errors
 from aiondb.config import Settings
-from aiondb.recovery import crypto
+from aiondb.recovery import crypto, syncer
 from aiondb.recovery.checkpoint import (
     CheckpointReader,
     CheckpointWriter,
@@ -149,8 +149,8 @@ class TenantStore:
         self.ckpt_lock = asyncio.Lock()
         self._ckpt_task: asyncio.Task | None = None
 
-    async def log_commit(self, db: Database, txn: Transaction) -> None:
-        payload = records.encode_commit(ChangeSet.from_transaction(txn))
+    async def log_commit(self, db: Database, txn: Transaction, cs: ChangeSet) -> None:
+        payload = records.encode_commit(cs)
         lsn, prev, fut = self.wal.append(COMMIT, txn.xid, payload, txn.synchronous_commit)
         if fut is not None:
             token = next(self._tokens)
@@ -350,14 +350,14 @@ class DurableRegistry(TenantRegistry):
     """Tenants kept in memory and made durable under settings.data_dir."""
 
     def __init__(self, settings: Settings, fs: FileSystem | None = None,
-                 flush_mode: str = "inline") -> None:
+                 flush_mode: str | None = None) -> None:
         super().__init__()
         if not settings.data_dir:
             raise errors.ConfigFileError("durable storage needs a data directory (--data-dir)")
         self.settings = settings
         self.fs = fs if fs is not None else OsFS()
         self.datadir = DataDir(self.fs, settings.data_dir)
-        self.flush_mode = flush_mode if flush_mode != "inline" else settings.wal_flush
+        self.flush_mode = flush_mode or settings.wal_flush
         self.master: bytes | None = None
         self.cluster: dict[str, Any] = {}
         self.stores: dict[str, TenantStore] = {}
@@ -366,6 +366,7 @@ class DurableRegistry(TenantRegistry):
         self.description = f"durable at {settings.data_dir}"
         self._timer: asyncio.Task | None = None
         self._opened = False
+        self._sync_retained = False
 
     async def open(self, progress: Progress | None = None) -> None:
         """Check keys and format, lock the directory, sweep temporary files and
@@ -379,10 +380,16 @@ class DurableRegistry(TenantRegistry):
             if self._opened:
                 self.datadir.unlock()
                 self._opened = False
+            if self._sync_retained:
+                self._sync_retained = False
+                syncer.release()
             raise
 
     async def _open(self, progress: Progress | None) -> None:
         s = self.settings
+        if self.flush_mode == "process" and not self._sync_retained:
+            syncer.retain()     # the WAL sync process lives while this directory is open
+            self._sync_retained = True
         self.master = crypto.load_master_key(s.master_key, s.master_key_file)
         dd = self.datadir
         if not self.fs.exists(s.data_dir) or not dd.exists():
@@ -500,3 +507,6 @@ class DurableRegistry(TenantRegistry):
         if self._opened:
             self.datadir.unlock()
             self._opened = False
+        if self._sync_retained:
+            self._sync_retained = False
+            syncer.release()

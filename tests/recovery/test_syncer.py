@@ -1,0 +1,101 @@
+"""WAL flushes through the sync process (wal_flush = process, the default):
+the fdatasync happens there while the event loop keeps running; if the
+process dies, the flush in flight is reported as failed (never as success),
+its records are undone, and later commits are flushed inline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+from aiondb import errors
+from aiondb.recovery import syncer
+from aiondb.recovery.crypto import Sealer
+from aiondb.recovery.fs import OsFS
+from aiondb.recovery.wal import COMMIT, WalWriter
+from aiondb.recovery.walformat import WalScanner
+
+KEY = bytes(range(32))
+
+
+def _writer(waldir: str) -> WalWriter:
+    w = WalWriter(OsFS(), waldir, 5, "t", Sealer(KEY), 1 << 20, flush_mode="process")
+    w.open(64, 0)
+    return w
+
+
+def _payloads(waldir: str) -> list[bytes]:
+    sc = WalScanner(OsFS(), waldir, 5, Sealer(KEY), 0, 0)
+    return [r.payload for r in sc.records() if r.type == COMMIT]
+
+
+async def _loop_turns_while(fut: asyncio.Future, seconds: float) -> int:
+    """How many times the loop ran other work while `fut` stayed pending."""
+    turns = 0
+    end = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < end:
+        assert not fut.done()
+        await asyncio.sleep(0.005)
+        turns += 1
+    return turns
+
+
+def test_flush_waits_for_the_sync_process_not_the_loop(tmp_path) -> None:
+    waldir = str(tmp_path)
+
+    async def go() -> None:
+        syncer.retain()
+        w = _writer(waldir)
+        try:
+            _lsn, _prev, fut = w.append(COMMIT, 1, b"first")
+            await fut                               # starts the process, flushes there
+            proc = syncer.sync_process()
+            assert proc is not None and proc.proc.poll() is None
+            os.kill(proc.proc.pid, signal.SIGSTOP)  # the disk "hangs"
+            try:
+                _lsn, _prev, fut = w.append(COMMIT, 2, b"second")
+                # the commit waits, and the loop keeps serving meanwhile
+                assert await _loop_turns_while(fut, 0.3) > 10
+            finally:
+                os.kill(proc.proc.pid, signal.SIGCONT)
+            await asyncio.wait_for(fut, 10)
+            assert w.flushes == 2
+        finally:
+            w.close()
+            syncer.release()
+
+    asyncio.run(go())
+    assert _payloads(waldir) == [b"first", b"second"]
+
+
+def test_death_of_the_sync_process_fails_the_flush_then_flushes_inline(tmp_path) -> None:
+    waldir = str(tmp_path)
+
+    async def go() -> None:
+        syncer.retain()
+        w = _writer(waldir)
+        try:
+            _lsn, _prev, fut = w.append(COMMIT, 1, b"kept")
+            await fut
+            proc = syncer.sync_process()
+            assert proc is not None
+            os.kill(proc.proc.pid, signal.SIGSTOP)
+            _lsn, _prev, fut = w.append(COMMIT, 2, b"in flight")
+            await _loop_turns_while(fut, 0.05)
+            os.kill(proc.proc.pid, signal.SIGKILL)
+            with pytest.raises(errors.IoError, match="sync process"):
+                await asyncio.wait_for(fut, 10)
+            assert syncer.sync_process() is None     # not restarted: inline from now on
+            _lsn, _prev, fut = w.append(COMMIT, 3, b"after")
+            await asyncio.wait_for(fut, 10)
+            assert w.fatal is None
+        finally:
+            w.close()
+            syncer.release()
+
+    asyncio.run(go())
+    # the failed flush's record was undone: recovery never replays it
+    assert _payloads(waldir) == [b"kept", b"after"]
