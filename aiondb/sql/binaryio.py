@@ -271,6 +271,14 @@ _DECODERS: dict[int, Callable[[bytes], Any]] = {
 }
 
 
+def binary_decoder(t: T.SqlType) -> Callable[[bytes], Any]:
+    """decode_binary for one type, looked up once (prepared statements)."""
+    dec = _DECODERS.get(t.oid)
+    if dec is not None and t.typmod == -1:
+        return dec
+    return lambda b: decode_binary(t, b)
+
+
 def decode_binary(t: T.SqlType, b: bytes) -> Any:
     dec = _DECODERS.get(t.oid)
     if dec is not None:

@@ -70,6 +70,8 @@ class PlanEntry:
     # block it runs on the tenant's shared autocommit reader
     read_only: bool = False
     text_decoders: list[Callable[[bytes], Any]] | None = None
+    # parameter format codes (Bind) → decoders, when any parameter is binary
+    format_decoders: dict[tuple[int, ...], list[Callable[[bytes], Any]]] | None = None
     # server-side caches (RowDescription bytes, row encoders) keyed by formats
     wire_cache: dict = field(default_factory=dict)
 
@@ -893,16 +895,22 @@ class Session:
         messages take the general path, which also reports Bind's errors.
         Errors of the execution itself propagate, as from Execute."""
         ps = self.prepared.get(stmt_name)
-        if ps is None or self.failed or any(formats):
+        if ps is None or self.failed:
             return None
         entry = ps.entry
         if entry is None or entry.param_types is not ps.param_types or \
                 entry.catalog_version != self.current_catalog().version or \
                 len(values) != len(entry.param_types):
             return None
-        decs = entry.text_decoders
-        if decs is None:
-            decs = entry.text_decoders = [text_param_decoder(t, self) for t in entry.param_types]
+        if any(formats):      # psycopg sends numbers in binary
+            decs = self._format_decoders(entry, formats)
+            if decs is None:
+                return None
+        else:
+            decs = entry.text_decoders
+            if decs is None:
+                decs = entry.text_decoders = [text_param_decoder(t, self)
+                                              for t in entry.param_types]
         try:
             params = [None if raw is None else dec(raw)
                       for raw, dec in zip(values, decs, strict=True)]
@@ -921,6 +929,27 @@ class Session:
             self.portals[""] = Portal("", ps, params, result_formats, res.rows, len(res.rows),
                                       res, True)
         return res
+
+    def _format_decoders(self, entry: PlanEntry, formats: tuple[int, ...]
+                         ) -> list[Callable[[bytes], Any]] | None:
+        """Parameter decoders for Bind's format codes (one for all, or one per
+        parameter); None for a count the general path must reject."""
+        cache = entry.format_decoders
+        if cache is None:
+            cache = entry.format_decoders = {}
+        decs = cache.get(formats)
+        if decs is None:
+            ptypes = entry.param_types
+            if len(formats) not in (1, len(ptypes)):
+                return None
+            from aiondb.sql.binaryio import binary_decoder
+            decs = []
+            for i, t in enumerate(ptypes):
+                t = t if t.oid != T.UNKNOWN.oid else T.TEXT
+                fmt = formats[0] if len(formats) == 1 else formats[i]
+                decs.append(binary_decoder(t) if fmt == 1 else text_param_decoder(t, self))
+            cache[formats] = decs
+        return decs
 
     def try_sync_now(self) -> bool:
         """Sync when no transaction is open: nothing to commit or wait for."""
