@@ -24,6 +24,7 @@ from aiondb.sql.ddl_objects import (
     truncate,
 )
 from aiondb.sql.ddl_table import _sql, create_table
+from aiondb.sql.ddl_view_opts import CreateViewWith, create_view_with
 
 if TYPE_CHECKING:
     from aiondb.sql.session import Result, Session
@@ -52,5 +53,5 @@ _HANDLERS: dict[type, Any] = {
     D.AlterSchema: alter_schema, D.CreateSequence: create_sequence,
     D.AlterSequence: alter_sequence, D.AlterTable: alter,
     D.CreateMatView: create_matview, D.RefreshMatView: refresh_matview,
-    CommentStmt: comment,
+    CommentStmt: comment, CreateViewWith: create_view_with,
 }

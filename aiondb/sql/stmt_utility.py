@@ -664,5 +664,10 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
         raise errors.FeatureNotSupported(f"ALTER {second.upper()} is not supported")
     if first == "call":
         raise errors.FeatureNotSupported("CALL is not supported (no stored procedures)")
+    if first == "create":
+        from aiondb.sql.ddl_view_opts import parse_create_view
+        view = parse_create_view(text, offset, toks)
+        if view is not None:
+            return view
     from aiondb.sql.ddl_parse import parse_ddl
     return parse_ddl(text, toks)

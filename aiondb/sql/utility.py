@@ -14,6 +14,7 @@ from aiondb.sql import settings as S
 from aiondb.sql import statements as st
 from aiondb.sql import temp_tables
 from aiondb.sql.ddl_comment import CommentStmt
+from aiondb.sql.ddl_view_opts import CreateViewWith
 from aiondb.sql.deferred import SetConstraints, set_constraints
 from aiondb.sql.plan import OutCol
 
@@ -370,5 +371,6 @@ _HANDLERS: dict[type, Any] = {
     st.Explain: _explain, st.CopyStmt: _copy, SetConstraints: _set_constraints,
 }
 for _cls in (D.DropStmt, D.TruncateStmt, D.CreateSchema, D.AlterSchema, D.CreateSequence,
-             D.AlterSequence, D.AlterTable, D.CreateMatView, D.RefreshMatView, CommentStmt):
+             D.AlterSequence, D.AlterTable, D.CreateMatView, D.RefreshMatView, CommentStmt,
+             CreateViewWith):
     _HANDLERS[_cls] = _ddl

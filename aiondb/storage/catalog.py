@@ -124,6 +124,7 @@ class ViewDef:
     sql: str
     columns: tuple[ColumnDef, ...] = ()
     depends: tuple[int, ...] = ()    # relations the view reads
+    options: tuple[tuple[str, str], ...] = ()   # WITH (security_barrier, check_option)
 
     kind = "v"
 
@@ -431,6 +432,7 @@ def _rel_from_dict(d: dict[str, Any]) -> Relation:
     if kind == "v":
         d["columns"] = tuple(_col_from_dict(c) for c in d["columns"])
         d["depends"] = tuple(d.get("depends", ()))
+        _tuples(d, "options")
         return ViewDef(**d)
     if kind == "S":
         d["type"] = _type_from_list(d["type"])

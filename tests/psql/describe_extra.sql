@@ -44,3 +44,6 @@ COMMENT ON COLUMN docs.items.qty IS '';
 CREATE TABLE docs.lines (item int REFERENCES docs.items INITIALLY DEFERRED, other int, CONSTRAINT lines_other FOREIGN KEY (other) REFERENCES docs.items ON DELETE CASCADE DEFERRABLE);
 \d docs.lines
 \d docs.items
+CREATE VIEW docs.cheap WITH (security_barrier) AS SELECT id, qty FROM docs.items WHERE qty < 10 WITH LOCAL CHECK OPTION;
+\d+ docs.cheap
+\dv+ docs.*

@@ -145,8 +145,9 @@ def _views(ctx: Any) -> Iterator[tuple]:
     cat: Catalog = ctx.catalog
     for v in cat.relations.values():
         if isinstance(v, ViewDef):
+            check = dict(v.options).get("check_option", "none").upper()
             yield (ctx.session.db.name, schema_name(cat, v.schema_oid), v.name,
-                   view_definition(ctx, v, False), "NONE", "NO", "NO", "NO", "NO", "NO")
+                   view_definition(ctx, v, False), check, "NO", "NO", "NO", "NO", "NO")
 
 
 def _constraints(cat: Catalog) -> Iterator[tuple[ConstraintDef, TableDef, str]]:

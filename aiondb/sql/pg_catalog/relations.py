@@ -90,7 +90,8 @@ def _class_row(cat: Catalog, db: Any, rel: Any) -> dict[str, Any]:
             row.update(relhasrules=True, relispopulated=rel.populated)
     elif isinstance(rel, ViewDef):
         row.update(reltype=rowtype_oid(rel.oid), relnatts=len(rel.columns), relfilenode=0,
-                   relhasrules=True)
+                   relhasrules=True,
+                   reloptions=[f"{k}={v}" for k, v in rel.options] if rel.options else None)
     elif isinstance(rel, IndexDef):
         row.update(relam=INDEX_AMS.get(rel.method, BTREE_AM), relnatts=len(rel.attnums),
                    relpages=1, reltuples=0.0)
