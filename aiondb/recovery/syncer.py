@@ -117,11 +117,13 @@ class SyncProcess:
             if done is not None:
                 done(None if err == 0 else OSError(err, os.strerror(err)))
 
-    def _die(self, why: str) -> None:
+    def _die(self, why: str, expected: bool = False) -> None:
         if self.dead is not None:
             return
         self.dead = why
-        log.error("the WAL sync process %s; WAL flushes continue in the server process", why)
+        if not expected:
+            log.error("the WAL sync process %s; WAL flushes continue in the server process",
+                      why)
         try:
             self.loop.remove_reader(self.sock.fileno())
         except (ValueError, OSError, RuntimeError):
@@ -134,7 +136,7 @@ class SyncProcess:
     def close(self) -> None:
         """End the process (it exits when its socket closes)."""
         if self.dead is None:
-            self._die("was stopped")
+            self._die("was stopped", expected=True)
         self.sock.close()
         try:
             self.proc.wait(timeout=5)
