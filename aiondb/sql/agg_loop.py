@@ -17,8 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aiondb.sql.expr import Col, Expr, compile_expr
+from aiondb import types as T
+from aiondb.sql.expr import Call, Col, Const, Expr, Param, SubqueryExpr, compile_expr, walk
 from aiondb.sql.fn_core import NUM
+
+# column types whose equal values are indistinguishable to any function (not
+# numeric: 1.0 = 1.00 prints differently; not floats: 0.0 = -0.0)
+_MEMO_TYPES = frozenset((T.INT2.oid, T.INT4.oid, T.INT8.oid, T.TEXT.oid, T.VARCHAR.oid,
+                         T.NAME.oid, T.BOOL.oid, T.OID.oid, T.DATE.oid, T.TIMESTAMP.oid,
+                         T.UUID.oid))
+MEMO_LIMIT = 4096       # distinct inputs remembered per group expression
 
 # loop(rows, ctx, groups): adds every row to groups {key: [group values, state...]}
 GroupLoop = Callable[[Iterable[tuple], Any, dict], None]
@@ -28,6 +36,7 @@ class _Source:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.ns: dict[str, Any] = {}
+        self.memos: list[str] = []
 
     def emit(self, depth: int, text: str) -> None:
         self.lines.append("    " * depth + text)
@@ -42,6 +51,43 @@ class _Source:
         if type(e) is Col:
             return f"row[{int(e.index)}]"
         return f"{self.bind('f', compile_expr(e))}(row, ctx)"
+
+    def memo_value(self, depth: int, e: Expr, var: str) -> str:
+        """Emits code computing a group expression into `var`. An expression
+        of one column (date_trunc('month', d), lower(t)) is computed once
+        per distinct value of that column in this run, not once per row."""
+        col = _single_column(e)
+        if col is None:
+            return self.value(e)
+        f = self.bind("f", compile_expr(e))
+        memo = self.bind("memo", None)
+        self.memos.append(memo)
+        self.emit(depth, f"c = row[{int(col)}]")
+        self.emit(depth, "try:")
+        self.emit(depth + 1, f"{var} = {memo}[c]")
+        self.emit(depth, "except KeyError:")
+        self.emit(depth + 1, f"{var} = {f}(row, ctx)")
+        self.emit(depth + 1, f"if len({memo}) < {MEMO_LIMIT}:")
+        self.emit(depth + 2, f"{memo}[c] = {var}")
+        return var
+
+
+def _single_column(e: Expr) -> int | None:
+    """The one column a deterministic, non-trivial expression reads, if
+    memoizing it by that column's value is safe."""
+    if type(e) is Col:
+        return None
+    cols = set()
+    for n in walk(e):
+        if isinstance(n, SubqueryExpr) or (isinstance(n, Call) and n.volatile):
+            return None
+        if type(n) is Col:
+            if n.type.oid not in _MEMO_TYPES:
+                return None
+            cols.add(n.index)
+        elif not n.children() and not isinstance(n, (Const, Param)):
+            return None     # outer references, anything else read per row
+    return cols.pop() if len(cols) == 1 else None
 
 
 def compile_group_loop(group_exprs: list[Expr], aggs: list[tuple[Any, list[Expr],
@@ -64,8 +110,8 @@ def compile_group_loop(group_exprs: list[Expr], aggs: list[tuple[Any, list[Expr]
         src.emit(1, "for row in rows:")
         src.emit(2, "pass")
     else:
-        parts = [src.value(g) for g in group_exprs]
         src.emit(1, "for row in rows:")
+        parts = [src.memo_value(2, g, f"k{i}") for i, g in enumerate(group_exprs)]
         src.emit(2, f"key = ({', '.join(parts)},)")
         src.emit(2, "try:")
         src.emit(3, "st = get(key)")
@@ -115,6 +161,9 @@ def compile_group_loop(group_exprs: list[Expr], aggs: list[tuple[Any, list[Expr]
         else:
             call = ", ".join([f"st[{slot}]"] + names)
             src.emit(d, f"st[{slot}] = {src.bind('step', step)}({call})")
+    for memo in src.memos:
+        # a fresh memo per run: stable functions may differ between statements
+        src.lines.insert(1, f"    {memo} = {{}}")
     ns = dict(src.ns)
     exec("\n".join(src.lines), ns)  # noqa: S102 - generated source, see the module doc
     return ns["loop"]  # type: ignore[no-any-return]

@@ -154,9 +154,17 @@ _FIELD_ALIASES = {"years": "year", "months": "month", "days": "day", "hours": "h
                   "yr": "year", "mon": "month", "mons": "month"}
 
 
+_FIELD_CACHE: dict[str, str] = {}
+
+
 def _field(name: str) -> str:
-    f = name.lower().strip()
-    return _FIELD_ALIASES.get(f, f)
+    f = _FIELD_CACHE.get(name)
+    if f is None:
+        f = name.lower().strip()
+        f = _FIELD_ALIASES.get(f, f)
+        if len(_FIELD_CACHE) < 1000:    # unit names are few; bound it anyway
+            _FIELD_CACHE[name] = f
+    return f
 
 
 def _extract_ts(field: str, v: dt.datetime, kind: str) -> Decimal:
@@ -331,6 +339,9 @@ def _trunc_in_zone(unit: str, v: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     UTC offset; from a day up the zone decides the offset of the result (so
     truncating inside a repeated hour stays on the same side of it)."""
     aware = v.astimezone(tz)
+    if type(tz) is dt.timezone:
+        # a fixed offset (UTC): truncating the clock keeps the offset
+        return _trunc(unit, aware).astimezone(UTC)
     local = _trunc(unit, aware.replace(tzinfo=None))
     if _field(unit) in ("hour", "minute", "second", "milliseconds", "microseconds"):
         return (local - aware.utcoffset()).replace(tzinfo=UTC)  # type: ignore[operator]

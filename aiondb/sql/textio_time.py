@@ -74,6 +74,8 @@ def localize(naive: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     when the clock is ambiguous or skipped: a repeated hour (autumn) means
     its later, standard-time occurrence; a skipped hour (spring) is read
     with the offset in force before the change (02:30 → 03:30 DST)."""
+    if type(tz) is dt.timezone:     # a fixed offset (UTC): no such hours
+        return naive.replace(tzinfo=tz)
     first = naive.replace(tzinfo=tz)
     second = naive.replace(tzinfo=tz, fold=1)
     off1, off2 = first.utcoffset(), second.utcoffset()
