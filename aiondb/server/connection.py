@@ -70,6 +70,8 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
         self._write_paused = False
         self._drain_waiter: asyncio.Future | None = None
         self._read_paused = False
+        # the rest of a synchronous handler's work that must await (streaming)
+        self._continuation: Coroutine | None = None
         self.reported: dict[str, str] = {}  # ParameterStatus values the client has
 
     # --- asyncio callbacks -------------------------------------------------------------------------
@@ -148,7 +150,12 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
                 synced = self._fast_group()
                 if synced is not None:
                     if not synced:
-                        await self._on_sync(m.SYNC)
+                        cont = self._continuation
+                        if cont is not None:
+                            self._continuation = None
+                            await cont
+                        else:
+                            await self._on_sync(m.SYNC)
                     if self._write_paused:
                         self.flush()
                         await self.drain()
@@ -166,7 +173,10 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
             if sync_handler is not None:
                 sync_handler(self, ev)  # no coroutine for messages that never wait
             elif type(ev) is m.Execute and self._execute_now(ev):
-                pass
+                cont = self._continuation
+                if cont is not None:
+                    self._continuation = None
+                    await cont
             elif type(ev) is m.Sync and self.session is not None and \
                     self.session.try_sync_now():
                 self._after_sync()

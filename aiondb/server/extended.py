@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aiondb import errors
 from aiondb.server.output import OutputMixin, _formats, _row_description, _row_encoders, as_db_error
+from aiondb.sql.session import STREAM_BATCH, Result
 from aiondb.wire import codec
 from aiondb.wire import messages as m
 
@@ -31,8 +32,6 @@ class ExtendedQueryMixin(OutputMixin):
         session = self.session
         assert session is not None
         try:
-            if ev.portal == "":
-                session.close_portal("")
             session.bind(ev.portal, ev.statement, ev.param_formats, ev.params,
                          ev.result_formats)
             if len(ev.result_formats) > 1:  # one format per column: checked at Bind
@@ -95,6 +94,9 @@ class ExtendedQueryMixin(OutputMixin):
                 cols = entry.columns if entry.kind == "query" or entry.columns else None
                 self.write(codec.NO_DATA if cols is None else _row_description(
                     cols, _formats(len(cols), bind.result_formats)))
+            if getattr(exc, "rows_before", None) is not None:
+                self._continuation = self._fast_rest(None, None, bind.result_formats, exc)
+                return False
             self._error(as_db_error(exc))
         else:
             if res is None:
@@ -112,9 +114,14 @@ class ExtendedQueryMixin(OutputMixin):
                 if describe:
                     write(_row_description(cols, fmts))
                 self._notices_and_status()
+                rows = res.rows
+                if res.more is not None or len(rows) > STREAM_BATCH:
+                    # a big result goes out with flow control
+                    self._continuation = self._fast_rest(res, fmts, (), None)
+                    return False
                 encs = _row_encoders(cols, fmts, session.tz)
                 data_row = codec.data_row
-                for r in res.rows:
+                for r in rows:
                     write(data_row([None if v is None else e(v)
                                     for v, e in zip(r, encs, strict=True)]))
             write(codec.command_complete(res.tag))
@@ -122,6 +129,29 @@ class ExtendedQueryMixin(OutputMixin):
             self._after_sync()
             return True
         return False
+
+    async def _fast_rest(self, res: Result | None, fmts: list[int] | None,
+                         formats: tuple[int, ...], exc: Exception | None) -> None:
+        """The end of a fast-lane group whose rows need flow control: a big
+        or streamed result, or the rows produced before an error; then the
+        group's Sync."""
+        if exc is None:
+            assert res is not None and res.columns is not None and fmts is not None
+            try:
+                n = await self._send_rows(res.columns, fmts, res.rows, res.more)
+                self.write(codec.command_complete(
+                    res.tag if res.more is None else f"SELECT {n}"))
+            except Exception as err:  # noqa: BLE001 - converted to a SQLSTATE
+                self._error(as_db_error(err))
+        else:
+            await self._rows_before_error(exc, formats, describe=False)
+            self._error(as_db_error(exc))
+        session = self.session
+        assert session is not None
+        if session.try_sync_now():
+            self._after_sync()
+        else:
+            await self._on_sync(m.SYNC)
 
     def _execute_now(self, ev: m.Execute) -> bool:
         """Execute a plain read without awaiting anything; False when the
@@ -138,6 +168,9 @@ class ExtendedQueryMixin(OutputMixin):
             write = self.write
             if res.columns is not None:
                 fmts = _formats(len(res.columns), portal.result_formats)
+                if res.more is not None or len(res.rows) > STREAM_BATCH:
+                    self._continuation = self._execute_rest(res, fmts, ())
+                    return True
                 encs = _row_encoders(res.columns, fmts, session.tz)
                 data_row = codec.data_row
                 for r in res.rows:
@@ -145,8 +178,26 @@ class ExtendedQueryMixin(OutputMixin):
                                     for v, e in zip(r, encs, strict=True)]))
             write(codec.command_complete(res.tag))
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            portal = session.portals.get(ev.portal)
+            if getattr(exc, "rows_before", None) is not None and portal is not None:
+                self._continuation = self._execute_rest(exc, None, portal.result_formats)
+                return True
             self._ext_error(as_db_error(exc))
         return True
+
+    async def _execute_rest(self, res: Result | Exception, fmts: list[int] | None,
+                            formats: tuple[int, ...]) -> None:
+        """Execute's rows with flow control (a big or streamed result), or
+        the rows produced before an error and then the error."""
+        try:
+            if isinstance(res, Exception):
+                await self._rows_before_error(res, formats, describe=False)
+                raise res
+            assert res.columns is not None and fmts is not None
+            n = await self._send_rows(res.columns, fmts, res.rows, res.more)
+            self.write(codec.command_complete(res.tag if res.more is None else f"SELECT {n}"))
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._ext_error(as_db_error(exc))
 
     async def _on_execute(self, ev: m.Execute) -> None:
         session = self.session
@@ -163,14 +214,19 @@ class ExtendedQueryMixin(OutputMixin):
             if res.empty:
                 self.write(codec.EMPTY_QUERY)
                 return
+            tag = res.tag
             if res.columns is not None:
                 fmts = _formats(len(res.columns), portal.result_formats)
-                await self._send_rows(res.columns, fmts, res.rows)
+                n = await self._send_rows(res.columns, fmts, res.rows, res.more)
+                if res.more is not None:
+                    tag = f"SELECT {n}"
             if suspended:
                 self.write(codec.PORTAL_SUSPENDED)
             else:
-                self.write(codec.command_complete(res.tag))
+                self.write(codec.command_complete(tag))
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            if portal is not None:
+                await self._rows_before_error(exc, portal.result_formats, describe=False)
             self._ext_error(as_db_error(exc))
 
     def _on_close(self, ev: m.Close) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Coroutine, Iterator
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from aiondb import errors
@@ -14,7 +16,7 @@ from aiondb.sql import statements as st
 from aiondb.sql.binaryio import binary_encoder
 from aiondb.sql.copy import CopyIn
 from aiondb.sql.plan import OutCol
-from aiondb.sql.session import Result, Session
+from aiondb.sql.session import STREAM_BATCH, Result, Session
 from aiondb.sql.textio import output_encoder
 from aiondb.wire import codec
 from aiondb.wire.connection import ServerConnection
@@ -107,6 +109,7 @@ class OutputMixin:
     reported: dict[str, str]
     _write_paused: bool
     _drain_waiter: asyncio.Future | None
+    _continuation: Coroutine | None
 
     def write(self, data: bytes) -> None:
         self.out.append(data)
@@ -173,32 +176,96 @@ class OutputMixin:
         if res.empty:
             self.write(codec.EMPTY_QUERY)
             return
+        tag = res.tag
         if res.columns is not None:
             fmts = _formats(len(res.columns), formats or ())
             if describe:
                 self.write(_row_description(res.columns, fmts))
-            await self._send_rows(res.columns, fmts, res.rows)
-        self.write(codec.command_complete(res.tag))
+            n = await self._send_rows(res.columns, fmts, res.rows, res.more)
+            if res.more is not None:
+                tag = f"SELECT {n}"
+        self.write(codec.command_complete(tag))
 
-    async def _send_rows(self, columns: list[OutCol], fmts: list[int],
-                         rows: list[tuple]) -> None:
+    async def _send_rows(self, columns: list[OutCol], fmts: list[int], rows: list[tuple],
+                         more: Iterator[tuple] | None = None) -> int:
+        """DataRows for rows, then for what `more` (a streamed result) yields,
+        pulled STREAM_BATCH rows at a time as the client reads: the server
+        holds about one batch and the transport's buffer, not the result.
+        Returns the number of rows sent; an error of `more` propagates after
+        the rows produced before it were sent, as PostgreSQL does."""
         session = self.session
         assert session is not None
         encs = _row_encoders(columns, fmts, session.tz)
         data_row = codec.data_row
         write = self.write
-        if len(encs) == 1:
-            enc = encs[0]
-            for r in rows:
-                v = r[0]
-                write(data_row((None if v is None else enc(v),)))
-                if self._write_paused:
-                    self.flush()
-                    await self.drain()
-            return
-        for r in rows:
-            write(data_row([None if v is None else e(v) for v, e in zip(r, encs, strict=True)]))
-            if self._write_paused:
-                self.flush()
-                await self.drain()
+        sent = 0
+        while True:
+            if len(encs) == 1:
+                enc = encs[0]
+                for r in rows:
+                    v = r[0]
+                    write(data_row((None if v is None else enc(v),)))
+                    if self._write_paused:
+                        await self._wait_writable()
+            else:
+                for r in rows:
+                    write(data_row([None if v is None else e(v)
+                                    for v, e in zip(r, encs, strict=True)]))
+                    if self._write_paused:
+                        await self._wait_writable()
+            sent += len(rows)
+            if more is None or self.closed:
+                return sent
+            transport = self.transport
+            if transport is None or transport.is_closing():
+                return sent     # the client is gone: stop producing
+            # between batches, let other connections run (the plan reads no
+            # shared state, so nothing they do can change its rows); a cancel
+            # request that arrived meanwhile ends the statement
+            await asyncio.sleep(0)
+            if session.cancel_requested:
+                raise errors.QueryCanceled("canceling statement due to user request")
+            rows = []
+            try:
+                rows.extend(islice(more, STREAM_BATCH))
+            except Exception:
+                more = None   # send what came before the error, then raise it
+                await self._send_rows(columns, fmts, rows)
+                raise
+            if not rows:
+                return sent
 
+    async def _wait_writable(self) -> None:
+        """Flush and wait until the client has read enough. A cancel request
+        (or shutdown) interrupts the wait like any other of the statement."""
+        self.flush()
+        session = self.session
+        if not self._write_paused or self.closed or session is None:
+            return
+        if session.cancel_requested:
+            raise errors.QueryCanceled("canceling statement due to user request")
+        fut = self._drain_waiter = self.server.loop.create_future()
+        session._waiting = fut
+        try:
+            await fut
+        except asyncio.CancelledError:
+            raise errors.QueryCanceled("canceling statement due to user request") from None
+        finally:
+            self._drain_waiter = None
+            session._waiting = None
+
+    async def _rows_before_error(self, exc: Exception, formats: tuple[int, ...] | None,
+                                 describe: bool) -> None:
+        """A query failed while producing rows: PostgreSQL has sent its
+        RowDescription (simple protocol) and the rows before the error."""
+        before = getattr(exc, "rows_before", None)
+        if before is None or self.session is None:
+            return
+        columns, rows = before
+        try:
+            fmts = _formats(len(columns), formats or ())
+            if describe:
+                self.write(_row_description(columns, fmts))
+            await self._send_rows(columns, fmts, rows)
+        except errors.DatabaseError:
+            pass      # e.g. cancelled while sending: the statement's error follows

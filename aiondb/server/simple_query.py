@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import deque
 
 from aiondb.server.output import OutputMixin, as_db_error
+from aiondb.sql import statements as st
 from aiondb.sql.copy import CopyIn, CopyOut
+from aiondb.sql.session import STREAM_BATCH
 from aiondb.wire import codec
 from aiondb.wire import messages as m
 
@@ -14,9 +16,11 @@ class SimpleQueryMixin(OutputMixin):
     async def _on_query(self, ev: m.Query) -> None:
         session = self.session
         assert session is not None
-        if "" in session.prepared or "" in session.portals:
-            # a simple Query ends the unnamed statement and portal (protocol rule)
-            session.close_statement("")
+        # A simple Query ends the unnamed statement. The unnamed portal ends
+        # when a statement of the query runs (PostgreSQL replaces it with the
+        # statement's own); outside a block it would not outlive the query.
+        session.close_statement("")
+        if not session.in_block:
             session.close_portal("")
         try:
             stmts = session.parse(ev.sql, normalize_literals=True)
@@ -37,11 +41,14 @@ class SimpleQueryMixin(OutputMixin):
         while self.pending:
             stmt = self.pending.popleft()
             try:
-                res = await session.execute(stmt)
+                res = await session.execute(stmt, stream=STREAM_BATCH)
             except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
                 self.pending.clear()
-                self._error(as_db_error(exc))
+                await self._rows_before_error(exc, None, describe=True)
+                self._statement_failed(stmt, exc)
                 break
+            if session.started:
+                session.close_portal("")
             if res.copy is not None:
                 if isinstance(res.copy, CopyIn):
                     self._notices_and_status()
@@ -52,8 +59,21 @@ class SimpleQueryMixin(OutputMixin):
                     return  # resumes when CopyDone / CopyFail arrives
                 await self._send_copy_out(res.copy, res.tag)
                 continue
-            await self._send_result(res, None, describe=True)
+            try:
+                await self._send_result(res, None, describe=True)
+            except Exception as exc:  # noqa: BLE001 - raised by a streamed result
+                self.pending.clear()
+                self._statement_failed(stmt, exc)
+                break
         await self._finish_query()
+
+    def _statement_failed(self, stmt: st.Statement, exc: Exception) -> None:
+        session = self.session
+        assert session is not None
+        started = session.started and not getattr(exc, "while_planning", False)
+        self._error(as_db_error(exc))
+        if started and session.in_block:
+            session.keep_failed_portal(stmt)
 
     async def _finish_query(self) -> None:
         session = self.session
