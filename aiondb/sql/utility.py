@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import ddl_parse as D
+from aiondb.sql import errpos, temp_tables
 from aiondb.sql import settings as S
 from aiondb.sql import statements as st
-from aiondb.sql import temp_tables
 from aiondb.sql.ddl_comment import CommentStmt
 from aiondb.sql.ddl_view_opts import CreateViewWith
 from aiondb.sql.deferred import SetConstraints, set_constraints
@@ -303,7 +303,12 @@ async def _prepare_sql(session: Session, u: st.PrepareStmt, stmt: st.Statement) 
     if u.name in session.prepared:
         raise errors.DuplicatePreparedStatement(f'prepared statement "{u.name}" already exists')
     oids = tuple(type_from_name(t).oid for t in u.param_types)
-    session.prepare(u.name, u.statement.text, oids)
+    try:
+        session.prepare(u.name, u.statement.text, oids)
+    except errpos.LOCATED as exc:
+        if exc.position is not None:    # prepared from the inner text alone
+            exc.position += u.statement.offset
+        raise
     return _result("PREPARE")
 
 
@@ -351,7 +356,15 @@ async def _explain(session: Session, u: st.Explain, stmt: st.Statement) -> Resul
 
 async def _ddl(session: Session, u: Any, stmt: st.Statement) -> Result:
     from aiondb.sql import ddl
-    return await session.in_transaction(lambda txn: ddl.execute_ddl(session, txn, u))
+    try:
+        return await session.in_transaction(lambda txn: ddl.execute_ddl(session, txn, u))
+    except errpos.LOCATED as exc:
+        # the query of CREATE MATERIALIZED VIEW / CREATE VIEW ... WITH (...),
+        # parsed on its own at an offset within this statement
+        inner = getattr(u, "statement", None) or getattr(u, "query", None)
+        if isinstance(inner, st.Statement) and inner.ast is not None:
+            errpos.statement_position(exc, inner.ast, stmt.offset + inner.offset, inner.text)
+        raise
 
 
 async def _copy(session: Session, u: st.CopyStmt, stmt: st.Statement) -> Result:
