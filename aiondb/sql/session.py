@@ -14,8 +14,9 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from sqlglot import exp
@@ -23,6 +24,7 @@ from sqlglot import exp
 from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import deferred, errpos, temp_tables
+from aiondb.sql import plan as P
 from aiondb.sql import settings as S
 from aiondb.sql import statements as st
 from aiondb.sql.bind_dml import StatementBinder
@@ -46,6 +48,16 @@ _DML = (exp.Insert, exp.Update, exp.Delete)
 _REG_OIDS = frozenset((T.REGCLASS.oid, T.REGTYPE.oid, T.REGPROC.oid, T.REGNAMESPACE.oid,
                        T.REGROLE.oid))
 _QUERY = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
+
+# A streamed query first produces this many rows; a result that ends within
+# them is returned whole (the fast path of point queries).
+STREAM_BATCH = 1000
+# Plan nodes that read table or catalog state: a paused generator over them
+# could see (or break on) commits made meanwhile, so such results are
+# materialized (row references only) instead of produced lazily.
+_SHARED_READS = (P.Scan, P.KeyLookup, P.KeyRange, P.SystemScan, P.LockRows, P.Insert,
+                 P.Update)
+_ROW_SOURCES = _SHARED_READS + (P.FunctionScan, P.ProjectSet, P.CteScan, P.WorkTableScan)
 
 
 class SleepRequest(Exception):
@@ -74,6 +86,8 @@ class PlanEntry:
     format_decoders: dict[tuple[int, ...], list[Callable[[bytes], Any]]] | None = None
     # server-side caches (RowDescription bytes, row encoders) keyed by formats
     wire_cache: dict = field(default_factory=dict)
+    # rows may be produced lazily across event-loop turns (see _lazy_safe)
+    lazy_safe: bool | None = None
 
 
 @dataclass
@@ -85,6 +99,9 @@ class Result:
     rows: list[tuple] = field(default_factory=list)
     copy: Any = None          # CopyIn / CopyOut handler for COPY statements
     empty: bool = False       # empty query string
+    # streaming: rows still to come after `rows` (tag is then "SELECT" and the
+    # server counts); errors raised by it belong to the statement
+    more: Iterator[tuple] | None = None
 
 
 @dataclass
@@ -107,6 +124,7 @@ class Portal:
     pos: int = 0
     result: Result | None = None
     done: bool = False
+    more: Iterator[tuple] | None = None    # the executor's remaining rows
 
 
 @dataclass
@@ -201,6 +219,7 @@ class Session:
         self._waiting: asyncio.Future | None = None
         self.cancel_requested = False
         self.sleeps_done = 0
+        self.started = False        # the running statement got past planning
         self.temp_on_commit: dict[int, str] = {}    # temp table oid → 'delete' | 'drop'
         self.deferred: Any = None     # deferred.DeferredState of the transaction, if any
         self.last_sequence_value: int | None = None
@@ -543,27 +562,35 @@ class Session:
             "current transaction is aborted, commands ignored until end of transaction block")
 
     async def execute(self, stmt: st.Statement, params: list[Any] | None = None,
-                      prepared: PreparedStatement | None = None) -> Result:
-        """Run one statement (simple or extended protocol)."""
+                      prepared: PreparedStatement | None = None, stream: int = 0) -> Result:
+        """Run one statement (simple or extended protocol). stream > 0 (the
+        server's own calls): a query result may stream (see _collect).
+        self.started tells the server whether an error came from running the
+        statement (PostgreSQL's portal existed) or before (parse analysis)."""
         self.cancel_requested = False
+        self.started = False
         self.stmt_started_at = dt.datetime.now(UTC)
         self._check_not_failed(stmt)
         if stmt.utility is not None:
             from aiondb.sql.utility import run_utility
+            self.started = True
             return await run_utility(self, stmt.utility, stmt)
         ast = stmt.ast
         if isinstance(ast, _QUERY) or isinstance(ast, _DML):
             entry = prepared.entry if prepared is not None else None
             if stmt.params is not None:
                 entry = self.plan(stmt, None, None, stmt.param_types)
-                return await self.run_plan(entry, self._literal_params(stmt, entry))
+                self.started = True
+                return await self.run_plan(entry, self._literal_params(stmt, entry), stream)
             entry = self.plan(stmt, entry, prepared)
             if len(entry.param_types) > len(params or ()):
                 # e.g. "SELECT $1" as a simple query: no values were sent
                 raise errors.UndefinedParameter(
                     f"there is no parameter ${len(params or ()) + 1}")
-            return await self.run_plan(entry, params or [])
+            self.started = True
+            return await self.run_plan(entry, params or [], stream)
         from aiondb.sql import ddl
+        self.started = True
         try:
             return await self.in_transaction(lambda txn: ddl.execute_ddl(self, txn, ast))
         except errpos.LOCATED as exc:     # CREATE VIEW / TABLE AS naming an unknown column
@@ -690,26 +717,29 @@ class Session:
                 txn.rollback_to_mark(mark)
                 raise
 
-    async def run_plan(self, entry: PlanEntry, params: list[Any]) -> Result:
+    async def run_plan(self, entry: PlanEntry, params: list[Any], stream: int = 0) -> Result:
         if entry.read_only and self.txn is None and not self.in_block:
-            res = self._run_autocommit_read(entry, params)
+            res = self._run_autocommit_read(entry, params, stream)
             if res is not None:
                 return res
         catalog = self.current_catalog()
         return await self.in_transaction(
-            lambda txn: self._execute_plan(txn, entry, params, catalog))
+            lambda txn: self._execute_plan(txn, entry, params, catalog, stream))
 
     def _execute_plan(self, txn: Transaction, entry: PlanEntry, params: list[Any],
-                      catalog: Catalog) -> Result:
+                      catalog: Catalog, stream: int = 0) -> Result:
         ctx = self.make_context(txn, params, catalog)
-        rows = list(entry.op.rows(ctx))
         if entry.kind == "query":
+            if stream:
+                return _collect(entry, entry.op.rows(ctx), stream)
+            rows = list(entry.op.rows(ctx))
             return Result(f"SELECT {len(rows)}", entry.columns, rows)
+        rows = list(entry.op.rows(ctx))
         count = ctx.cache.get("rowcount", 0)
         tag = f"INSERT 0 {count}" if entry.tag == "INSERT" else f"{entry.tag} {count}"
         return Result(tag, entry.columns if entry.columns else None, rows)
 
-    def _run_now(self, entry: PlanEntry, params: list[Any]) -> Result | None:
+    def _run_now(self, entry: PlanEntry, params: list[Any], stream: int = 0) -> Result | None:
         """Run a planned statement in the current (or a new implicit)
         transaction without awaiting; None when it meets a lock or a sleep,
         after rolling the attempt back (the caller then takes the waiting path,
@@ -721,7 +751,7 @@ class Session:
         mark = txn.mark()
         try:
             txn.begin_statement()
-            return self._execute_plan(txn, entry, params, self.current_catalog())
+            return self._execute_plan(txn, entry, params, self.current_catalog(), stream)
         except (LockWait, SleepRequest):
             txn.rollback_to_mark(mark)
             return None
@@ -729,7 +759,8 @@ class Session:
             txn.rollback_to_mark(mark)
             raise
 
-    def _run_autocommit_read(self, entry: PlanEntry, params: list[Any]) -> Result | None:
+    def _run_autocommit_read(self, entry: PlanEntry, params: list[Any],
+                             stream: int = 0) -> Result | None:
         """A read-only statement outside a block: no Transaction to create,
         commit or release. None means: take the general path (a table lock
         to wait for, or the catalog changed)."""
@@ -742,6 +773,8 @@ class Session:
         now = self.stmt_started_at
         ctx = ExecContext(reader, self, params, catalog, self.tz, now, now)
         try:
+            if stream:
+                return _collect(entry, entry.op.rows(ctx), stream)
             rows = list(entry.op.rows(ctx))
         except LockWait:
             return None
@@ -881,9 +914,9 @@ class Session:
         self.cancel_requested = False
         self.stmt_started_at = dt.datetime.now(UTC)
         if entry.read_only and self.txn is None and not self.in_block:
-            res = self._run_autocommit_read(entry, p.params)
+            res = self._run_autocommit_read(entry, p.params, STREAM_BATCH)
         else:
-            res = self._run_now(entry, p.params)
+            res = self._run_now(entry, p.params, STREAM_BATCH)
         if res is not None:
             p.result = res
             p.pos = len(res.rows)
@@ -925,9 +958,9 @@ class Session:
         self.cancel_requested = False
         self.stmt_started_at = dt.datetime.now(UTC)
         if entry.read_only and self.txn is None and not self.in_block:
-            res = self._run_autocommit_read(entry, params)
+            res = self._run_autocommit_read(entry, params, STREAM_BATCH)
         else:
-            res = self._run_now(entry, params)
+            res = self._run_now(entry, params, STREAM_BATCH)
         if res is not None and self.in_block:
             # in a block the executed portal lives on until the transaction ends
             self.portals[""] = Portal("", ps, params, result_formats, res.rows, len(res.rows),
@@ -966,6 +999,9 @@ class Session:
     async def execute_portal(self, name: str, max_rows: int) -> tuple[Result, bool]:
         """Run (or continue) a portal. Returns (result, suspended)."""
         p = self._get_portal(name)
+        self.cancel_requested = False   # a cancel that came while idle is for nothing
+        if self.failed and p.prepared.statement is not None:
+            self._check_not_failed(p.prepared.statement)    # 25P02, as PostgreSQL
         if p.result is None:
             ps = p.prepared
             if ps.statement is None:
@@ -973,7 +1009,12 @@ class Session:
             else:
                 if not self.in_block and self.txn is None:
                     self.implicit_txn = True
-                p.result = await self.execute(ps.statement, p.params, ps)
+                # a row limit: produce only what this Execute sends, so that a
+                # run-time error comes at the Execute that reaches it
+                p.result = await self.execute(ps.statement, p.params, ps,
+                                              max_rows if max_rows > 0 else STREAM_BATCH)
+                p.more = p.result.more
+                p.result.more = None
             p.rows = p.result.rows
         elif p.done and p.result.columns is None and not p.result.empty:
             # As PostgreSQL: a portal whose statement returns no rows runs
@@ -981,6 +1022,25 @@ class Session:
             raise errors.ObjectNotInPrerequisiteState(f'portal "{name}" cannot be run')
         res = p.result
         rows = p.rows or []
+        if p.more is not None:
+            if max_rows <= 0:       # the server streams the rest
+                more, p.more = p.more, None
+                chunk = rows[p.pos:] if p.pos else rows
+                p.pos = len(rows)
+                p.done = True
+                return Result("SELECT", res.columns, chunk, more=more), False
+            if len(rows) - p.pos < max_rows:
+                # the executor's next rows; its state stays in the portal
+                rows = p.rows = rows[p.pos:]
+                p.pos = 0
+                try:
+                    rows.extend(islice(p.more, max_rows - len(rows)))
+                except errors.DatabaseError as exc:
+                    p.more = None
+                    exc.rows_before = (res.columns, rows)     # type: ignore[attr-defined]
+                    raise
+                if len(rows) < max_rows:
+                    p.more = None
         # As PostgreSQL: a fetch that fills its row limit suspends (even on the
         # last row), and the closing tag counts the rows of this Execute only.
         if max_rows > 0 and res.columns is not None and len(rows) - p.pos >= max_rows:
@@ -991,9 +1051,17 @@ class Session:
         p.pos = len(rows)
         p.done = True
         tag = res.tag
-        if len(chunk) != len(res.rows) and tag[-1:].isdigit():
+        if tag == "SELECT":         # a streamed result: counted per Execute
+            tag = f"SELECT {len(chunk)}"
+        elif len(chunk) != len(res.rows) and tag[-1:].isdigit():
             tag = f"{tag.rsplit(' ', 1)[0]} {len(chunk)}"
         return Result(tag, res.columns, chunk, res.copy, res.empty), False
+
+    def keep_failed_portal(self, stmt: st.Statement) -> None:
+        """A simple query's statement failed while running inside a block: as
+        in PostgreSQL its unnamed portal stays (failed) until the block ends,
+        so Execute of "" says 25P02, not 34000."""
+        self.portals[""] = Portal("", PreparedStatement("", "", stmt, [], []), [], ())
 
     def close_statement(self, name: str) -> None:
         self.prepared.pop(name, None)
@@ -1002,8 +1070,10 @@ class Session:
         self.portals.pop(name, None)
 
     async def sync(self) -> None:
-        """Sync: end the implicit transaction; unnamed portals go away."""
-        self.portals = {k: v for k, v in self.portals.items() if k and self.in_block}
+        """Sync: end the implicit transaction (and with it its portals; in a
+        block they live until the block ends, the unnamed one too)."""
+        if not self.in_block:
+            self.portals = {}
         await self.finish_implicit()
 
 
@@ -1017,3 +1087,50 @@ def _bind_statement(binder: StatementBinder, ast: exp.Expr) -> tuple[Plan, str, 
     if isinstance(ast, exp.Delete):
         return binder.bind_delete(ast), "dml", "DELETE"
     return binder.bind_query_node(ast, Scope()), "query", "SELECT"
+
+
+def _collect(entry: PlanEntry, it: Iterable[tuple], batch: int) -> Result:
+    """A query's rows for the server. A run-time error carries the rows
+    produced before it (exc.rows_before: PostgreSQL sends them ahead of the
+    error). A plan that reads no shared state produces only `batch` rows
+    here; the rest come from Result.more while the server sends."""
+    rows: list[tuple] = []
+    try:
+        if entry.read_only and (entry.lazy_safe if entry.lazy_safe is not None
+                                else _lazy_safe(entry)):
+            it = iter(it)
+            rows.extend(islice(it, batch))
+            if len(rows) == batch:
+                return Result("SELECT", entry.columns, rows, more=it)
+        else:
+            rows.extend(it)
+    except errors.DatabaseError as exc:
+        if rows or _plan_has(entry.plan, _ROW_SOURCES, set()):
+            exc.rows_before = (entry.columns, rows)     # type: ignore[attr-defined]
+        else:
+            # PostgreSQL folds a FROM-less query's constants while planning:
+            # the error comes before its RowDescription and its portal
+            exc.while_planning = True     # type: ignore[attr-defined]
+        raise
+    return Result(f"SELECT {len(rows)}", entry.columns, rows)
+
+
+def _lazy_safe(entry: PlanEntry) -> bool:
+    entry.lazy_safe = not _plan_has(entry.plan, _SHARED_READS, set())
+    return entry.lazy_safe
+
+
+def _plan_has(obj: Any, types: tuple[type, ...], seen: set[int]) -> bool:
+    """Does a plan hold a node of one of these types, as an input or in a
+    subquery of its expressions?"""
+    if isinstance(obj, types):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_plan_has(o, types, seen) for o in obj)
+    if type(obj).__module__ in ("aiondb.sql.plan", "aiondb.sql.expr") and id(obj) not in seen:
+        seen.add(id(obj))
+        names = getattr(obj, "__dict__", None) or {
+            n: getattr(obj, n, None) for c in type(obj).__mro__
+            for n in getattr(c, "__slots__", ())}
+        return any(_plan_has(v, types, seen) for v in names.values())
+    return False
