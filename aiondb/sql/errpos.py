@@ -31,6 +31,13 @@ def node_start(node: exp.Expr, text: str = "") -> int | None:
             if stripped:
                 return max(ends) + 1 + len(gap) - len(stripped)
         return None
+    if isinstance(node, (exp.Neg, exp.BitwiseNot)) and text:
+        # a prefix operator: the last character before its operand
+        starts = _span(node.this, "start")
+        if starts:
+            before = text[:min(starts)].rstrip(" \t\r\n(")
+            return len(before) - 1 if before else None
+        return None
     if isinstance(node, (exp.Column, exp.Table)):
         starts = [p.meta.get("start") for p in node.parts if isinstance(p, exp.Identifier)]
         starts = [s for s in starts if s is not None]

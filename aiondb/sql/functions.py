@@ -244,12 +244,7 @@ def resolve(candidates: list[Any], actual: list[T.SqlType], what: str) -> tuple[
         elif key == best_key:
             ambiguous = True
     if best is None:
-        raise errors.UndefinedFunction(
-            _missing(what),
-            hint="No function matches the given name and argument types. You might need "
-                 "to add explicit type casts." if not what.startswith("operator") else
-                 "No operator matches the given name and argument types. You might need "
-                 "to add explicit type casts.")
+        raise errors.UndefinedFunction(_missing(what), hint=_no_match_hint(what, len(actual)))
     if ambiguous and any(a.oid == T.UNKNOWN.oid for a in actual) and \
             all(a.oid == T.UNKNOWN.oid for a in actual):
         # all-unknown arguments: prefer the text variant, as PostgreSQL does
@@ -261,6 +256,17 @@ def resolve(candidates: list[Any], actual: list[T.SqlType], what: str) -> tuple[
                     return d, res, _ret_type(d, res, None)
     d, resolved, elem = best
     return d, resolved, _ret_type(d, resolved, elem)
+
+
+def _no_match_hint(what: str, nargs: int) -> str:
+    if not what.startswith("operator"):
+        return ("No function matches the given name and argument types. You might need to "
+                "add explicit type casts.")
+    if nargs == 1:      # PostgreSQL words it in the singular for a prefix operator
+        return ("No operator matches the given name and argument type. You might need to "
+                "add an explicit type cast.")
+    return ("No operator matches the given name and argument types. You might need to add "
+            "explicit type casts.")
 
 
 def _missing(what: str) -> str:
@@ -297,9 +303,8 @@ def resolve_operator(symbol: str, actual: list[T.SqlType]) -> tuple[FuncDef, lis
     key = symbol if len(actual) == 2 else "prefix" + symbol
     cands = OPERATORS.get(key)
     if not cands:
-        raise errors.UndefinedFunction(_missing(describe_op(symbol, actual)),
-                                       hint="No operator matches the given name and argument "
-                                            "types. You might need to add explicit type casts.")
+        what = describe_op(symbol, actual)
+        raise errors.UndefinedFunction(_missing(what), hint=_no_match_hint(what, len(actual)))
     return resolve(cands, actual, describe_op(symbol, actual))
 
 
