@@ -465,6 +465,9 @@ def _c_call(e: Call) -> Compiled:
             return None if v is None else fn(v)
         return call1
     if n == 2:
+        x0, x1 = e.args
+        if type(x0) is Col and type(x1) in (Col, Const):
+            return _call_col(fn, x0.index, x1)
         a0, a1 = args
 
         def call2(row: tuple, ctx: Any) -> Any:
@@ -486,6 +489,29 @@ def _c_call(e: Call) -> Compiled:
             vals.append(v)
         return fn(*vals)
     return calln
+
+
+def _call_col(fn: Callable[..., Any], i: int, other: Expr) -> Compiled:
+    """A strict binary call on a column and a constant or second column
+    (filters and join conditions): no closure calls for the operands."""
+    if type(other) is Const:
+        c = other.value
+        if c is None:
+            return lambda row, ctx: None
+
+        def col_const(row: tuple, ctx: Any) -> Any:
+            x = row[i]
+            return None if x is None else fn(x, c)
+        return col_const
+    j = other.index  # type: ignore[attr-defined]
+
+    def col_col(row: tuple, ctx: Any) -> Any:
+        x = row[i]
+        if x is None:
+            return None
+        y = row[j]
+        return None if y is None else fn(x, y)
+    return col_col
 
 
 def _c_cast(e: Cast) -> Compiled:
