@@ -158,3 +158,47 @@ def test_cancel_ends_a_streaming_query(aiondb: AionServer) -> None:
         assert kinds(others) == "EZ" and others[0].fields()["C"] == "57014"
         c.send(w.query("select 1"))
         assert kinds(c.read_until("Z")) == "TDCZ"
+
+
+def test_table_result_read_slowly_is_the_table_as_it_was(aiondb: AionServer) -> None:
+    """A client that stops reading makes the server wait; other sessions
+    commit meanwhile, and the result is still the table at the start."""
+    start = len(aiondb.log_text())
+    with RawClient(aiondb.host, aiondb.port, timeout=60) as setup:
+        setup.startup()
+        setup.send(w.query("create table stream_t (a int primary key, b text); "
+                           "insert into stream_t select g, repeat('x', 60) "
+                           "from generate_series(1, 200000) g"))
+        assert kinds(setup.read_until("Z"))[-2:] == "CZ"
+        with RawClient(aiondb.host, aiondb.port, timeout=60) as reader:
+            reader.startup()
+            reader.send(w.query("select a, b from stream_t"))
+            assert reader.read().kind == "T"
+            # the reader's socket buffers fill; the writer is served meanwhile
+            setup.send(w.query("insert into stream_t select g, 'new' "
+                               "from generate_series(200001, 200100) g; "
+                               "delete from stream_t where a <= 100"))
+            assert kinds(setup.read_until("Z")) == "CCZ"
+            others, rows = _count_rows(reader)
+            assert rows == 200000
+            assert others[0].text() == "SELECT 200000"
+        setup.send(w.query("drop table stream_t"))
+        setup.read_until("Z")
+    assert "Traceback" not in aiondb.log_text()[start:]
+
+
+def test_table_error_comes_at_the_execute_that_reaches_it(aiondb: AionServer) -> None:
+    with RawClient(aiondb.host, aiondb.port) as c:
+        c.startup()
+        c.send(w.query("create table stream_e (a int primary key); "
+                       "insert into stream_e select g from generate_series(1, 5000) g; begin"))
+        c.read_until("Z")
+        c.send(w.parse("", "select 1 / (a - 2500) from stream_e") + w.bind("", "") +
+               w.execute("", 2000) + w.SYNC)
+        assert kinds(c.read_until("Z")) == "12" + "D" * 2000 + "sZ"
+        c.send(w.execute("", 2000) + w.SYNC)
+        msgs = c.read_until("Z")
+        assert kinds(msgs) == "D" * 499 + "EZ"
+        assert msgs[-2].fields()["C"] == "22012"
+        c.send(w.query("rollback; drop table stream_e"))
+        c.read_until("Z")

@@ -138,7 +138,7 @@ class ExtendedQueryMixin(OutputMixin):
         if exc is None:
             assert res is not None and res.columns is not None and fmts is not None
             try:
-                n = await self._send_rows(res.columns, fmts, res.rows, res.more)
+                n = await self._send_rows(res.columns, fmts, res.rows, res.more, res.shared)
                 self.write(codec.command_complete(
                     res.tag if res.more is None else f"SELECT {n}"))
             except Exception as err:  # noqa: BLE001 - converted to a SQLSTATE
@@ -194,7 +194,7 @@ class ExtendedQueryMixin(OutputMixin):
                 await self._rows_before_error(res, formats, describe=False)
                 raise res
             assert res.columns is not None and fmts is not None
-            n = await self._send_rows(res.columns, fmts, res.rows, res.more)
+            n = await self._send_rows(res.columns, fmts, res.rows, res.more, res.shared)
             self.write(codec.command_complete(res.tag if res.more is None else f"SELECT {n}"))
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             self._ext_error(as_db_error(exc))
@@ -217,7 +217,7 @@ class ExtendedQueryMixin(OutputMixin):
             tag = res.tag
             if res.columns is not None:
                 fmts = _formats(len(res.columns), portal.result_formats)
-                n = await self._send_rows(res.columns, fmts, res.rows, res.more)
+                n = await self._send_rows(res.columns, fmts, res.rows, res.more, res.shared)
                 if res.more is not None:
                     tag = f"SELECT {n}"
             if suspended:

@@ -16,7 +16,7 @@ from aiondb.sql import statements as st
 from aiondb.sql.binaryio import binary_encoder
 from aiondb.sql.copy import CopyIn
 from aiondb.sql.plan import OutCol
-from aiondb.sql.session import STREAM_BATCH, Result, Session
+from aiondb.sql.session import STREAM_BATCH, Result, Session, settle
 from aiondb.sql.textio import output_encoder
 from aiondb.wire import codec
 from aiondb.wire.connection import ServerConnection
@@ -181,18 +181,20 @@ class OutputMixin:
             fmts = _formats(len(res.columns), formats or ())
             if describe:
                 self.write(_row_description(res.columns, fmts))
-            n = await self._send_rows(res.columns, fmts, res.rows, res.more)
+            n = await self._send_rows(res.columns, fmts, res.rows, res.more, res.shared)
             if res.more is not None:
                 tag = f"SELECT {n}"
         self.write(codec.command_complete(tag))
 
     async def _send_rows(self, columns: list[OutCol], fmts: list[int], rows: list[tuple],
-                         more: Iterator[tuple] | None = None) -> int:
+                         more: Iterator[tuple] | None = None, shared: bool = False) -> int:
         """DataRows for rows, then for what `more` (a streamed result) yields,
         pulled STREAM_BATCH rows at a time as the client reads: the server
         holds about one batch and the transport's buffer, not the result.
-        Returns the number of rows sent; an error of `more` propagates after
-        the rows produced before it were sent, as PostgreSQL does."""
+        shared: `more` reads tables, so it is settled (produced in full) before
+        the first wait for the client, and other connections do not run
+        between batches. Returns the number of rows sent; an error of `more`
+        propagates after the rows produced before it, as PostgreSQL does."""
         session = self.session
         assert session is not None
         encs = _row_encoders(columns, fmts, session.tz)
@@ -206,12 +208,16 @@ class OutputMixin:
                     v = r[0]
                     write(data_row((None if v is None else enc(v),)))
                     if self._write_paused:
+                        if shared and more is not None:
+                            more, shared = settle(more), False
                         await self._wait_writable()
             else:
                 for r in rows:
                     write(data_row([None if v is None else e(v)
                                     for v, e in zip(r, encs, strict=True)]))
                     if self._write_paused:
+                        if shared and more is not None:
+                            more, shared = settle(more), False
                         await self._wait_writable()
             sent += len(rows)
             if more is None or self.closed:
@@ -219,12 +225,13 @@ class OutputMixin:
             transport = self.transport
             if transport is None or transport.is_closing():
                 return sent     # the client is gone: stop producing
-            # between batches, let other connections run (the plan reads no
-            # shared state, so nothing they do can change its rows); a cancel
-            # request that arrived meanwhile ends the statement
-            await asyncio.sleep(0)
-            if session.cancel_requested:
-                raise errors.QueryCanceled("canceling statement due to user request")
+            if not shared:
+                # between batches, let other connections run (nothing they do
+                # can change these rows); a cancel request that arrived
+                # meanwhile ends the statement
+                await asyncio.sleep(0)
+                if session.cancel_requested:
+                    raise errors.QueryCanceled("canceling statement due to user request")
             rows = []
             try:
                 rows.extend(islice(more, STREAM_BATCH))

@@ -52,9 +52,10 @@ _QUERY = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subq
 # A streamed query first produces this many rows; a result that ends within
 # them is returned whole (the fast path of point queries).
 STREAM_BATCH = 1000
-# Plan nodes that read table or catalog state: a paused generator over them
-# could see (or break on) commits made meanwhile, so such results are
-# materialized (row references only) instead of produced lazily.
+# Plan nodes that read table or catalog state: a generator over them must
+# not be suspended across an event-loop turn (it could see, or break on,
+# commits made meanwhile), so the server settles (materializes) the rest of
+# such a result before it waits for the client.
 _SHARED_READS = (P.Scan, P.KeyLookup, P.KeyRange, P.SystemScan, P.LockRows, P.Insert,
                  P.Update)
 _ROW_SOURCES = _SHARED_READS + (P.FunctionScan, P.ProjectSet, P.CteScan, P.WorkTableScan)
@@ -86,8 +87,9 @@ class PlanEntry:
     format_decoders: dict[tuple[int, ...], list[Callable[[bytes], Any]]] | None = None
     # server-side caches (RowDescription bytes, row encoders) keyed by formats
     wire_cache: dict = field(default_factory=dict)
-    # rows may be produced lazily across event-loop turns (see _lazy_safe)
+    # rows may be produced lazily across event-loop turns (see _stream_info)
     lazy_safe: bool | None = None
+    read_oids: frozenset[int] = frozenset()     # tables the plan reads
 
 
 @dataclass
@@ -102,6 +104,8 @@ class Result:
     # streaming: rows still to come after `rows` (tag is then "SELECT" and the
     # server counts); errors raised by it belong to the statement
     more: Iterator[tuple] | None = None
+    # `more` reads shared state: settle() it before any event-loop turn
+    shared: bool = False
 
 
 @dataclass
@@ -731,7 +735,7 @@ class Session:
         ctx = self.make_context(txn, params, catalog)
         if entry.kind == "query":
             if stream:
-                return _collect(entry, entry.op.rows(ctx), stream)
+                return _collect(entry, entry.op.rows(ctx), stream, txn)
             rows = list(entry.op.rows(ctx))
             return Result(f"SELECT {len(rows)}", entry.columns, rows)
         rows = list(entry.op.rows(ctx))
@@ -774,7 +778,7 @@ class Session:
         ctx = ExecContext(reader, self, params, catalog, self.tz, now, now)
         try:
             if stream:
-                return _collect(entry, entry.op.rows(ctx), stream)
+                return _collect(entry, entry.op.rows(ctx), stream, reader)
             rows = list(entry.op.rows(ctx))
         except LockWait:
             return None
@@ -1011,10 +1015,25 @@ class Session:
                     self.implicit_txn = True
                 # a row limit: produce only what this Execute sends, so that a
                 # run-time error comes at the Execute that reaches it
-                p.result = await self.execute(ps.statement, p.params, ps,
-                                              max_rows if max_rows > 0 else STREAM_BATCH)
-                p.more = p.result.more
-                p.result.more = None
+                try:
+                    p.result = await self.execute(ps.statement, p.params, ps,
+                                                  max_rows if max_rows > 0 else STREAM_BATCH)
+                except errors.DatabaseError as exc:
+                    before = getattr(exc, "rows_before", None)
+                    if max_rows <= 0 or before is None or len(before[1]) <= max_rows:
+                        raise
+                    # more rows than this Execute may send: the error waits
+                    # for the Execute that reaches it, as in PostgreSQL
+                    del exc.rows_before
+                    p.result = Result("SELECT", before[0], [])
+                    p.more = _rows_then(before[1], exc)
+                else:
+                    p.more = p.result.more
+                    if p.more is not None and p.result.shared and max_rows > 0:
+                        # other messages run before the next Execute
+                        p.more = settle(p.more)
+                        p.result.shared = False
+                    p.result.more = None
             p.rows = p.result.rows
         elif p.done and p.result.columns is None and not p.result.empty:
             # As PostgreSQL: a portal whose statement returns no rows runs
@@ -1028,7 +1047,7 @@ class Session:
                 chunk = rows[p.pos:] if p.pos else rows
                 p.pos = len(rows)
                 p.done = True
-                return Result("SELECT", res.columns, chunk, more=more), False
+                return Result("SELECT", res.columns, chunk, more=more, shared=res.shared), False
             if len(rows) - p.pos < max_rows:
                 # the executor's next rows; its state stays in the portal
                 rows = p.rows = rows[p.pos:]
@@ -1089,19 +1108,26 @@ def _bind_statement(binder: StatementBinder, ast: exp.Expr) -> tuple[Plan, str, 
     return binder.bind_query_node(ast, Scope()), "query", "SELECT"
 
 
-def _collect(entry: PlanEntry, it: Iterable[tuple], batch: int) -> Result:
+def _collect(entry: PlanEntry, it: Iterable[tuple], batch: int, txn: Transaction) -> Result:
     """A query's rows for the server. A run-time error carries the rows
     produced before it (exc.rows_before: PostgreSQL sends them ahead of the
-    error). A plan that reads no shared state produces only `batch` rows
-    here; the rest come from Result.more while the server sends."""
+    error). Only `batch` rows are produced here; the rest come from
+    Result.more while the server sends."""
     rows: list[tuple] = []
     try:
-        if entry.read_only and (entry.lazy_safe if entry.lazy_safe is not None
-                                else _lazy_safe(entry)):
+        if entry.read_only:
+            if entry.lazy_safe is None:
+                _stream_info(entry)
             it = iter(it)
             rows.extend(islice(it, batch))
             if len(rows) == batch:
-                return Result("SELECT", entry.columns, rows, more=it)
+                if entry.lazy_safe:
+                    return Result("SELECT", entry.columns, rows, more=it)
+                locks = txn.db.exclusive_locks
+                if not any(locks.get(oid) not in (None, txn) for oid in entry.read_oids):
+                    # no table it reads can make it wait (LockWait) once rows are out
+                    return Result("SELECT", entry.columns, rows, more=it, shared=True)
+                rows.extend(it)
         else:
             rows.extend(it)
     except errors.DatabaseError as exc:
@@ -1115,22 +1141,49 @@ def _collect(entry: PlanEntry, it: Iterable[tuple], batch: int) -> Result:
     return Result(f"SELECT {len(rows)}", entry.columns, rows)
 
 
-def _lazy_safe(entry: PlanEntry) -> bool:
-    entry.lazy_safe = not _plan_has(entry.plan, _SHARED_READS, set())
-    return entry.lazy_safe
+def settle(more: Iterator[tuple]) -> Iterator[tuple]:
+    """The rest of a shared result, produced now so that it no longer depends
+    on shared state; a run-time error comes after the rows before it."""
+    rest: list[tuple] = []
+    try:
+        rest.extend(more)
+    except errors.DatabaseError as exc:
+        return _rows_then(rest, exc)
+    return iter(rest)
 
 
-def _plan_has(obj: Any, types: tuple[type, ...], seen: set[int]) -> bool:
+def _rows_then(rows: list[tuple], exc: Exception) -> Iterator[tuple]:
+    yield from rows
+    raise exc
+
+
+def _stream_info(entry: PlanEntry) -> None:
+    found: list[Any] = []
+    _plan_has(entry.plan, _SHARED_READS, set(), found)
+    entry.read_oids = frozenset(n.table.oid for n in found
+                                if isinstance(n, (P.Scan, P.KeyLookup, P.KeyRange)))
+    entry.lazy_safe = not found
+
+
+def _plan_has(obj: Any, types: tuple[type, ...], seen: set[int],
+              found: list[Any] | None = None) -> bool:
     """Does a plan hold a node of one of these types, as an input or in a
-    subquery of its expressions?"""
+    subquery of its expressions? With found: collect them all."""
     if isinstance(obj, types):
-        return True
+        if found is None:
+            return True
+        found.append(obj)
     if isinstance(obj, (list, tuple)):
-        return any(_plan_has(o, types, seen) for o in obj)
+        return any([_plan_has(o, types, seen, found) for o in obj]) if found is not None \
+            else any(_plan_has(o, types, seen) for o in obj)
     if type(obj).__module__ in ("aiondb.sql.plan", "aiondb.sql.expr") and id(obj) not in seen:
         seen.add(id(obj))
         names = getattr(obj, "__dict__", None) or {
             n: getattr(obj, n, None) for c in type(obj).__mro__
             for n in getattr(c, "__slots__", ())}
+        if found is not None:
+            for v in names.values():
+                _plan_has(v, types, seen, found)
+            return bool(found)
         return any(_plan_has(v, types, seen) for v in names.values())
     return False
