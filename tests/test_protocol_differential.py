@@ -141,3 +141,43 @@ def test_portal_executed_again(aiondb: AionServer, postgres: PgServer, diff_db: 
     check(aiondb, postgres, diff_db,
           [w.parse("", sql) + w.bind("", "", params) + w.execute("", max_rows)
            + w.execute("", 0) + w.execute("", 0) + w.SYNC])
+
+
+_EXTENDED_3 = w.parse("", "select g from generate_series(1, 3) g") + w.bind("", "")
+RUN_TIME_CASES = {
+    # a run-time error follows the RowDescription and the rows before it
+    "simple": [w.query("select 1 / (g - 3) from generate_series(1, 5) g")],
+    "first row": [w.query("select 1 / (g - 1) from generate_series(1, 5) g")],
+    "constant": [w.query("select 1 / 0")],
+    "values statement": [w.query("values (1), (1 / 0)")],
+    "from values": [w.query("select 1 / (g - 1) from (values (1), (2)) v(g)")],
+    "second statement": [w.query("select 1; select 1 / (g - 2) from generate_series(1, 3) g")],
+    "after 1000 rows": [w.query("select g, 1 / (g - 1500) from generate_series(1, 3000) g")],
+    "execute": [w.parse("", "select 1 / (g - 3) from generate_series(1, 5) g") +
+                w.bind("", "") + w.describe("P", "") + w.execute("", 0) + w.SYNC],
+    "execute row limit": [w.parse("", "select 1 / (g - 3) from generate_series(1, 5) g") +
+                          w.bind("", "") + w.execute("", 1) + w.execute("", 1) +
+                          w.execute("", 0) + w.SYNC],
+    # the unnamed portal in a failed block
+    "portal of failed query": [w.query("begin"),
+                               w.query("select 1 / (g - 2) from generate_series(1, 3) g"),
+                               w.describe("P", "") + w.SYNC, w.execute("", 0) + w.SYNC,
+                               w.query("rollback")],
+    "portal after plan-time error": [w.query("begin"), w.query("select 1 / 0"),
+                                     w.execute("", 0) + w.SYNC, w.query("rollback")],
+    "portal across sync": [w.query("begin"), _EXTENDED_3 + w.execute("", 2) + w.SYNC,
+                           w.query("selec"), w.execute("", 2) + w.SYNC, w.query("rollback")],
+    "portal replaced by query": [w.query("begin"), _EXTENDED_3 + w.SYNC, w.query("select 1"),
+                                 w.execute("", 0) + w.SYNC, w.query("rollback")],
+    "portal kept by plan-time error": [w.query("begin"), _EXTENDED_3 + w.SYNC, w.query("select 1/0"),
+                                   w.execute("", 0) + w.SYNC, w.query("rollback")],
+    "describe in failed block": [w.query("begin"), w.parse("s1", "select 1") + w.SYNC,
+                                 w.query("selec"), w.describe("S", "s1") + w.SYNC,
+                                 w.query("rollback")],
+}
+
+
+@pytest.mark.parametrize("case", list(RUN_TIME_CASES))
+def test_run_time_errors_and_portals(aiondb: AionServer, postgres: PgServer, diff_db: str,
+                                     case: str) -> None:
+    check(aiondb, postgres, diff_db, RUN_TIME_CASES[case])

@@ -820,10 +820,20 @@ class Session:
     def describe_statement(self, name: str) -> tuple[list[T.SqlType], list[OutCol] | None]:
         ps = self._get_prepared(name)
         if ps.entry is not None:
+            if self.failed and (ps.entry.kind == "query" or ps.entry.columns):
+                self._no_description()
             self._revalidate(ps)
             return ps.param_types, ps.entry.columns if ps.entry.kind == "query" or \
                 ps.entry.columns else None
-        return ps.param_types, self._utility_columns(ps)
+        cols = self._utility_columns(ps)
+        if self.failed and cols is not None:
+            self._no_description()
+        return ps.param_types, cols
+
+    def _no_description(self) -> None:
+        # as PostgreSQL: no row description in an aborted transaction
+        raise errors.InFailedSqlTransaction(
+            "current transaction is aborted, commands ignored until end of transaction block")
 
     def _utility_columns(self, ps: PreparedStatement) -> list[OutCol] | None:
         if ps.statement is not None and isinstance(ps.statement.utility, st.Show):
@@ -896,8 +906,12 @@ class Session:
         p = self._get_portal(name)
         ps = p.prepared
         if ps.entry is not None:
-            return ps.entry.columns if ps.entry.kind == "query" or ps.entry.columns else None
-        return self._utility_columns(ps)
+            cols = ps.entry.columns if ps.entry.kind == "query" or ps.entry.columns else None
+        else:
+            cols = self._utility_columns(ps)
+        if self.failed and cols is not None:
+            self._no_description()
+        return cols
 
     def _get_portal(self, name: str) -> Portal:
         p = self.portals.get(name)
@@ -1080,7 +1094,14 @@ class Session:
         """A simple query's statement failed while running inside a block: as
         in PostgreSQL its unnamed portal stays (failed) until the block ends,
         so Execute of "" says 25P02, not 34000."""
-        self.portals[""] = Portal("", PreparedStatement("", "", stmt, [], []), [], ())
+        ps = PreparedStatement("", "", stmt, [], [])
+        if isinstance(stmt.ast, _QUERY):
+            try:        # its row description (a plan cache hit: it just ran)
+                ps.entry = self.plan(stmt, None, None, stmt.param_types
+                                     if stmt.params is not None else None)
+            except errors.DatabaseError:
+                pass
+        self.portals[""] = Portal("", ps, [], ())
 
     def close_statement(self, name: str) -> None:
         self.prepared.pop(name, None)
@@ -1131,10 +1152,12 @@ def _collect(entry: PlanEntry, it: Iterable[tuple], batch: int, txn: Transaction
         else:
             rows.extend(it)
     except errors.DatabaseError as exc:
-        if rows or _plan_has(entry.plan, _ROW_SOURCES, set()):
+        if rows or _plan_has(entry.plan, _ROW_SOURCES if isinstance(entry.plan, P.Values)
+                             else _ROW_SOURCES + (P.Values,), set()):
             exc.rows_before = (entry.columns, rows)     # type: ignore[attr-defined]
         else:
-            # PostgreSQL folds a FROM-less query's constants while planning:
+            # PostgreSQL folds a FROM-less query's constants (and a VALUES
+            # statement's) while planning:
             # the error comes before its RowDescription and its portal
             exc.while_planning = True     # type: ignore[attr-defined]
         raise
