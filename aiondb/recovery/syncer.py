@@ -147,10 +147,11 @@ class SyncProcess:
 _PROCESSES: dict[asyncio.AbstractEventLoop, SyncProcess] = {}
 
 
-def sync_process() -> SyncProcess | None:
-    """The running loop's sync process, started on first use; None if it
+def sync_process(loop: asyncio.AbstractEventLoop | None = None) -> SyncProcess | None:
+    """The (running) loop's sync process, started on first use; None if it
     cannot be started (then the caller flushes inline)."""
-    loop = asyncio.get_running_loop()
+    if loop is None:
+        loop = asyncio.get_running_loop()
     p = _PROCESSES.get(loop)
     if p is not None and p.dead is None:
         return p

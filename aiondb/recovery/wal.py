@@ -149,6 +149,7 @@ class WalWriter:
         self._flush_soon = False
         self._flushing = False       # thread/process mode: a batch is being flushed
         self._inflight: _Batch | None = None     # process mode: that batch
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._next: concurrent.futures.Future | None = None
         self._pool = (concurrent.futures.ThreadPoolExecutor(1, f"wal-flush-{tenant_name}")
                       if flush_mode == "thread" else None)
@@ -232,6 +233,14 @@ class WalWriter:
         return nxt
 
     # --- appending ----------------------------------------------------------------------------
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop, remembered: asyncio.get_running_loop() costs a
+        getpid() system call each time, several per commit otherwise."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
+
     def append(self, rtype: int, xid: int, payload: bytes, sync: bool = True
                ) -> tuple[int, int, asyncio.Future | None]:
         """Buffer one record. Returns (its LSN, the previous record's LSN, a
@@ -262,7 +271,7 @@ class WalWriter:
         if self._next is None and self.end - seg.start > seg.size // 2:
             self._precreate()
         if sync:
-            fut = asyncio.get_running_loop().create_future()
+            fut = self.loop().create_future()
             self._waiters.append((self.end, fut))
             self._schedule(True)
             return lsn, prev, fut
@@ -283,7 +292,7 @@ class WalWriter:
             if not soon or self._flush_soon:
                 return
             h.cancel()
-        loop = asyncio.get_running_loop()
+        loop = self.loop()
         self._flush_soon = soon
         if soon:
             self._flush_handle = loop.call_soon(self._flush)
@@ -299,7 +308,7 @@ class WalWriter:
             if self._flushing:
                 return  # _flush_done schedules the next batch
             if all(hasattr(p[0].file, "fd") for p in self._pending):
-                proc = sync_process()
+                proc = sync_process(self.loop())
                 if proc is not None:
                     self._flush_via(proc)
                     return
@@ -483,7 +492,7 @@ class WalWriter:
                                  f"{self.fatal}")
         if self.flushed >= self.end and not self._flushing:
             return
-        fut = asyncio.get_running_loop().create_future()
+        fut = self.loop().create_future()
         self._waiters.append((self.end, fut))
         if not self._pending:
             # nothing new to write (thread mode: the in-flight batch covers it)

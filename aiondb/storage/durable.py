@@ -156,7 +156,7 @@ class TenantStore:
             token = next(self._tokens)
             self.inflight[token] = (lsn, prev, fut)
             try:
-                await _wait_uncancellable(fut)
+                await _wait_uncancellable(fut, self.wal.loop())
             finally:
                 del self.inflight[token]
         if self.wal.end - self.checkpoint_lsn > self.registry.settings.max_wal_size:
@@ -239,11 +239,11 @@ class TenantStore:
             self.wal.close()
 
 
-async def _wait_uncancellable(fut: asyncio.Future) -> None:
+async def _wait_uncancellable(fut: asyncio.Future, loop: asyncio.AbstractEventLoop) -> None:
     """Wait for a commit's flush. Once appended the record may become durable
     whatever happens, so the commit must finish (and be applied) even if the
     session is cancelled meanwhile; the cancellation is delivered after."""
-    if asyncio.current_task() is None:
+    if asyncio.current_task(loop) is None:
         # driven by the connection's runner, which never throws a
         # cancellation in: no shield (and its extra future) is needed
         await fut
