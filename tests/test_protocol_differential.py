@@ -10,6 +10,7 @@ what differs is protocol state: portals, transactions, skip-to-Sync, tags.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 
 import psycopg
@@ -123,7 +124,10 @@ def test_same_replies_as_postgres(aiondb: AionServer, postgres: PgServer, diff_d
 
 
 @pytest.mark.slow
+# Fixed examples by default, so CI is repeatable; AIONDB_FUZZ_RANDOM=1 explores
+# new ones (run it by hand after protocol changes; add what it finds above).
 @settings(max_examples=3000, deadline=None,
+          derandomize=os.environ.get("AIONDB_FUZZ_RANDOM") != "1",
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(batches=SEQUENCE)
 def test_same_replies_as_postgres_long(aiondb: AionServer, postgres: PgServer, diff_db: str,
