@@ -24,6 +24,7 @@ KEY = bytes(range(32))
 def _writer(waldir: str) -> WalWriter:
     w = WalWriter(OsFS(), waldir, 5, "t", Sealer(KEY), 1 << 20, flush_mode="process")
     w.open(64, 0)
+    w.offload_always = True     # single commits here: no company to wait for
     return w
 
 
@@ -99,3 +100,25 @@ def test_death_of_the_sync_process_fails_the_flush_then_flushes_inline(tmp_path)
     asyncio.run(go())
     # the failed flush's record was undone: recovery never replays it
     assert _payloads(waldir) == [b"kept", b"after"]
+
+
+def test_lone_commits_flush_inline_and_groups_use_the_process(tmp_path) -> None:
+    waldir = str(tmp_path)
+
+    async def go() -> None:
+        syncer.retain()
+        w = _writer(waldir)
+        w.offload_always = False
+        loop = asyncio.get_running_loop()
+        try:
+            await w.append(COMMIT, 1, b"alone")[2]
+            assert loop not in syncer._PROCESSES          # nothing to overlap: inline
+            futs = [w.append(COMMIT, 2 + i, b"group")[2] for i in range(3)]
+            await asyncio.gather(*futs)
+            assert loop in syncer._PROCESSES                  # a group: handed over
+        finally:
+            w.close()
+            syncer.release()
+
+    asyncio.run(go())
+    assert _payloads(waldir) == [b"alone"] + [b"group"] * 3
