@@ -319,7 +319,7 @@ class WalWriter:
                 if proc is not None:
                     self._flush_via(proc)
                     return
-            # no sync process, or a file that cannot be handed over: inline
+            # a lone commit, no sync process, or a file that cannot be handed over: inline
         elif self.flush_mode == "thread":
             if self._flushing:
                 return  # _flush_done schedules the next batch
