@@ -15,7 +15,7 @@ from sqlglot.errors import ParseError
 
 from aiondb import errors
 from aiondb.sql.dialect import AionDB
-from aiondb.sql.lexer import Token
+from aiondb.sql.lexer import Token, TokenReader
 
 QualName = tuple[str | None, str]   # (schema, name)
 
@@ -99,69 +99,14 @@ class AlterTable:
     if_exists: bool = False
 
 
-class _P:
-    def __init__(self, text: str, toks: list[Token]) -> None:
-        self.text = text
-        self.toks = toks
-        self.i = 0
-
-    def peek(self, k: int = 0) -> Token | None:
-        j = self.i + k
-        return self.toks[j] if j < len(self.toks) else None
-
-    def error(self) -> errors.DatabaseError:
-        tok = self.peek()
-        if tok is None:
-            return errors.SyntaxError("syntax error at end of input", position=len(self.text) + 1)
-        return errors.SyntaxError(f'syntax error at or near "{tok.text}"', position=tok.pos + 1)
-
-    def word(self, *opts: str) -> str | None:
-        tok = self.peek()
-        if tok is not None and tok.kind == "word" and (not opts or tok.value in opts):
-            self.i += 1
-            return tok.value
-        return None
-
-    def words(self, *seq: str) -> bool:
-        for k, w in enumerate(seq):
-            tok = self.peek(k)
-            if tok is None or tok.kind != "word" or tok.value != w:
-                return False
-        self.i += len(seq)
-        return True
-
-    def expect(self, *opts: str) -> str:
-        w = self.word(*opts)
-        if w is None:
-            raise self.error()
-        return w
-
-    def op(self, text: str) -> bool:
-        tok = self.peek()
-        if tok is not None and tok.kind == "op" and tok.text == text:
-            self.i += 1
-            return True
-        return False
-
-    def ident(self) -> str:
-        tok = self.peek()
-        if tok is None or tok.kind not in ("word", "qident"):
-            raise self.error()
-        self.i += 1
-        return tok.value
+class _P(TokenReader):
+    """Reader for the DDL statements parsed here rather than by sqlglot."""
 
     def qualname(self) -> QualName:
         a = self.ident()
         if self.op("."):
             return (a, self.ident())
         return (None, a)
-
-    def at_end(self) -> bool:
-        return self.i >= len(self.toks)
-
-    def end(self) -> None:
-        if not self.at_end():
-            raise self.error()
 
     def number(self) -> int:
         neg = self.op("-")

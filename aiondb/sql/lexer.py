@@ -199,3 +199,68 @@ def _only_comments(sql: str, start: int, end: int) -> bool:
         return not tokenize(sql, start, end)
     except errors.DatabaseError:
         return False
+
+
+class TokenReader:
+    """Recursive-descent reading over one statement's tokens: the shared base
+    of the hand-written parsers (utility statements, DDL the dialect leaves
+    to us). Errors carry PostgreSQL's 42601 message and 1-based position."""
+
+    def __init__(self, text: str, tokens: list[Token]) -> None:
+        self.text = text
+        self.toks = tokens
+        self.i = 0
+
+    def peek(self, k: int = 0) -> Token | None:
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else None
+
+    def at_end(self) -> bool:
+        return self.i >= len(self.toks)
+
+    def error(self, tok: Token | None = None) -> errors.DatabaseError:
+        tok = tok or self.peek()
+        if tok is None:
+            return errors.SyntaxError("syntax error at end of input", position=len(self.text) + 1)
+        return errors.SyntaxError(f'syntax error at or near "{tok.text}"', position=tok.pos + 1)
+
+    def word(self, *options: str) -> str | None:
+        """Consume a keyword if it is one of options (any word if none given)."""
+        tok = self.peek()
+        if tok is not None and tok.kind == "word" and (not options or tok.value in options):
+            self.i += 1
+            return tok.value
+        return None
+
+    def expect(self, *options: str) -> str:
+        w = self.word(*options)
+        if w is None:
+            raise self.error()
+        return w
+
+    def words(self, *seq: str) -> bool:
+        """Consume an exact keyword sequence, or nothing."""
+        for k, w in enumerate(seq):
+            tok = self.peek(k)
+            if tok is None or tok.kind != "word" or tok.value != w:
+                return False
+        self.i += len(seq)
+        return True
+
+    def op(self, text: str) -> bool:
+        tok = self.peek()
+        if tok is not None and tok.kind == "op" and tok.text == text:
+            self.i += 1
+            return True
+        return False
+
+    def ident(self) -> str:
+        tok = self.peek()
+        if tok is None or tok.kind not in ("word", "qident"):
+            raise self.error()
+        self.i += 1
+        return tok.value
+
+    def end(self) -> None:
+        if not self.at_end():
+            raise self.error()

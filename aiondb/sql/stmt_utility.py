@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiondb import errors
-from aiondb.sql.lexer import Token
+from aiondb.sql.lexer import Token, TokenReader
 from aiondb.sql.stmt_copy import _parse_copy
 from aiondb.sql.stmt_nodes import (
     BackupTenant,
@@ -45,63 +45,8 @@ def parse_one(text: str, offset: int) -> Any:
 
 # --- the parser for utility statements -------------------------------------------------------
 
-class _Utility:
-    """Recursive-descent reader over lexer tokens of one statement."""
-
-    def __init__(self, text: str, tokens: list[Token]) -> None:
-        self.text = text
-        self.toks = tokens
-        self.i = 0
-
-    def peek(self, k: int = 0) -> Token | None:
-        j = self.i + k
-        return self.toks[j] if j < len(self.toks) else None
-
-    def at_end(self) -> bool:
-        return self.i >= len(self.toks)
-
-    def error(self, tok: Token | None = None) -> errors.DatabaseError:
-        tok = tok or self.peek()
-        if tok is None:
-            return errors.SyntaxError("syntax error at end of input", position=len(self.text) + 1)
-        return errors.SyntaxError(f'syntax error at or near "{tok.text}"', position=tok.pos + 1)
-
-    def word(self, *options: str) -> str | None:
-        """Consume a keyword if it is one of options (any word if none given)."""
-        tok = self.peek()
-        if tok is not None and tok.kind == "word" and (not options or tok.value in options):
-            self.i += 1
-            return tok.value
-        return None
-
-    def expect(self, *options: str) -> str:
-        w = self.word(*options)
-        if w is None:
-            raise self.error()
-        return w
-
-    def words(self, *seq: str) -> bool:
-        """Consume an exact keyword sequence, or nothing."""
-        for k, w in enumerate(seq):
-            tok = self.peek(k)
-            if tok is None or tok.kind != "word" or tok.value != w:
-                return False
-        self.i += len(seq)
-        return True
-
-    def op(self, text: str) -> bool:
-        tok = self.peek()
-        if tok is not None and tok.kind == "op" and tok.text == text:
-            self.i += 1
-            return True
-        return False
-
-    def ident(self) -> str:
-        tok = self.peek()
-        if tok is None or tok.kind not in ("word", "qident"):
-            raise self.error()
-        self.i += 1
-        return tok.value
+class _Utility(TokenReader):
+    """Recursive-descent reader over lexer tokens of one utility statement."""
 
     def string(self) -> str:
         tok = self.peek()
@@ -109,10 +54,6 @@ class _Utility:
             raise self.error()
         self.i += 1
         return tok.value
-
-    def end(self) -> None:
-        if not self.at_end():
-            raise self.error()
 
     def rest_text(self) -> str:
         tok = self.peek()
