@@ -72,6 +72,7 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
         self._read_paused = False
         # the rest of a synchronous handler's work that must await (streaming)
         self._continuation: Coroutine | None = None
+        self._commit_wait: Any = None  # the fast lane's commit waiting for its flush
         self.reported: dict[str, str] = {}  # ParameterStatus values the client has
 
     # --- asyncio callbacks -------------------------------------------------------------------------
@@ -151,9 +152,13 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
                 if synced is not None:
                     if not synced:
                         cont = self._continuation
+                        wait = self._commit_wait
                         if cont is not None:
                             self._continuation = None
                             await cont
+                        elif wait is not None:
+                            self._commit_wait = None
+                            await self._finish_commit(wait)
                         else:
                             await self._on_sync(m.SYNC)
                     if self._write_paused:

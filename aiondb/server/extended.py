@@ -4,6 +4,8 @@ prepared statement (see docs/architecture.md)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiondb import errors
 from aiondb.server.output import OutputMixin, _formats, _row_description, _row_encoders, as_db_error
 from aiondb.sql.session import STREAM_BATCH, Result
@@ -125,10 +127,32 @@ class ExtendedQueryMixin(OutputMixin):
                     write(data_row([None if v is None else e(v)
                                     for v, e in zip(r, encs, strict=True)]))
             write(codec.command_complete(res.tag))
-        if session.try_sync_now():
+        try:
+            done = session.sync_start()
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._error(as_db_error(exc))
+            done = True
+        if done is True:
             self._after_sync()
             return True
+        if done is not False:
+            self._commit_wait = done  # _process waits for its flush
         return False
+
+    async def _finish_commit(self, pending: Any) -> None:
+        """The fast lane's Sync, after sync_start began the commit: wait for
+        its WAL flush (a bare future: no coroutine chain), then finish."""
+        try:
+            await pending[1][1]
+        except Exception:  # noqa: BLE001 - the outcome is raised by sync_finish
+            pass
+        session = self.session
+        assert session is not None
+        try:
+            session.sync_finish(pending)
+        except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
+            self._error(as_db_error(exc))
+        self._after_sync()
 
     async def _fast_rest(self, res: Result | None, fmts: list[int] | None,
                          formats: tuple[int, ...], exc: Exception | None) -> None:

@@ -110,6 +110,7 @@ class OutputMixin:
     _write_paused: bool
     _drain_waiter: asyncio.Future | None
     _continuation: Coroutine | None
+    _commit_wait: Any
 
     def write(self, data: bytes) -> None:
         self.out.append(data)

@@ -453,13 +453,18 @@ class Session:
             except BaseException:
                 self._rollback()
                 raise
+        txn = self._detach_for_commit()
+        if txn is not None:
+            await txn.commit()
+
+    def _detach_for_commit(self) -> Transaction | None:
         txn = self.txn
         self.txn = None
         self.implicit_txn = False
         self._end_txn_settings(commit=True)
         if txn is not None:
             txn.synchronous_commit = self.values.get("synchronous_commit") == "on"
-            await txn.commit()
+        return txn
 
     def _rollback(self) -> None:
         txn = self.txn
@@ -1013,6 +1018,27 @@ class Session:
         if self.portals:
             self.portals = {}
         return True
+
+    def sync_start(self) -> Any:
+        """Sync without a coroutine when committing the implicit transaction
+        needs nothing but its WAL flush (no deferred constraints, no ON COMMIT
+        actions): the fast lane's Sync. True: done. False: use sync(). Else a
+        pending commit: wait until pending[1][1] (its flush) is done, then
+        sync_finish(pending). Raises the commit's error."""
+        if self.in_block or self.failed or self.deferred is not None or self.temp_on_commit:
+            return False
+        if self.portals:
+            self.portals = {}
+        txn = self._detach_for_commit()
+        if txn is None:
+            return True
+        pending = txn.commit_start()
+        return True if pending is None else (txn, pending)
+
+    @staticmethod
+    def sync_finish(pending: tuple[Transaction, Any]) -> None:
+        txn, flush = pending
+        txn.commit_finish(flush)
 
     async def execute_portal(self, name: str, max_rows: int) -> tuple[Result, bool]:
         """Run (or continue) a portal. Returns (result, suspended)."""

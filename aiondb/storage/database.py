@@ -4,6 +4,7 @@ commit's record is made durable before the commit is applied in memory."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,10 +17,15 @@ from aiondb.storage.txn import READ_COMMITTED, Transaction
 class Durability(Protocol):
     """Implemented by the recovery layer for durable tenants."""
 
-    async def log_commit(self, db: Database, txn: Transaction, cs: ChangeSet) -> None:
-        """Write the transaction's commit record (its change set `cs`) and wait
-        until it is durable (unless the transaction asked for
-        synchronous_commit off)."""
+    def log_commit_start(self, db: Database, txn: Transaction,
+                         cs: ChangeSet) -> asyncio.Future | None:
+        """Append the transaction's commit record (its change set `cs`).
+        Returns the future of its flush to wait for, then hand to
+        log_commit_end; None when there is nothing to wait for
+        (synchronous_commit off)."""
+
+    def log_commit_end(self, fut: asyncio.Future) -> None:
+        """The flush `fut` is done (its exception, if any, is the commit's)."""
 
 
 @dataclass(slots=True)
@@ -86,13 +92,28 @@ class Database:
         self._catalog_versions += 1
         return self._catalog_versions
 
-    async def commit_transaction(self, txn: Transaction) -> None:
+    def commit_start(self, txn: Transaction) -> tuple[ChangeSet, asyncio.Future] | None:
+        """A commit's first half: log it. None when it is applied already;
+        else (change set, its flush): wait for the flush, then commit_finish.
+        Split so the connection's fast lane can wait without a coroutine
+        chain (see Transaction.commit for the plain form)."""
         if self.read_only_reason is not None:
             raise errors.ReadOnlySqlTransaction(
                 f"tenant \"{self.name}\" is read-only: {self.read_only_reason}")
         cs = ChangeSet.from_transaction(txn)     # built once: logged, then applied
         if self.durability is not None:
-            await self.durability.log_commit(self, txn, cs)
+            fut = self.durability.log_commit_start(self, txn, cs)
+            if fut is not None:
+                return cs, fut
+        self.apply_commit(txn, cs)
+        return None
+
+    def commit_finish(self, txn: Transaction, cs: ChangeSet, fut: asyncio.Future) -> None:
+        """A commit's second half, once its flush is done: apply it, or raise
+        the flush's error (then nothing of it is applied)."""
+        assert self.durability is not None
+        self.durability.log_commit_end(fut)
+        fut.result()
         self.apply_commit(txn, cs)
 
     def discard_transaction(self, txn: Transaction) -> None:

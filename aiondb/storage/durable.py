@@ -1,12 +1,14 @@
 """Durable tenants: glue between the in-memory engines and aiondb.recovery.
 
 Life of a COMMIT (durable tenant):
- 1. Transaction.commit → Database.commit_transaction → TenantStore.log_commit.
+ 1. Transaction.commit_start → Database.commit_start → TenantStore.log_commit_start.
  2. ChangeSet.from_transaction + records.encode_commit give the payload;
     WalWriter.append buffers the record and schedules the group flush.
  3. The flush (pwrite + fdatasync, shared by every commit appended in this
-    loop iteration) resolves the commit's future; log_commit returns.
- 4. Database.apply_changes applies the same change set in memory.
+    loop iteration) resolves the commit's future, which the committer awaits.
+ 4. Transaction.commit_finish → Database.commit_finish: log_commit_end, then
+    Database.apply_changes applies the same change set in memory (or the
+    flush's error is raised and nothing is applied).
 
 Recovery (DurableRegistry.open → recover_tenant): load the newest valid
 checkpoint (falling back to an older one), then decode each WAL record after
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import itertools
 import logging
 import os
 import time
@@ -143,22 +144,28 @@ class TenantStore:
         self.sealer = sealer
         self.wal = wal
         self.checkpoint_lsn = checkpoint_lsn
-        # commits appended but not yet applied: token → (LSN, prev LSN, flush future)
-        self.inflight: dict[int, tuple[int, int, asyncio.Future]] = {}
-        self._tokens = itertools.count()
+        # commits appended but not yet applied, in LSN order:
+        # flush future → (LSN, previous LSN)
+        self.inflight: dict[asyncio.Future, tuple[int, int]] = {}
         self.ckpt_lock = asyncio.Lock()
         self._ckpt_task: asyncio.Task | None = None
 
-    async def log_commit(self, db: Database, txn: Transaction, cs: ChangeSet) -> None:
+    def log_commit_start(self, db: Database, txn: Transaction,
+                         cs: ChangeSet) -> asyncio.Future | None:
         payload = records.encode_commit(cs)
         lsn, prev, fut = self.wal.append(COMMIT, txn.xid, payload, txn.synchronous_commit)
-        if fut is not None:
-            token = next(self._tokens)
-            self.inflight[token] = (lsn, prev, fut)
-            try:
-                await _wait_uncancellable(fut, self.wal.loop())
-            finally:
-                del self.inflight[token]
+        if fut is None:
+            self._check_wal_volume()
+            return None
+        self.inflight[fut] = (lsn, prev)
+        return fut
+
+    def log_commit_end(self, fut: asyncio.Future) -> None:
+        del self.inflight[fut]
+        if fut.exception() is None:
+            self._check_wal_volume()
+
+    def _check_wal_volume(self) -> None:
         if self.wal.end - self.checkpoint_lsn > self.registry.settings.max_wal_size:
             self.request_checkpoint("WAL volume")
 
@@ -180,7 +187,7 @@ class TenantStore:
         commit still to be applied, else the end of the log. Commits whose
         flush failed are skipped: they will never be applied, and their LSNs
         are reused (so the live entries are in LSN order)."""
-        for lsn, prev, fut in self.inflight.values():
+        for fut, (lsn, prev) in self.inflight.items():
             if not (fut.done() and fut.exception() is not None):
                 return lsn, prev
         return self.wal.end, self.wal.last
@@ -237,32 +244,6 @@ class TenantStore:
             await asyncio.gather(self._ckpt_task, return_exceptions=True)
         async with self.ckpt_lock:
             self.wal.close()
-
-
-async def _wait_uncancellable(fut: asyncio.Future, loop: asyncio.AbstractEventLoop) -> None:
-    """Wait for a commit's flush. Once appended the record may become durable
-    whatever happens, so the commit must finish (and be applied) even if the
-    session is cancelled meanwhile; the cancellation is delivered after."""
-    if asyncio.current_task(loop) is None:
-        # driven by the connection's runner, which never throws a
-        # cancellation in: no shield (and its extra future) is needed
-        await fut
-        return
-    cancelled = False
-    while True:
-        try:
-            await asyncio.shield(fut)
-            break
-        except asyncio.CancelledError:
-            cancelled = True
-            if fut.done():
-                break
-    if cancelled:
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()
-            asyncio.get_running_loop().call_soon(task.cancel)
-    fut.result()
 
 
 # --- recovery --------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from aiondb.storage.table import (
 )
 
 if TYPE_CHECKING:
-    from aiondb.storage.database import Database
+    from aiondb.storage.database import ChangeSet, Database
 
 READ_COMMITTED = "read committed"
 REPEATABLE_READ = "repeatable read"
@@ -607,8 +607,17 @@ class Transaction:
     async def commit(self) -> None:
         """Make the transaction durable, then visible. Raises if it could not
         be made durable; then nothing of it is applied."""
+        pending = self.commit_start()
+        if pending is not None:
+            await wait_uncancellable(pending[1])
+            self.commit_finish(pending)
+
+    def commit_start(self) -> tuple[ChangeSet, asyncio.Future] | None:
+        """commit() without awaiting: None when the transaction is ended; else
+        its pending flush: wait until pending[1] is done, then
+        commit_finish(pending)."""
         if self.state != "active":
-            return
+            return None
         if self.isolation == SERIALIZABLE and self.has_writes and self.snapshot is not None:
             for oid in self.read_tables:
                 td = self.db.tables.get(oid)
@@ -620,9 +629,20 @@ class Transaction:
                         detail="Reason code: Canceled on identification as a pivot, "
                                "during commit attempt.",
                         hint="The transaction might succeed if retried.")
+        pending = None
         try:
             if self.has_writes:
-                await self.db.commit_transaction(self)
+                pending = self.db.commit_start(self)
+        except BaseException:
+            self._finish("aborted")
+            raise
+        if pending is None:
+            self._finish("committed")
+        return pending
+
+    def commit_finish(self, pending: tuple[ChangeSet, asyncio.Future]) -> None:
+        try:
+            self.db.commit_finish(self, *pending)
         except BaseException:
             self._finish("aborted")
             raise
@@ -690,3 +710,33 @@ class AutocommitReader(Transaction):
 
 def _sort_rowkey(k: Any) -> Any:
     return (0, k) if not isinstance(k, tuple) else (1, k)
+
+
+async def wait_uncancellable(fut: asyncio.Future) -> None:
+    """Wait until a commit's flush is done (its outcome is left in fut). Once
+    appended the record may become durable whatever happens, so the commit
+    must finish (and be applied) even if the session is cancelled meanwhile;
+    the cancellation is delivered after."""
+    if fut.done():
+        return
+    if asyncio.current_task() is None:
+        # driven by the connection's runner, which never throws a
+        # cancellation in: no shield (and its extra future) is needed
+        try:
+            await fut
+        except Exception:  # noqa: BLE001 - the outcome stays in fut
+            pass
+        return
+    cancelled = False
+    while not fut.done():
+        try:
+            await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            cancelled = True
+        except Exception:  # noqa: BLE001 - the outcome stays in fut
+            pass
+    if cancelled:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+            asyncio.get_running_loop().call_soon(task.cancel)
