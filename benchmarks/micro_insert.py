@@ -10,6 +10,10 @@ sealed and written but the fsync wait is left out; --no-fsync also makes
 fdatasync a no-op, leaving only the Python work of the commit path.
 
     python benchmarks/micro_insert.py [--durable [--sync] [--no-fsync]] [--clients N] [--profile]
+        [--inserts N] [--rounds R]
+
+Under `valgrind --tool=callgrind` (small --inserts and --rounds) the
+instruction count is a repeatable figure for A/B comparisons on a busy machine.
 
 --clients N drives N connections, one INSERT each per loop turn, as N
 pgbench clients do: concurrent commits share a WAL flush.
@@ -42,7 +46,7 @@ from aiondb.server import ClientProtocol, Server  # noqa: E402
 
 
 async def main(profile: bool, durable: bool, sync: bool = False, clients: int = 1,
-               flush: str = "inline") -> None:
+               flush: str = "inline", n: int = 20000, rounds: int = 5) -> None:
     tmp = tempfile.mkdtemp(prefix="aiondb-micro-")
     if durable:
         settings = Settings(port=0, data_dir=os.path.join(tmp, "data"),
@@ -81,10 +85,9 @@ async def main(profile: bool, durable: bool, sync: bool = False, clients: int = 
         return (msg(b"B", body) + msg(b"D", b"P\0") + msg(b"E", b"\0" + struct.pack("!i", 0))
                 + msg(b"S", b""))
 
-    n = 20000
-    rounds = 1 if profile else 5
+    rounds = 1 if profile else rounds
     batches = [[txn(r * n + i) for i in range(n)] for r in range(rounds + 1)]
-    for t in batches[0][:2000]:     # warm up
+    for t in batches[0][:min(2000, n)]:     # warm up
         proto.data_received(t)
         await asyncio.sleep(0)
     prof = cProfile.Profile() if profile else None
@@ -116,5 +119,7 @@ if __name__ == "__main__":
         os.fdatasync = lambda fd: None  # type: ignore[assignment]
     n_clients = int(sys.argv[sys.argv.index("--clients") + 1]) if "--clients" in sys.argv else 1
     mode = sys.argv[sys.argv.index("--flush") + 1] if "--flush" in sys.argv else "inline"
+    n_ins = int(sys.argv[sys.argv.index("--inserts") + 1]) if "--inserts" in sys.argv else 20000
+    n_rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
     asyncio.run(main("--profile" in sys.argv, "--durable" in sys.argv, "--sync" in sys.argv,
-                     n_clients, mode))
+                     n_clients, mode, n_ins, n_rounds))

@@ -79,25 +79,24 @@ class ExtendedQueryMixin(OutputMixin):
         group = dec.prepared_group()
         if group is None:
             return None
-        bind, describe, size = group
-        if len(bind.result_formats) > 1:
+        (stmt_name, param_formats, params, result_formats), describe, size = group
+        if len(result_formats) > 1:
             return None        # per-column result formats are checked at Bind
         session = self.session
         assert session is not None
         try:
-            res = session.fast_execute(bind.statement, bind.param_formats, bind.params,
-                                       bind.result_formats)
+            res = session.fast_execute(stmt_name, param_formats, params, result_formats)
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             dec.consume_group(size)
             self.write(codec.BIND_COMPLETE)
             if describe:
-                entry = session.prepared[bind.statement].entry
+                entry = session.prepared[stmt_name].entry
                 assert entry is not None
                 cols = entry.columns if entry.kind == "query" or entry.columns else None
                 self.write(codec.NO_DATA if cols is None else _row_description(
-                    cols, _formats(len(cols), bind.result_formats)))
+                    cols, _formats(len(cols), result_formats)))
             if getattr(exc, "rows_before", None) is not None:
-                self._continuation = self._fast_rest(None, None, bind.result_formats, exc)
+                self._continuation = self._fast_rest(None, None, result_formats, exc)
                 return False
             self._error(as_db_error(exc))
         else:
@@ -112,7 +111,7 @@ class ExtendedQueryMixin(OutputMixin):
                     write(codec.NO_DATA)
                 self._notices_and_status()
             else:
-                fmts = _formats(len(cols), bind.result_formats)
+                fmts = _formats(len(cols), result_formats)
                 if describe:
                     write(_row_description(cols, fmts))
                 self._notices_and_status()

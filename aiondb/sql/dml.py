@@ -15,7 +15,7 @@ from typing import Any
 from aiondb import errors
 from aiondb.sql import deferred
 from aiondb.sql import plan as P
-from aiondb.sql.executor import ExecContext, Operator, build
+from aiondb.sql.executor import ExecContext, Operator, ValuesOp, build
 from aiondb.sql.expr import Compiled, compile_expr
 from aiondb.sql.textio import format_text
 from aiondb.storage.catalog import ConstraintDef, IndexDef, TableDef
@@ -225,7 +225,7 @@ def apply_fks_in(rules: TableRules, old: tuple, new: tuple | None, ctx: ExecCont
 
 class InsertOp(Operator):
     __slots__ = ("plan", "source", "targets", "defaults", "returning", "ncols", "conflict",
-                 "conflict_assign", "conflict_where")
+                 "conflict_assign", "conflict_where", "single")
 
     def __init__(self, p: P.Insert) -> None:
         self.plan = p
@@ -240,11 +240,18 @@ class InsertOp(Operator):
             if oc is not None else []
         self.conflict_where = compile_expr(oc.where) if oc is not None and oc.where is not None \
             else None
+        # INSERT ... VALUES (one row) without ON CONFLICT, the commonest
+        # write: (position, value) pairs, filled straight into the new row
+        self.single: list[tuple[int, Compiled]] | None = None
+        if isinstance(self.source, ValuesOp) and len(self.source.rowfns) == 1 and oc is None:
+            self.single = list(zip(self.targets, self.source.rowfns[0], strict=True))
 
     def rows(self, ctx: ExecContext) -> list[tuple]:
         table = self.plan.table
         assert ctx.rules_for is not None
         rules = ctx.rules_for(table.oid)
+        if self.single is not None:
+            return self._insert_one(table, rules, ctx)
         source = list(self.source.rows(ctx))
         out: list[tuple] = []
         count = 0
@@ -292,6 +299,24 @@ class InsertOp(Operator):
             check_fks_out(rules, row, ctx)
         ctx.cache["rowcount"] = count
         return out
+
+    def _insert_one(self, table: TableDef, rules: TableRules, ctx: ExecContext) -> list[tuple]:
+        """rows() for one VALUES row, in the same steps."""
+        row = [None] * self.ncols
+        assert self.single is not None
+        for pos, fn in self.single:
+            row[pos] = fn((), ctx)
+        for pos, fn in self.defaults:
+            row[pos] = fn((), ctx)
+        new = with_generated(rules, tuple(row), ctx)
+        check_row(rules, new, ctx)
+        ctx.txn.insert(table, new)
+        if rules.fks_out:
+            check_fks_out(rules, new, ctx)
+        ctx.cache["rowcount"] = 1
+        if self.returning is not None:
+            return [tuple(f(new, ctx) for f in self.returning)]
+        return []
 
     def _find_conflict(self, rules: TableRules, new: tuple,
                        ctx: ExecContext) -> tuple[Any, tuple] | None:

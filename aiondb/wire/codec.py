@@ -311,13 +311,18 @@ class FrontendDecoder:
     `startup=True` until the startup packet (which has no type byte) is read.
     """
 
-    __slots__ = ("_buf", "_pos", "startup", "max_message_size")
+    __slots__ = ("_buf", "_pos", "startup", "max_message_size", "_bind_head", "_bind_info")
 
     def __init__(self, max_message_size: int = 64 * 1024 * 1024) -> None:
         self._buf = bytearray()
         self._pos = 0
         self.startup = True
         self.max_message_size = max_message_size
+        # the last fast-lane Bind's bytes before its parameter values (portal,
+        # statement, formats, count): a client repeating a statement sends the
+        # same head every time, so it is parsed once
+        self._bind_head = b""
+        self._bind_info: tuple[str, tuple[int, ...], int] = ("", (), 0)
 
     def feed(self, data: bytes) -> None:
         if self._pos and self._pos == len(self._buf):
@@ -353,11 +358,13 @@ class FrontendDecoder:
                 return msg
         return self._checked_message(kind, length, avail)
 
-    def prepared_group(self) -> tuple[m.Bind, bool, int] | None:
+    def prepared_group(self) -> tuple[tuple[str, tuple[int, ...], tuple[bytes | None, ...],
+                                            tuple[int, ...]], bool, int] | None:
         """A complete `Bind, [Describe portal,] Execute, Sync` group for the
         unnamed portal at the head of the buffer, as clients send one run of a
-        prepared statement: (bind, has_describe, bytes). None when the buffer
-        holds anything else; nothing is consumed (consume_group does)."""
+        prepared statement: ((statement, parameter formats, parameters, result
+        formats), has_describe, bytes). None when the buffer holds anything
+        else; nothing is consumed (consume_group does)."""
         buf = self._buf
         pos = self._pos
         n = len(buf)
@@ -377,12 +384,58 @@ class FrontendDecoder:
         if buf[p:p + 15] != b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04":
             return None
         try:
-            bind = _fast_bind(buf, pos + 5, pos + 1 + length)
+            bind = self._fast_group_bind(buf, pos + 5, pos + 1 + length)
         except (struct.error, UnicodeDecodeError, ValueError):
             return None
         if bind is None:
             return None
         return bind, describe, p + 15 - pos
+
+    def _fast_group_bind(self, buf: bytearray, start: int, end: int
+                         ) -> tuple[str, tuple[int, ...], tuple[bytes | None, ...],
+                                    tuple[int, ...]] | None:
+        """The unnamed-portal Bind of a fast-lane group; None if malformed."""
+        head = self._bind_head
+        if head and buf.startswith(head, start):
+            stmt, formats, np_ = self._bind_info
+            body = bytes(buf[start + len(head):end])
+        else:
+            z2 = buf.find(0, start + 1, end)                 # the portal is ""
+            if z2 < 0:
+                return None
+            stmt = buf[start + 1:z2].decode("ascii") if z2 > start + 1 else ""
+            p = z2 + 1
+            nf = _STRUCT_H(buf, p)[0]
+            formats = struct.unpack_from(f"!{nf}h", buf, p + 2) if nf else ()
+            p += 2 + 2 * nf
+            np_ = _STRUCT_H(buf, p)[0]
+            p += 2
+            if p > end or nf > 1 and nf != np_ or any(f not in (0, 1) for f in formats):
+                return None
+            self._bind_head = bytes(buf[start:p])
+            self._bind_info = (stmt, formats, np_)
+            body = bytes(buf[p:end])
+        p = 0
+        n = len(body)
+        params: list[bytes | None] = []
+        for _ in range(np_):
+            ln = _UNPACK_I32(body, p)[0]
+            p += 4
+            if ln == -1:
+                params.append(None)
+            elif ln < -1 or p + ln > n:
+                return None
+            else:
+                params.append(body[p:p + ln])
+                p += ln
+        nr = _STRUCT_H(body, p)[0]
+        if p + 2 + 2 * nr != n:
+            return None
+        rformats = struct.unpack_from(f"!{nr}h", body, p + 2) if nr else ()
+        for f in rformats:
+            if f not in (0, 1):
+                return None
+        return stmt, formats, tuple(params), rformats
 
     def take_copy_data(self) -> bytes:
         """The payloads of the complete CopyData messages at the head of the
