@@ -29,6 +29,7 @@ from aiondb.sql import settings as S
 from aiondb.sql import statements as st
 from aiondb.sql.bind_dml import StatementBinder
 from aiondb.sql.executor import ExecContext, Operator, build
+from aiondb.sql.express import run_express_insert
 from aiondb.sql.plan import OutCol, Plan
 from aiondb.sql.planner import optimize
 from aiondb.sql.textio import UTC, get_timezone, parse_text
@@ -90,6 +91,8 @@ class PlanEntry:
     # rows may be produced lazily across event-loop turns (see _stream_info)
     lazy_safe: bool | None = None
     read_oids: frozenset[int] = frozenset()     # tables the plan reads
+    # express.ExpressInsert of a plain INSERT ... VALUES; False: not one
+    express: Any = None
 
 
 @dataclass
@@ -106,6 +109,10 @@ class Result:
     more: Iterator[tuple] | None = None
     # `more` reads shared state: settle() it before any event-loop turn
     shared: bool = False
+
+
+# the outcome of every express INSERT (read only by the fast lane)
+_INSERTED_ONE = Result("INSERT 0 1")
 
 
 @dataclass
@@ -980,8 +987,13 @@ class Session:
             del self.portals[""]     # Bind replaces the unnamed portal
         self.cancel_requested = False
         self.stmt_started_at = dt.datetime.now(UTC)
-        if entry.read_only and self.txn is None and not self.in_block:
-            res = self._run_autocommit_read(entry, params, STREAM_BATCH)
+        if self.txn is None and not self.in_block:
+            if entry.read_only:
+                res = self._run_autocommit_read(entry, params, STREAM_BATCH)
+            elif entry.kind == "dml" and self._express(entry, params):
+                return _INSERTED_ONE
+            else:
+                res = self._run_now(entry, params, STREAM_BATCH)
         else:
             res = self._run_now(entry, params, STREAM_BATCH)
         if res is not None and self.in_block:
@@ -989,6 +1001,23 @@ class Session:
             self.portals[""] = Portal("", ps, params, result_formats, res.rows, len(res.rows),
                                       res, True)
         return res
+
+    def _express(self, entry: PlanEntry, params: list[Any]) -> bool:
+        """Run a plain INSERT ... VALUES in a new implicit transaction without
+        the executor (sql/express.py); False when it takes the general path."""
+        ex = entry.express
+        if ex is None:
+            from aiondb.sql.express import plan_express_insert
+            plan = entry.plan
+            ex = entry.express = isinstance(plan, P.Insert) and plan_express_insert(
+                plan, self.rules_for(self.db.catalog)(plan.table.oid)) or False
+        if ex is False or self.values["default_transaction_isolation"] not in (
+                "read committed", "read uncommitted") or \
+                self.values["default_transaction_read_only"] == "on":
+            return False
+        self.implicit_txn = True
+        self.sleeps_done = 0
+        return run_express_insert(ex, self._ensure_txn(), params)
 
     def _format_decoders(self, entry: PlanEntry, formats: tuple[int, ...]
                          ) -> list[Callable[[bytes], Any]] | None:

@@ -1,0 +1,132 @@
+"""The express INSERT (sql/express.py: a prepared `INSERT ... VALUES` run in
+the fast lane outside a block skips the executor) must answer exactly as
+PostgreSQL 15, for tables it takes and for tables it hands back to the
+general path: defaults, constants, NOT NULL, primary and unique keys,
+CHECK, varchar lengths, serial columns, read-only and isolation settings,
+and a key another session holds uncommitted (the insert waits)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+from tests.support.servers import AionServer, PgServer
+from tests.test_protocol_differential import no_internal_errors  # noqa: F401
+from tests.test_protocol_raw import run_case
+from tests.wire import rawclient as w
+
+_n = iter(range(10**6))
+
+
+def _run(stmt: str, *params: bytes | None, describe: bool = True) -> bytes:
+    """One fast-lane run of a prepared statement: Bind, [Describe,] Execute, Sync."""
+    return (w.bind("", stmt, params) + (w.describe("P", "") if describe else b"")
+            + w.execute("", 0) + w.SYNC)
+
+
+# (table definition, INSERT statements by name, runs)
+CASES = {
+    "pk-text": ("(a int primary key, b text)",
+                {"i": "insert into {t} (a, b) values ($1, $2)"},
+                [("i", b"1", b"x"), ("i", b"2", None), ("i", b"1", b"dup"), ("i", None, b"n"),
+                 ("i", b"3", b"y")]),
+    "defaults-constants": ("(a int primary key, b text not null default 'd', c int default 5,"
+                           " d text)",
+                           {"i": "insert into {t} (a) values ($1)",
+                            "k": "insert into {t} (a, d) values ($1, 'const')",
+                            "n": "insert into {t} (a, b) values ($1, $2)"},
+                           [("i", b"1"), ("k", b"2"), ("n", b"3", None), ("n", b"4", b"e"),
+                            ("k", b"2")]),
+    "unique-secondary": ("(a int primary key, b int unique)",
+                         {"i": "insert into {t} values ($1, $2)"},
+                         [("i", b"1", b"10"), ("i", b"2", b"10"), ("i", b"3", None),
+                          ("i", b"4", None), ("i", b"5", b"11")]),
+    "no-primary-key": ("(a int, b bigint)",
+                       {"i": "insert into {t} values ($1, $2)"},
+                       [("i", b"1", b"1"), ("i", b"1", b"1"), ("i", None, None)]),
+    "check": ("(a int primary key, b int check (b > 0))",
+              {"i": "insert into {t} values ($1, $2)"},
+              [("i", b"1", b"1"), ("i", b"2", b"0"), ("i", b"3", None)]),
+    "varchar": ("(a int primary key, b varchar(3))",
+                {"i": "insert into {t} values ($1, $2)"},
+                # (a value too long fails at Bind in PostgreSQL, which folds the
+                # unnamed statement's parameters into its plan: not compared here)
+                [("i", b"1", b"abc"), ("i", b"3", b"ab  "), ("i", b"3", b"abc  ")]),
+    "serial": ("(a serial primary key, b text)",
+               {"i": "insert into {t} (b) values ($1)"},
+               [("i", b"x"), ("i", b"y")]),
+    "bad-input": ("(a int primary key, b bigint, c text)",
+                  {"i": "insert into {t} values ($1, $2, $3)"},
+                  [("i", b"1", b"99999999999", b"t"), ("i", b"x", b"1", b"t"),
+                   ("i", b"99999999999", b"1", b"t"), ("i", b"2", b"1", b"\xff")]),
+}
+
+
+@pytest.fixture(scope="module")
+def express_db(aiondb: AionServer, postgres: PgServer) -> str:
+    for server in (aiondb, postgres):
+        with psycopg.connect(server.dsn(), autocommit=True) as c:
+            c.execute("DROP DATABASE IF EXISTS express")
+            c.execute("CREATE DATABASE express")
+    return "express"
+
+
+def _replies(server: AionServer | PgServer, user: str, db: str,
+             steps: list[bytes]) -> list[list[tuple]]:
+    return run_case(server.host, server.port, user, db, f"ex{next(_n)}", steps)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_express_insert_matches_postgres(case: str, aiondb: AionServer, postgres: PgServer,
+                                         express_db: str) -> None:
+    table, stmts, runs = CASES[case]
+    steps = [w.query(f"create table {{t}} {table}"),
+             b"".join(w.parse(name, sql) for name, sql in stmts.items()) + w.SYNC]
+    for i, (name, *params) in enumerate(runs):
+        steps.append(_run(name, *params, describe=i % 2 == 0))
+    steps.append(w.query("select * from {t} order by 1, 2"))
+    # the settings that send an INSERT back to the general path
+    steps += [w.query("set default_transaction_read_only = on"), _run(*runs[0]),
+              w.query("set default_transaction_read_only = off"),
+              w.query("set default_transaction_isolation = 'serializable'"),
+              _run(runs[-1][0], b"77", *runs[-1][2:]),
+              w.query("select count(*) from {t}")]
+    assert _replies(aiondb, "aion", express_db, steps) == \
+        _replies(postgres, "postgres", express_db, steps)
+
+
+@pytest.mark.parametrize("holder_ends", ["commit", "rollback"])
+def test_express_insert_waits_for_an_uncommitted_key(aiondb: AionServer,
+                                                     holder_ends: str) -> None:
+    """A key another transaction inserted but has not committed: the insert
+    waits, then fails (23505) if the holder commits, succeeds if it rolls back."""
+    table = f"exw{next(_n)}"
+    dsn = aiondb.dsn()
+    with psycopg.connect(dsn, autocommit=True) as setup:
+        setup.execute(f"create table {table} (a int primary key, b text)")
+    holder = psycopg.connect(dsn)
+    holder.execute(f"insert into {table} values (1, 'holder')")
+    outcome: list[object] = []
+
+    def insert() -> None:
+        with psycopg.connect(dsn, autocommit=True) as c:
+            try:
+                c.execute(f"insert into {table} (a, b) values (%s, %s)", (1, "waiter"))
+                outcome.append("inserted")
+            except psycopg.Error as exc:
+                outcome.append(exc.sqlstate)
+
+    t = threading.Thread(target=insert)
+    t.start()
+    time.sleep(0.5)
+    assert outcome == []                  # still waiting for the holder
+    getattr(holder, holder_ends)()
+    holder.close()
+    t.join(10)
+    assert outcome == (["23505"] if holder_ends == "commit" else ["inserted"])
+    with psycopg.connect(dsn) as c:
+        rows = c.execute(f"select b from {table}").fetchall()
+    assert rows == [("holder",)] if holder_ends == "commit" else [("waiter",)]
