@@ -157,13 +157,21 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
                             self._continuation = None
                             await cont
                         elif wait is not None:
+                            # the commit waits for its WAL flush: the bare future,
+                            # no coroutine chain
                             self._commit_wait = None
-                            await self._finish_commit(wait)
+                            try:
+                                await wait[1][1]
+                            except Exception:  # noqa: BLE001 - sync_finish raises it
+                                pass
+                            self._commit_flushed(wait)
                         else:
                             await self._on_sync(m.SYNC)
                     if self._write_paused:
                         self.flush()
                         await self.drain()
+                    if not conn.decoder.buffered:
+                        break          # the common case: nothing more has arrived
                     continue
             try:
                 ev = conn.next_event()

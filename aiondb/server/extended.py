@@ -138,13 +138,9 @@ class ExtendedQueryMixin(OutputMixin):
             self._commit_wait = done  # _process waits for its flush
         return False
 
-    async def _finish_commit(self, pending: Any) -> None:
-        """The fast lane's Sync, after sync_start began the commit: wait for
-        its WAL flush (a bare future: no coroutine chain), then finish."""
-        try:
-            await pending[1][1]
-        except Exception:  # noqa: BLE001 - the outcome is raised by sync_finish
-            pass
+    def _commit_flushed(self, pending: Any) -> None:
+        """The fast lane's Sync, once the WAL flush of the commit that
+        sync_start began is done: finish the commit, answer."""
         session = self.session
         assert session is not None
         try:
