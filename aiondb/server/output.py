@@ -143,7 +143,7 @@ class OutputMixin:
 
     def _notices_and_status(self) -> None:
         s = self.session
-        if s is None:
+        if s is None or not s.notices:
             return
         for severity, message, code in s.take_notices():
             self.write(codec.notice_response(

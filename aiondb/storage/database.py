@@ -43,7 +43,7 @@ class ChangeSet:
     @classmethod
     def from_transaction(cls, txn: Transaction, with_sequences: bool = True) -> ChangeSet:
         seqs: dict[int, list[Any]] = {}
-        if with_sequences:
+        if with_sequences and txn.sequences:
             values = txn.db.seq_values
             seqs = {oid: list(values[oid]) for oid in txn.sequences if oid in values}
         return cls(txn.catalog if txn.ddl else None, txn.pending, txn.writes, seqs)
