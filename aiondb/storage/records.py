@@ -466,6 +466,9 @@ _REASON_NAME = {v: k for k, v in _REASON_CODE.items()}
 _IBI = struct.Struct("<IBI")
 _II = struct.Struct("<II")
 F_CATALOG = 1
+# format, no flags, no replaced tables, one table of row writes
+_ONE_TABLE_HEAD = bytes((COMMIT_FORMAT, 0)) + _I.pack(0) + _I.pack(1)
+_NO_SEQUENCES = _I.pack(0)
 
 
 def encode_commit(cs: ChangeSet) -> bytes:
@@ -476,6 +479,21 @@ def encode_commit(cs: ChangeSet) -> bytes:
         u32 n × (u32 oid, u32 writes, writes × (key, u8 0 | 1 row)) row writes
         u32 n × (u32 oid, last value, is_called)                    sequences
     """
+    writes = cs.writes
+    if cs.catalog is None and not cs.tables and not cs.sequences and len(writes) == 1:
+        # the commonest commit, a few rows of one table: the same bytes, fewer steps
+        for oid, w in writes.items():
+            out = bytearray(_ONE_TABLE_HEAD)
+            out += _II.pack(oid, len(w))
+            for key, row in w.items():
+                encode_value(key, out)
+                if row is None:
+                    out.append(0)
+                else:
+                    out.append(1)
+                    encode_row(row, out)
+            out += _NO_SEQUENCES
+            return bytes(out)
     out = bytearray((COMMIT_FORMAT, F_CATALOG if cs.catalog is not None else 0))
     if cs.catalog is not None:
         encode_value(cs.catalog.to_dict(), out)

@@ -118,3 +118,27 @@ def test_commit_payload_round_trip() -> None:
     assert db2.tables[t.oid].rows == {1: (1, "x"), 2: (2, None)}
     with pytest.raises(errors.DataCorrupted):
         records.decode_commit(payload[:-3], Database("t", 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(oid=st.integers(1, 2**32 - 1),
+       writes=st.dictionaries(st.one_of(st.integers(-2**63, 2**63 - 1), st.text(max_size=8)),
+                              st.one_of(st.none(), st.tuples(st.integers(-5, 5),
+                                                             st.one_of(st.none(), st.text()))),
+                              min_size=1, max_size=4))
+def test_one_table_commit_payload_has_the_documented_layout(oid: int, writes: dict) -> None:
+    """encode_commit's shortcut for one table of row writes gives the bytes
+    of the general layout: format, flags, 0 tables, 1 table of writes, its
+    (key, 0 | 1 row) pairs, 0 sequences."""
+    expected = bytearray((records.COMMIT_FORMAT, 0))
+    expected += (0).to_bytes(4, "little") + (1).to_bytes(4, "little")
+    expected += oid.to_bytes(4, "little") + len(writes).to_bytes(4, "little")
+    for key, row in writes.items():
+        records.encode_value(key, expected)
+        if row is None:
+            expected.append(0)
+        else:
+            expected.append(1)
+            records.encode_row(row, expected)
+    expected += (0).to_bytes(4, "little")
+    assert records.encode_commit(ChangeSet(writes={oid: writes})) == bytes(expected)
