@@ -3,15 +3,15 @@
 
 A plan qualifies when every value is a parameter (of its column's type, or
 cast to it, as when a client declares an int8 for an int4 column) or a
-constant, every default is a constant,
-and the table has nothing that must run per row besides NOT NULL: no CHECK
-constraint, foreign key, generated column, or expression/partial index key.
-The row is then the plan's template with the parameters dropped in, and it
-goes straight to Transaction.insert, which does the same locking, key and
-uniqueness checks as the executor. Anything unusual (a NULL in a NOT NULL
-column, a lock to wait for) returns None and the statement takes the
-general path, which reports or waits exactly as before.
-"""
+constant, every default is a constant, and the table has nothing that must
+run per row besides NOT NULL: no CHECK constraint, foreign key, generated
+column, or expression/partial index key. The row is then the plan's
+template with the parameters dropped in, and it goes straight to
+Transaction.insert, which does the same locking, key and uniqueness checks
+as the executor. Anything unusual (a NULL in a NOT NULL column, a lock to
+wait for, a cast that needs the executor's context) returns False with
+nothing done, and the statement takes the general path, which reports or
+waits exactly as before."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from aiondb.sql import settings as S
 from aiondb.sql import statements as st
 from aiondb.sql.bind_dml import StatementBinder
 from aiondb.sql.executor import ExecContext, Operator, build
-from aiondb.sql.express import run_express_insert
+from aiondb.sql.express import plan_express_insert, run_express_insert
 from aiondb.sql.plan import OutCol, Plan
 from aiondb.sql.planner import optimize
 from aiondb.sql.textio import UTC, get_timezone, parse_text
@@ -1007,7 +1007,6 @@ class Session:
         the executor (sql/express.py); False when it takes the general path."""
         ex = entry.express
         if ex is None:
-            from aiondb.sql.express import plan_express_insert
             plan = entry.plan
             ex = entry.express = isinstance(plan, P.Insert) and plan_express_insert(
                 plan, self.rules_for(self.db.catalog)(plan.table.oid)) or False

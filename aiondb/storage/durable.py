@@ -162,7 +162,7 @@ class TenantStore:
 
     def log_commit_end(self, fut: asyncio.Future) -> None:
         del self.inflight[fut]
-        if fut.exception() is None:
+        if not fut.cancelled() and fut.exception() is None:
             self._check_wal_volume()
 
     def _check_wal_volume(self) -> None:

@@ -396,7 +396,7 @@ class FrontendDecoder:
                                     tuple[int, ...]] | None:
         """The unnamed-portal Bind of a fast-lane group; None if malformed."""
         head = self._bind_head
-        if head and buf.startswith(head, start):
+        if head and buf.startswith(head, start, end):
             stmt, formats, np_ = self._bind_info
             body = bytes(buf[start + len(head):end])
         else:
