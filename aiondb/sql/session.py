@@ -965,11 +965,13 @@ class Session:
         if ps is None or self.failed:
             return None
         entry = ps.entry
+        txn = self.txn
+        catalog = txn.catalog if txn is not None and txn.ddl else self.db.catalog
         if entry is None or entry.param_types is not ps.param_types or \
-                entry.catalog_version != self.current_catalog().version or \
+                entry.catalog_version != catalog.version or \
                 len(values) != len(entry.param_types):
             return None
-        if any(formats):      # psycopg sends numbers in binary
+        if formats and any(formats):      # psycopg sends numbers in binary
             decs = self._format_decoders(entry, formats)
             if decs is None:
                 return None
@@ -983,7 +985,7 @@ class Session:
                       for raw, dec in zip(values, decs, strict=True)]
         except errors.DatabaseError:
             return None
-        if "" in self.portals:
+        if self.portals and "" in self.portals:
             del self.portals[""]     # Bind replaces the unnamed portal
         self.cancel_requested = False
         self.stmt_started_at = dt.datetime.now(UTC)
