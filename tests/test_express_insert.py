@@ -129,4 +129,4 @@ def test_express_insert_waits_for_an_uncommitted_key(aiondb: AionServer,
     assert outcome == (["23505"] if holder_ends == "commit" else ["inserted"])
     with psycopg.connect(dsn) as c:
         rows = c.execute(f"select b from {table}").fetchall()
-    assert rows == [("holder",)] if holder_ends == "commit" else [("waiter",)]
+    assert rows == ([("holder",)] if holder_ends == "commit" else [("waiter",)])
