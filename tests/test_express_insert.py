@@ -13,7 +13,7 @@ import time
 import psycopg
 import pytest
 
-from tests.support.servers import AionServer, PgServer
+from tests.support.servers import AionServer, PgServer, fresh_database
 from tests.test_protocol_differential import no_internal_errors  # noqa: F401
 from tests.test_protocol_raw import run_case
 from tests.wire import rawclient as w
@@ -67,11 +67,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def express_db(aiondb: AionServer, postgres: PgServer) -> str:
-    for server in (aiondb, postgres):
-        with psycopg.connect(server.dsn(), autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS express")
-            c.execute("CREATE DATABASE express")
-    return "express"
+    return fresh_database("express", aiondb, postgres)
 
 
 def _replies(server: AionServer | PgServer, user: str, db: str,

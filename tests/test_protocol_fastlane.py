@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.servers import AionServer, PgServer
+from tests.support.servers import AionServer, PgServer, fresh_database
 from tests.test_protocol_differential import no_internal_errors  # noqa: F401
 from tests.test_protocol_raw import run_case
 from tests.wire import rawclient as w
@@ -89,11 +89,7 @@ def batch(draw: st.DrawFn) -> bytes:
 
 @pytest.fixture(scope="module")
 def lane_db(aiondb: AionServer, postgres: PgServer) -> str:
-    for server in (aiondb, postgres):
-        with psycopg.connect(server.dsn(), autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS fastlane")
-            c.execute("CREATE DATABASE fastlane")
-    return "fastlane"
+    return fresh_database("fastlane", aiondb, postgres)
 
 
 def _replies(server: AionServer | PgServer, user: str, db: str,

@@ -484,14 +484,7 @@ def encode_commit(cs: ChangeSet) -> bytes:
         # the commonest commit, a few rows of one table: the same bytes, fewer steps
         for oid, w in writes.items():
             out = bytearray(_ONE_TABLE_HEAD)
-            out += _II.pack(oid, len(w))
-            for key, row in w.items():
-                encode_value(key, out)
-                if row is None:
-                    out.append(0)
-                else:
-                    out.append(1)
-                    encode_row(row, out)
+            _encode_writes(oid, w, out)
             out += _NO_SEQUENCES
             return bytes(out)
     out = bytearray((COMMIT_FORMAT, F_CATALOG if cs.catalog is not None else 0))
@@ -505,20 +498,24 @@ def encode_commit(cs: ChangeSet) -> bytes:
             encode_row(row, out)
     out += _I.pack(len(cs.writes))
     for oid, w in cs.writes.items():
-        out += _II.pack(oid, len(w))
-        for key, row in w.items():
-            encode_value(key, out)
-            if row is None:
-                out.append(0)
-            else:
-                out.append(1)
-                encode_row(row, out)
+        _encode_writes(oid, w, out)
     out += _I.pack(len(cs.sequences))
     for oid, (last, called) in cs.sequences.items():
         out += _I.pack(oid)
         encode_value(last, out)
         encode_value(called, out)
     return bytes(out)
+
+
+def _encode_writes(oid: int, w: dict[Any, tuple | None], out: bytearray) -> None:
+    out += _II.pack(oid, len(w))
+    for key, row in w.items():
+        encode_value(key, out)
+        if row is None:
+            out.append(0)
+        else:
+            out.append(1)
+            encode_row(row, out)
 
 
 def decode_commit(buf: bytes, db: Database) -> ChangeSet:

@@ -242,7 +242,19 @@ def _fast_bind(buf: bytearray, start: int, end: int) -> m.Bind | None:
     p = z2 + 1
     nf = _STRUCT_H(buf, p)[0]
     formats = struct.unpack_from(f"!{nf}h", buf, p + 2) if nf else ()
-    p += 2 + 2 * nf
+    tail = _bind_values(buf, p + 2 + 2 * nf, end)
+    if tail is None or z1 < 0 or z2 < 0 or nf > 1 and nf != len(tail[0]):
+        return None
+    for f in formats:
+        if f not in (0, 1):
+            return None
+    return m.Bind(portal, stmt, formats, tail[0], tail[1])
+
+
+def _bind_values(buf: bytearray, p: int, end: int
+                 ) -> tuple[tuple[bytes | None, ...], tuple[int, ...]] | None:
+    """A Bind's parameter values and result formats, from its parameter
+    count at p to the message end; None if malformed."""
     np_ = _STRUCT_H(buf, p)[0]
     p += 2
     params: list[bytes | None] = []
@@ -257,16 +269,13 @@ def _fast_bind(buf: bytearray, start: int, end: int) -> m.Bind | None:
             params.append(bytes(buf[p:p + ln]))
             p += ln
     nr = _STRUCT_H(buf, p)[0]
-    rformats = struct.unpack_from(f"!{nr}h", buf, p + 2) if nr else ()
-    if p + 2 + 2 * nr != end or z1 < 0 or z2 < 0 or nf > 1 and nf != np_:
+    if p + 2 + 2 * nr != end:
         return None
-    for f in formats:
-        if f not in (0, 1):
-            return None
+    rformats = struct.unpack_from(f"!{nr}h", buf, p + 2) if nr else ()
     for f in rformats:
         if f not in (0, 1):
             return None
-    return m.Bind(portal, stmt, formats, tuple(params), rformats)
+    return tuple(params), rformats
 
 
 _FAST = {
@@ -318,9 +327,9 @@ class FrontendDecoder:
         self._pos = 0
         self.startup = True
         self.max_message_size = max_message_size
-        # the last fast-lane Bind's bytes before its parameter values (portal,
-        # statement, formats, count): a client repeating a statement sends the
-        # same head every time, so it is parsed once
+        # the last fast-lane Bind's bytes before its parameter count (portal,
+        # statement, formats): a client repeating a statement sends the same
+        # head every time, so it is parsed once; (statement, formats, count)
         self._bind_head = b""
         self._bind_info: tuple[str, tuple[int, ...], int] = ("", (), 0)
 
@@ -397,8 +406,8 @@ class FrontendDecoder:
         """The unnamed-portal Bind of a fast-lane group; None if malformed."""
         head = self._bind_head
         if head and buf.startswith(head, start, end):
-            stmt, formats, np_ = self._bind_info
-            body = bytes(buf[start + len(head):end])
+            stmt, formats, nf = self._bind_info
+            p = start + len(head)
         else:
             z2 = buf.find(0, start + 1, end)                 # the portal is ""
             if z2 < 0:
@@ -408,34 +417,14 @@ class FrontendDecoder:
             nf = _STRUCT_H(buf, p)[0]
             formats = struct.unpack_from(f"!{nf}h", buf, p + 2) if nf else ()
             p += 2 + 2 * nf
-            np_ = _STRUCT_H(buf, p)[0]
-            p += 2
-            if p > end or nf > 1 and nf != np_ or any(f not in (0, 1) for f in formats):
+            if p > end or any(f not in (0, 1) for f in formats):
                 return None
             self._bind_head = bytes(buf[start:p])
-            self._bind_info = (stmt, formats, np_)
-            body = bytes(buf[p:end])
-        p = 0
-        n = len(body)
-        params: list[bytes | None] = []
-        for _ in range(np_):
-            ln = _UNPACK_I32(body, p)[0]
-            p += 4
-            if ln == -1:
-                params.append(None)
-            elif ln < -1 or p + ln > n:
-                return None
-            else:
-                params.append(body[p:p + ln])
-                p += ln
-        nr = _STRUCT_H(body, p)[0]
-        if p + 2 + 2 * nr != n:
+            self._bind_info = (stmt, formats, nf)
+        tail = _bind_values(buf, p, end)
+        if tail is None or nf > 1 and nf != len(tail[0]):
             return None
-        rformats = struct.unpack_from(f"!{nr}h", body, p + 2) if nr else ()
-        for f in rformats:
-            if f not in (0, 1):
-                return None
-        return stmt, formats, tuple(params), rformats
+        return stmt, formats, tail[0], tail[1]
 
     def take_copy_data(self) -> bytes:
         """The payloads of the complete CopyData messages at the head of the

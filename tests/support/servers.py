@@ -169,3 +169,14 @@ def start_postgres(extra_conf: dict[str, str] | None = None) -> PgServer | None:
     _as_pg_user([os.path.join(bindir, "pg_ctl"), "-D", datadir, "-w", "-l",
                  os.path.join(base, "log"), "start"])
     return PgServer("127.0.0.1", port, datadir, bindir)
+
+
+def fresh_database(name: str, *servers: AionServer | PgServer) -> str:
+    """Drop and create database `name` on each server; returns the name."""
+    import psycopg
+
+    for server in servers:
+        with psycopg.connect(server.dsn(), autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name}")
+            c.execute(f"CREATE DATABASE {name}")
+    return name
