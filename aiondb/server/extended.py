@@ -229,20 +229,7 @@ class ExtendedQueryMixin(OutputMixin):
             if res.copy is not None:
                 raise errors.FeatureNotSupported(
                     "COPY is only supported in the simple query protocol")
-            self._notices_and_status()
-            if res.empty:
-                self.write(codec.EMPTY_QUERY)
-                return
-            tag = res.tag
-            if res.columns is not None:
-                fmts = _formats(len(res.columns), portal.result_formats)
-                n = await self._send_rows(res.columns, fmts, res.rows, res.more, res.shared)
-                if res.more is not None:
-                    tag = f"SELECT {n}"
-            if suspended:
-                self.write(codec.PORTAL_SUSPENDED)
-            else:
-                self.write(codec.command_complete(tag))
+            await self._send_result(res, portal.result_formats, False, suspended)
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             if portal is not None:
                 await self._rows_before_error(exc, portal.result_formats, describe=False)

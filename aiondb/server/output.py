@@ -170,7 +170,9 @@ class OutputMixin:
         if self.session is not None:
             self.session.on_error()
     async def _send_result(self, res: Result, formats: tuple[int, ...] | None,
-                           describe: bool) -> None:
+                           describe: bool, suspended: bool = False) -> None:
+        """A statement's reply: notices, [RowDescription,] rows, then
+        CommandComplete (PortalSuspended for a portal with rows left)."""
         session = self.session
         assert session is not None
         self._notices_and_status()
@@ -185,7 +187,7 @@ class OutputMixin:
             n = await self._send_rows(res.columns, fmts, res.rows, res.more, res.shared)
             if res.more is not None:
                 tag = f"SELECT {n}"
-        self.write(codec.command_complete(tag))
+        self.write(codec.PORTAL_SUSPENDED if suspended else codec.command_complete(tag))
 
     async def _send_rows(self, columns: list[OutCol], fmts: list[int], rows: list[tuple],
                          more: Iterator[tuple] | None = None, shared: bool = False) -> int:
