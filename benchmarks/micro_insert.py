@@ -10,7 +10,7 @@ sealed and written but the fsync wait is left out; --no-fsync also makes
 fdatasync a no-op, leaving only the Python work of the commit path.
 
     python benchmarks/micro_insert.py [--durable [--sync] [--no-fsync]] [--clients N] [--profile]
-        [--inserts N] [--rounds R]
+        [--flush inline|process|thread] [--inserts N] [--rounds R]
 
 Under `valgrind --tool=callgrind` (small --inserts and --rounds) the
 instruction count is a repeatable figure for A/B comparisons on a busy machine.
