@@ -254,6 +254,26 @@ class TokenReader:
             return True
         return False
 
+    def run_until(self, *stops: str) -> str:
+        """Advance to the next operator in `stops` outside nested parentheses
+        (left unconsumed) and return the source text passed over, e.g. a
+        parenthesized query or one type in a list. Error at end of input."""
+        start = self.peek()
+        depth = 0
+        while True:
+            tok = self.peek()
+            if tok is None:
+                raise self.error()
+            if tok.kind == "op":
+                if depth == 0 and tok.text in stops:
+                    assert start is not None
+                    return self.text[start.pos:tok.pos]
+                if tok.text == "(":
+                    depth += 1
+                elif tok.text == ")":
+                    depth -= 1
+            self.i += 1
+
     def ident(self) -> str:
         tok = self.peek()
         if tok is None or tok.kind not in ("word", "qident"):

@@ -77,21 +77,13 @@ def _parse_copy(text: str, offset: int, u: _Utility) -> CopyStmt:
     table = None
     columns = None
     if u.op("("):
-        # COPY (query) TO ...: find the matching parenthesis
-        depth = 1
+        # COPY (query) TO ...: up to the matching parenthesis
         start_tok = u.peek()
-        while depth:
-            tok = u.peek()
-            if tok is None:
-                raise u.error()
-            if tok.kind == "op" and tok.text == "(":
-                depth += 1
-            elif tok.kind == "op" and tok.text == ")":
-                depth -= 1
-            u.i += 1
-        end_tok = u.toks[u.i - 1]
+        inner = u.run_until(")")
+        if not inner.strip():
+            raise u.error()              # COPY () TO: as PostgreSQL, at the ")"
+        u.op(")")
         assert start_tok is not None
-        inner = text[start_tok.pos:end_tok.pos]
         from aiondb.sql.stmt_utility import parse_one
         query = parse_one(inner, offset + start_tok.pos)
     else:

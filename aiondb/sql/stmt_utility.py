@@ -402,21 +402,7 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
         types: list[str] = []
         if u.op("("):
             while True:
-                start = u.peek()
-                depth = 0
-                while True:
-                    tok = u.peek()
-                    if tok is None:
-                        raise u.error()
-                    if tok.kind == "op" and tok.text == "(":
-                        depth += 1
-                    elif tok.kind == "op" and tok.text in (")", ",") and depth == 0:
-                        break
-                    elif tok.kind == "op" and tok.text == ")":
-                        depth -= 1
-                    u.i += 1
-                assert start is not None
-                types.append(text[start.pos:u.peek().pos].strip())  # type: ignore[union-attr]
+                types.append(u.run_until(")", ",").strip())
                 if u.op(")"):
                     break
                 u.op(",")
