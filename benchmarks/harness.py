@@ -10,8 +10,9 @@ What it provides:
   processes started here are ever signalled, by PID.
 * measurement: every figure is taken together with the 1-minute load average
   before and after, the CPU the server used per operation (from /proc: the
-  AionDB process; for PostgreSQL every process of its user plus the reaped
-  backends), the client's CPU, and the CPU that *other* processes on the
+  AionDB process and its helpers, such as the WAL sync process; for
+  PostgreSQL the postmaster, its children and the reaped backends), the
+  client's CPU, and the CPU that *other* processes on the
   machine used during the window ("others", in cores; the machine has 2).
 * clients: pgbench (C, cheapest client) and psycopg 3 in worker processes
   (default) or threads, each worker with its own connection, started together
@@ -169,7 +170,8 @@ class Target:
     def cpu_ticks(self) -> tuple[int, int]:
         """(user, system) CPU ticks the server has used so far (all its processes)."""
         if self.kind == "aion":
-            return _proc_cpu_ticks(self.handle.proc.pid)
+            # the server and its helpers (front-end and WAL sync processes)
+            return _tree_cpu_ticks(self.handle.proc.pid)
         return _pg_cpu_ticks(self.handle)
 
     def alive(self) -> bool:
@@ -225,6 +227,11 @@ def _pg_cpu_ticks(pg: Any) -> tuple[int, int]:
     pm = _postmaster_pid(pg)
     if pm is None:
         return 0, 0
+    return _tree_cpu_ticks(pm)
+
+
+def _tree_cpu_ticks(pm: int) -> tuple[int, int]:
+    """CPU of process `pm`, its live children and its reaped ones."""
     deadline = time.monotonic() + 2.0
     while True:
         before = _proc_cpu_ticks(pm, children=True)
