@@ -201,6 +201,22 @@ CASES: dict[str, list[bytes | tuple[bytes, int]]] = {
         Q("copy {t} to stdout")],
     "copy messages outside copy are ignored": [
         w.frame(b"d", b"junk") + w.frame(b"c") + w.frame(b"f", b"x\0") + Q("select 1")],
+    # An error at the implicit commit of a simple Query comes instead of the
+    # last statement's CommandComplete, never after it (rows already sent stay)
+    "deferred constraint fails at the implicit commit": [
+        Q("create table {t}_p (id int primary key); create table {t} (id int, "
+          "pid int references {t}_p deferrable initially deferred)"),
+        Q("insert into {t} values (1, 9)"),
+        Q("insert into {t}_p values (1); insert into {t} values (2, 8)"),
+        Q("insert into {t} values (3, 7); select 1 as one"),
+        Q("insert into {t} values (4, 6) returning id"),
+        Q("copy {t} from stdin") + w.frame(b"d", b"5\t5\n") + w.frame(b"c"),
+        Q("select (select count(*) from {t}), (select count(*) from {t}_p)")],
+    "deferred constraint fails at Sync": [
+        Q("create table {t}_p (id int primary key); create table {t} (id int, "
+          "pid int references {t}_p deferrable initially deferred)"),
+        P("", "insert into {t} values ($1::int4, $1::int4)") + B("", "", (b"1",)) + E("") + S,
+        Q("select count(*) from {t}")],
     "invalid UTF-8 in a query": [w.frame(b"Q", b"select '\xff'\0"), Q("select 1")],
     "invalid UTF-8 in the extended protocol": [
         w.frame(b"P", b"\0select '\xc3'\0\0\0") + B("", "") + E("") + S, Q("select 1")],

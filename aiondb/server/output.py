@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -170,9 +170,14 @@ class OutputMixin:
         if self.session is not None:
             self.session.on_error()
     async def _send_result(self, res: Result, formats: tuple[int, ...] | None,
-                           describe: bool, suspended: bool = False) -> None:
+                           describe: bool, suspended: bool = False,
+                           before_complete: Callable[[], Awaitable[None]] | None = None
+                           ) -> None:
         """A statement's reply: notices, [RowDescription,] rows, then
-        CommandComplete (PortalSuspended for a portal with rows left)."""
+        CommandComplete (PortalSuspended for a portal with rows left).
+        before_complete runs after the rows, before CommandComplete: the
+        simple protocol's implicit commit, whose error then takes the place
+        of CommandComplete."""
         session = self.session
         assert session is not None
         self._notices_and_status()
@@ -187,6 +192,9 @@ class OutputMixin:
             n = await self._send_rows(res.columns, fmts, res.rows, res.more, res.shared)
             if res.more is not None:
                 tag = f"SELECT {n}"
+        if before_complete is not None:
+            await before_complete()
+            self._notices_and_status()
         self.write(codec.PORTAL_SUSPENDED if suspended else codec.command_complete(tag))
 
     async def _send_rows(self, columns: list[OutCol], fmts: list[int], rows: list[tuple],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from aiondb.server.output import OutputMixin, as_db_error
 from aiondb.sql import statements as st
@@ -57,15 +58,31 @@ class SimpleQueryMixin(OutputMixin):
                     self.conn.start_copy_in()
                     self.flush()
                     return  # resumes when CopyDone / CopyFail arrives
-                await self._send_copy_out(res.copy, res.tag)
+                try:
+                    await self._send_copy_out(res.copy, res.tag, self._commit_if_last())
+                except Exception as exc:  # noqa: BLE001 - the implicit commit failed
+                    self.pending.clear()
+                    self._statement_failed(stmt, exc)
+                    break
                 continue
             try:
-                await self._send_result(res, None, describe=True)
+                await self._send_result(res, None, describe=True,
+                                        before_complete=self._commit_if_last())
             except Exception as exc:  # noqa: BLE001 - raised by a streamed result
                 self.pending.clear()
                 self._statement_failed(stmt, exc)
                 break
         await self._finish_query()
+
+    def _commit_if_last(self) -> Callable[[], Awaitable[None]] | None:
+        """For the query's last statement outside a block: the implicit
+        commit, to run before its CommandComplete. As in PostgreSQL, an
+        error at commit (a deferred constraint, a WAL write that failed)
+        then comes instead of CommandComplete, never after it."""
+        session = self.session
+        if self.pending or session is None or session.in_block:
+            return None
+        return session.finish_implicit
 
     def _statement_failed(self, stmt: st.Statement, exc: Exception) -> None:
         session = self.session
@@ -86,7 +103,8 @@ class SimpleQueryMixin(OutputMixin):
             self._ready(session.status)
         self.flush()
 
-    async def _send_copy_out(self, copy: CopyOut, tag: str) -> None:
+    async def _send_copy_out(self, copy: CopyOut, tag: str,
+                             before_complete: Callable[[], Awaitable[None]] | None) -> None:
         self.write(codec.copy_out_response(copy.ncols, copy.binary))
         for line in copy.lines:
             self.write(codec.copy_data(line))
@@ -94,6 +112,8 @@ class SimpleQueryMixin(OutputMixin):
                 self.flush()
                 await self.drain()
         self.write(codec.COPY_DONE)
+        if before_complete is not None:
+            await before_complete()
         self.write(codec.command_complete(tag))
 
     # --- COPY FROM STDIN ---------------------------------------------------------------------------------------
@@ -109,6 +129,9 @@ class SimpleQueryMixin(OutputMixin):
             return
         try:
             res = await copy.finish()
+            commit = self._commit_if_last()
+            if commit is not None:
+                await commit()
             self._notices_and_status()
             self.write(codec.command_complete(res.tag))
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
