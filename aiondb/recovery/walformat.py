@@ -125,10 +125,11 @@ def encode_record(lsn: int, prev: int, sync: int, rtype: int, xid: int, ts: int,
     if sealer.encrypted:
         hdr = REC_HDR.pack(length, lsn, prev, sync, rtype, FLAG_SEALED, 0, epoch, xid, ts)
         body = sealer.seal(NONCE.pack(epoch, lsn), payload, hdr + ad_tenant)
-        rec = hdr + body
     else:
-        rec = REC_HDR.pack(length, lsn, prev, sync, rtype, 0, 0, epoch, xid, ts) + payload
-    return rec + CRC.pack(crc32c(rec))
+        hdr = REC_HDR.pack(length, lsn, prev, sync, rtype, 0, 0, epoch, xid, ts)
+        body = payload
+    # one copy of the body, however big (the CRC continues from the header's)
+    return b"".join((hdr, body, CRC.pack(crc32c(body, crc32c(hdr)))))
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@
 
 Life of a COMMIT (durable tenant):
  1. Transaction.commit_start → Database.commit_start → TenantStore.log_commit_start.
- 2. ChangeSet.from_transaction + records.encode_commit give the payload;
+ 2. ChangeSet.from_transaction + payloads.encode_commit give the payload;
     WalWriter.append buffers the record and schedules the group flush.
  3. The flush (pwrite + fdatasync, shared by every commit appended in this
     loop iteration) resolves the commit's future, which the committer awaits.
@@ -46,7 +46,7 @@ from aiondb.recovery.datadir import DataDir, TenantPaths, now_iso
 from aiondb.recovery.fs import FileSystem, OsFS, error_class, os_error_message
 from aiondb.recovery.wal import COMMIT, WalWriter, format_lsn
 from aiondb.recovery.walformat import WalCorruption, WalScanner, quarantine
-from aiondb.storage import records
+from aiondb.storage import payloads, records
 from aiondb.storage.catalog import Catalog
 from aiondb.storage.database import ChangeSet, Database
 from aiondb.storage.registry import DEFAULT_TENANT, Progress, TenantRegistry
@@ -99,7 +99,7 @@ def write_checkpoint(fs: FileSystem, paths: TenantPaths, name: str, oid: int,
         for toid, rows in state.tables.items():
             rel = state.catalog.relations.get(toid)
             label = rel.name if rel is not None else str(toid)
-            entry = w.add_file(f"t{toid}", records.encode_items(rows.items()))
+            entry = w.add_file(f"t{toid}", payloads.encode_items(rows.items()))
             tables[str(toid)] = {"name": label, "rows": len(rows)}
             total_rows += len(rows)
             say(f'checkpoint "{name}": table {label}: {len(rows)} rows, '
@@ -121,7 +121,7 @@ def load_checkpoint(db: Database, reader: CheckpointReader) -> int:
     for toid, td in db.tables.items():
         rows: dict[Any, tuple] = {}
         for chunk in reader.chunks(f"t{toid}"):
-            records.decode_items(chunk, rows)
+            payloads.decode_items(chunk, rows)
         td.load(rows.items())
         rows_total += len(rows)
     for soid, state in meta["sequences"].items():
@@ -152,7 +152,7 @@ class TenantStore:
 
     def log_commit_start(self, db: Database, txn: Transaction,
                          cs: ChangeSet) -> asyncio.Future | None:
-        payload = records.encode_commit(cs)
+        payload = payloads.encode_commit(cs)
         lsn, prev, fut = self.wal.append(COMMIT, txn.xid, payload, txn.synchronous_commit)
         if fut is None:
             self._check_wal_volume()
@@ -177,7 +177,7 @@ class TenantStore:
         if not seqs:
             return
         try:
-            self.wal.append(COMMIT, txn.xid, records.encode_commit(ChangeSet(sequences=seqs)),
+            self.wal.append(COMMIT, txn.xid, payloads.encode_commit(ChangeSet(sequences=seqs)),
                             sync=False)
         except errors.DatabaseError as exc:
             log.warning('tenant "%s": could not log sequence values: %s', db.name, exc)
@@ -304,7 +304,7 @@ def _recover_tenant(fs: FileSystem, paths: TenantPaths, name: str, oid: int,
     top_xid = 0
     for rec in scanner.records():
         if rec.type == COMMIT:
-            db.apply_changes(records.decode_commit(rec.payload, db))
+            db.apply_changes(payloads.decode_commit(rec.payload, db))
             rep.transactions += 1
             top_xid = max(top_xid, rec.xid)
     res = scanner.result

@@ -1,6 +1,6 @@
-"""Binary encoding of values, rows, keys, commit records and checkpoint
-images: our own compact format, stable across Python versions (no pickle,
-no marshal).
+"""Binary encoding of values, rows and keys: our own compact format,
+stable across Python versions (no pickle, no marshal). Commit payloads and
+checkpoint image chunks are built from these in payloads.py.
 
 A value is a one-byte tag followed by its body (little-endian). Tags are
 append-only: a tag, once written to disk, keeps its meaning forever; new
@@ -25,14 +25,11 @@ from __future__ import annotations
 import datetime as _dt
 import struct
 import uuid as _uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from aiondb import errors
-from aiondb.storage.catalog import Catalog, TableDef
-from aiondb.storage.database import ChangeSet, Database
-from aiondb.storage.table import TableData
 from aiondb.values import JSON_NULL, Interval, _JsonNull
 
 T_NONE, T_FALSE, T_TRUE, T_INT, T_BIGINT, T_FLOAT, T_NUMERIC, T_STR, T_STR8, T_BYTES = range(10)
@@ -423,156 +420,3 @@ def loads(buf: bytes) -> Any:
     if pos != len(buf):
         raise _corrupt(f"{len(buf) - pos} trailing bytes")
     return v
-
-
-# --- row streams (checkpoint image chunks) ---------------------------------------------------
-def encode_items(items: Iterable[tuple[Any, tuple]], chunk_size: int = 1 << 20
-                 ) -> Iterable[bytes]:
-    """(key, row) pairs → chunk payloads of about chunk_size bytes."""
-    out = bytearray()
-    enc_row = encode_row
-    for key, row in items:
-        encode_value(key, out)
-        enc_row(row, out)
-        if len(out) >= chunk_size:
-            yield bytes(out)
-            out = bytearray()
-    if out:
-        yield bytes(out)
-
-
-def decode_items(buf: bytes, into: dict[Any, tuple]) -> int:
-    """Add a chunk's (key, row) pairs to `into`; returns how many."""
-    pos = 0
-    end = len(buf)
-    n = 0
-    dec_row = decode_row
-    try:
-        while pos < end:
-            key, pos = decode_value(buf, pos)
-            into[key], pos = dec_row(buf, pos)
-            n += 1
-    except (IndexError, struct.error, UnicodeDecodeError, ValueError, OverflowError) as exc:
-        raise _corrupt(f"row data: {exc}") from None
-    if pos != end:
-        raise _corrupt("row data overruns its chunk")
-    return n
-
-
-# --- commit records --------------------------------------------------------------------------
-COMMIT_FORMAT = 1
-_REASON_CODE = {"new": 0, "truncated": 1, "rewritten": 2}
-_REASON_NAME = {v: k for k, v in _REASON_CODE.items()}
-_IBI = struct.Struct("<IBI")
-_II = struct.Struct("<II")
-F_CATALOG = 1
-# format, no flags, no replaced tables, one table of row writes
-_ONE_TABLE_HEAD = bytes((COMMIT_FORMAT, 0)) + _I.pack(0) + _I.pack(1)
-_NO_SEQUENCES = _I.pack(0)
-
-
-def encode_commit(cs: ChangeSet) -> bytes:
-    """A change set as a commit record payload (format COMMIT_FORMAT).
-
-        u8 format, u8 flags [catalog as a map value]
-        u32 n × (u32 oid, u8 reason, u32 rows, rows × (key, row))   replaced tables
-        u32 n × (u32 oid, u32 writes, writes × (key, u8 0 | 1 row)) row writes
-        u32 n × (u32 oid, last value, is_called)                    sequences
-    """
-    writes = cs.writes
-    if cs.catalog is None and not cs.tables and not cs.sequences and len(writes) == 1:
-        # the commonest commit, a few rows of one table: the same bytes, fewer steps
-        for oid, w in writes.items():
-            out = bytearray(_ONE_TABLE_HEAD)
-            _encode_writes(oid, w, out)
-            out += _NO_SEQUENCES
-            return bytes(out)
-    out = bytearray((COMMIT_FORMAT, F_CATALOG if cs.catalog is not None else 0))
-    if cs.catalog is not None:
-        encode_value(cs.catalog.to_dict(), out)
-    out += _I.pack(len(cs.tables))
-    for oid, (td, reason) in cs.tables.items():
-        out += _IBI.pack(oid, _REASON_CODE[reason], len(td.rows))
-        for key, row in td.rows.items():
-            encode_value(key, out)
-            encode_row(row, out)
-    out += _I.pack(len(cs.writes))
-    for oid, w in cs.writes.items():
-        _encode_writes(oid, w, out)
-    out += _I.pack(len(cs.sequences))
-    for oid, (last, called) in cs.sequences.items():
-        out += _I.pack(oid)
-        encode_value(last, out)
-        encode_value(called, out)
-    return bytes(out)
-
-
-def _encode_writes(oid: int, w: dict[Any, tuple | None], out: bytearray) -> None:
-    out += _II.pack(oid, len(w))
-    for key, row in w.items():
-        encode_value(key, out)
-        if row is None:
-            out.append(0)
-        else:
-            out.append(1)
-            encode_row(row, out)
-
-
-def decode_commit(buf: bytes, db: Database) -> ChangeSet:
-    """Rebuild a change set for replay against `db` (its catalog as of just
-    before this record is the one table images are built with)."""
-    try:
-        return _decode_commit(buf, db)
-    except (IndexError, struct.error, UnicodeDecodeError, ValueError, OverflowError,
-            KeyError, TypeError) as exc:
-        raise _corrupt(f"commit record: {exc!r}") from None
-
-
-def _decode_commit(buf: bytes, db: Database) -> ChangeSet:
-    if buf[0] != COMMIT_FORMAT:
-        raise _corrupt(f"unknown commit record format {buf[0]}")
-    flags = buf[1]
-    pos = 2
-    cs = ChangeSet()
-    if flags & F_CATALOG:
-        d, pos = decode_value(buf, pos)
-        cs.catalog = Catalog.from_dict(d)
-    catalog = cs.catalog if cs.catalog is not None else db.catalog
-    (n,) = _I.unpack_from(buf, pos)
-    pos += 4
-    for _ in range(n):
-        oid, reason, nrows = _IBI.unpack_from(buf, pos)
-        pos += 9
-        rows: dict[Any, tuple] = {}
-        for _ in range(nrows):
-            key, pos = decode_value(buf, pos)
-            rows[key], pos = decode_row(buf, pos)
-        rel = catalog.relations.get(oid)
-        if isinstance(rel, TableDef):
-            td = TableData(rel, catalog.indexes_of(oid))
-            td.load(rows.items())
-            cs.tables[oid] = (td, _REASON_NAME[reason])
-    (n,) = _I.unpack_from(buf, pos)
-    pos += 4
-    for _ in range(n):
-        oid, nw = _II.unpack_from(buf, pos)
-        pos += 8
-        w: dict[Any, tuple | None] = {}
-        for _ in range(nw):
-            key, pos = decode_value(buf, pos)
-            if buf[pos]:
-                w[key], pos = decode_row(buf, pos + 1)
-            else:
-                w[key] = None
-                pos += 1
-        cs.writes[oid] = w
-    (n,) = _I.unpack_from(buf, pos)
-    pos += 4
-    for _ in range(n):
-        (oid,) = _I.unpack_from(buf, pos)
-        last, pos = decode_value(buf, pos + 4)
-        called, pos = decode_value(buf, pos)
-        cs.sequences[oid] = [last, called]
-    if pos != len(buf):
-        raise _corrupt(f"commit record has {len(buf) - pos} trailing bytes")
-    return cs
