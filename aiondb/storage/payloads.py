@@ -13,8 +13,8 @@ from typing import Any
 
 from aiondb.storage.catalog import Catalog, TableDef
 from aiondb.storage.database import ChangeSet, Database
-from aiondb.storage.records import _I, _corrupt, decode_row, decode_value, encode_value
-from aiondb.storage.rowshapes import encode_pairs
+from aiondb.storage.records import _I, _corrupt, decode_value, encode_value
+from aiondb.storage.rowshapes import decode_pairs, encode_pairs
 from aiondb.storage.table import TableData
 
 
@@ -37,21 +37,15 @@ def encode_items(items: Iterable[tuple[Any, tuple]], chunk_size: int = 1 << 20
 
 
 def decode_items(buf: bytes, into: dict[Any, tuple]) -> int:
-    """Add a chunk's (key, row) pairs to `into`; returns how many."""
-    pos = 0
-    end = len(buf)
-    n = 0
-    dec_row = decode_row
+    """Add a chunk's (key, row) pairs to `into`; returns how many keys it added."""
+    before = len(into)
     try:
-        while pos < end:
-            key, pos = decode_value(buf, pos)
-            into[key], pos = dec_row(buf, pos)
-            n += 1
+        pos = decode_pairs(buf, 0, None, into, False)  # type: ignore[arg-type]
     except (IndexError, struct.error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         raise _corrupt(f"row data: {exc}") from None
-    if pos != end:
+    if pos != len(buf):
         raise _corrupt("row data overruns its chunk")
-    return n
+    return len(into) - before
 
 
 # --- commit records --------------------------------------------------------------------------
@@ -131,9 +125,7 @@ def _decode_commit(buf: bytes, db: Database) -> ChangeSet:
         oid, reason, nrows = _IBI.unpack_from(buf, pos)
         pos += 9
         rows: dict[Any, tuple] = {}
-        for _ in range(nrows):
-            key, pos = decode_value(buf, pos)
-            rows[key], pos = decode_row(buf, pos)
+        pos = decode_pairs(buf, pos, nrows, rows, False)  # type: ignore[arg-type]
         rel = catalog.relations.get(oid)
         if isinstance(rel, TableDef):
             td = TableData(rel, catalog.indexes_of(oid))
@@ -145,13 +137,7 @@ def _decode_commit(buf: bytes, db: Database) -> ChangeSet:
         oid, nw = _II.unpack_from(buf, pos)
         pos += 8
         w: dict[Any, tuple | None] = {}
-        for _ in range(nw):
-            key, pos = decode_value(buf, pos)
-            if buf[pos]:
-                w[key], pos = decode_row(buf, pos + 1)
-            else:
-                w[key] = None
-                pos += 1
+        pos = decode_pairs(buf, pos, nw, w, True)
         cs.writes[oid] = w
     (n,) = _I.unpack_from(buf, pos)
     pos += 4

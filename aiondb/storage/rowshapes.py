@@ -1,4 +1,4 @@
-"""(key, row) encoders specialised by the Python types of the values.
+"""(key, row) encoders and decoders specialised by the shape of the row.
 
 A big commit (a million rows from COPY), a table rewrite and a checkpoint
 image encode rows by the million, and the generic encoder dispatches on
@@ -14,6 +14,13 @@ the generic encoder for that row.
 Shapes with other types (numeric, dates, JSON, arrays ...) are not
 specialised: the generic encoder handles them as before.
 
+Decoding (recovery's replay, loading a checkpoint) works the same way from
+the other side: the shape of the last row decoded generically gives a
+function that unpacks each fixed-size run of a row with one struct call and
+checks every tag it passes; a row of another shape makes it return None,
+and that row is decoded generically. The tags are always checked, so a
+wrong guess of the shape costs time, never correctness.
+
 The functions are generated from a fixed vocabulary (struct codes and
 argument positions; never data), the technique collections.namedtuple uses.
 """
@@ -25,7 +32,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiondb.storage import records as R
-from aiondb.storage.records import encode_row, encode_value
+from aiondb.storage.records import decode_row, decode_value, encode_row, encode_value
 
 Encoder = Callable[[Any, tuple, bytearray], bool]
 
@@ -127,3 +134,124 @@ def _make(shape: tuple[type, ...], flagged: bool) -> Encoder | None:
         env[f"S{n}"] = s.pack
     exec(compile(src, f"<row shape {'/'.join(t.__name__ for t in shape)}>", "exec"), env)
     return env["enc"]  # type: ignore[no-any-return]
+
+
+# --- decoding ---------------------------------------------------------------------------------
+Decoder = Callable[[bytes, int], "tuple[Any, tuple, int] | None"]
+_dcache: dict[tuple[bool, tuple[str, ...]], Decoder | None] = {}
+_KIND = {int: "i", str: "s", bool: "b", type(None): "n", float: "f"}
+
+
+def decode_pairs(buf: bytes, pos: int, count: int | None, into: dict[Any, tuple | None],
+                 flagged: bool) -> int:
+    """Decode `count` pairs (None: up to the end of buf) written by
+    encode_pairs into `into`; returns the position after them. Errors are
+    the generic decoders' (IndexError, struct.error ... for the caller to
+    report as corruption)."""
+    dec: Decoder | None = None
+    end = len(buf)
+    left = count if count is not None else -1
+    while left != 0 and (count is not None or pos < end):
+        left -= 1
+        if dec is not None:
+            got = dec(buf, pos)
+            if got is not None:
+                into[got[0]] = got[1]
+                pos = got[2]
+                continue
+        key, pos = decode_value(buf, pos)
+        if flagged:
+            if not buf[pos]:
+                into[key] = None
+                pos += 1
+                continue
+            pos += 1
+        row, pos = decode_row(buf, pos)
+        into[key] = row
+        dec = _decoder_for(key, row, flagged)
+    return pos
+
+
+def _decoder_for(key: Any, row: tuple, flagged: bool) -> Decoder | None:
+    kinds = []
+    for v in (key, *row):
+        k = _KIND.get(type(v))
+        # a string's tag depends on its UTF-8 length (up to 255: the short form)
+        if k is None or (k == "s" and len(v) > 63
+                         and len(v.encode("utf-8", "surrogatepass")) > 255):
+            return None
+        kinds.append(k)
+    sig = (flagged, tuple(kinds))
+    got = _dcache.get(sig, False)
+    if got is False:
+        got = _make_decoder(sig[1], flagged)
+        if len(_dcache) < _MAX_SHAPES:
+            _dcache[sig] = got
+    return got  # type: ignore[return-value]
+
+
+def _make_decoder(kinds: tuple[str, ...], flagged: bool) -> Decoder:
+    """Generate the decoder for rows whose key and values are of `kinds`."""
+    lines: list[str] = []
+    structs: list[struct.Struct] = []
+    fmt, names, checks = "<", [], []
+
+    def close() -> None:
+        nonlocal fmt, names, checks
+        if names:
+            structs.append(struct.Struct(fmt))
+            n = len(structs) - 1
+            lines.append("try:")
+            lines.append(f"    {', '.join(names)}, = U{n}(buf, pos)")
+            lines.append("except struct.error:")
+            lines.append("    return None")
+            if checks:
+                lines.append(f"if {' or '.join(checks)}: return None")
+            lines.append(f"pos += {structs[-1].size}")
+        fmt, names, checks = "<", [], []
+
+    values = []
+    for i, k in enumerate(kinds):
+        v = "key" if i == 0 else f"v{i}"
+        if k == "i":
+            fmt += "Bq"
+            names += [f"t{i}", v]
+            checks.append(f"t{i} != {R.T_INT}")
+        elif k == "f":
+            fmt += "Bd"
+            names += [f"t{i}", v]
+            checks.append(f"t{i} != {R.T_FLOAT}")
+        elif k == "n":
+            fmt += "B"
+            names.append(f"t{i}")
+            checks.append(f"t{i} != {R.T_NONE}")
+        elif k == "b":
+            fmt += "B"
+            names.append(f"t{i}")
+            checks.append(f"(t{i} != {R.T_TRUE} and t{i} != {R.T_FALSE})")
+        else:   # "s": the tag and length close this run; then the bytes
+            fmt += "BB"
+            names += [f"t{i}", f"l{i}"]
+            checks.append(f"t{i} != {R.T_STR8}")
+            close()
+            lines.append(f"{v} = buf[pos:pos + l{i}].decode('utf-8', 'surrogatepass')")
+            lines.append(f"pos += l{i}")
+        if i == 0:
+            if flagged:
+                fmt += "B"
+                names.append("f")
+                checks.append("f != 1")
+            fmt += "H"
+            names.append("n")
+            checks.append(f"n != {len(kinds) - 1}")
+        else:
+            values.append(v if k in "ifs" else "None" if k == "n" else f"t{i} == {R.T_TRUE}")
+    close()
+    key = "key" if kinds[0] in "ifs" else "None" if kinds[0] == "n" else f"t0 == {R.T_TRUE}"
+    src = ("def dec(buf, pos):\n" + "".join(f"    {line}\n" for line in lines)
+           + f"    return {key}, ({''.join(v + ', ' for v in values)}), pos\n")
+    env: dict[str, Any] = {"struct": struct}
+    for n, st in enumerate(structs):
+        env[f"U{n}"] = st.unpack_from
+    exec(compile(src, f"<row decoder {''.join(kinds)}>", "exec"), env)
+    return env["dec"]  # type: ignore[no-any-return]
