@@ -40,7 +40,7 @@ class CopyIn:
     types: list[T.SqlType]
     options: CopyOptions
     where: str | None = None
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
     row_lines: list[int] = field(default_factory=list)   # input line of each row
     buffer: str = ""
     raw: bytes = b""            # binary format: bytes not yet parsed
@@ -348,15 +348,18 @@ class CopyIn:
                 exc.context = (f"COPY {self.table.name}, line {self.line_no}, column "
                                f"{self.table.columns[pos].name}")
                 raise
-        self.rows.append(out)
+        self.rows.append(tuple(out))
         self.row_lines.append(self.line_no)
 
     # --- rows ----------------------------------------------------------------------
     def _row(self, values: list[str | None], line: str) -> None:
         if len(values) == self.ncols:
             try:
-                self.rows.append([None if v is None else conv(v)
-                                  for v, conv in zip(values, self.converters, strict=True)])
+                # a tuple of plain values, which the garbage collector stops
+                # tracking: a million pending rows as lists made every GC pass slow
+                self.rows.append(tuple([None if v is None else conv(v)
+                                        for v, conv in zip(values, self.converters,
+                                                           strict=True)]))
                 self.row_lines.append(self.line_no)
                 return
             except errors.DatabaseError:
@@ -428,16 +431,22 @@ class CopyIn:
         count = 0
         inserted: list[tuple[int, tuple]] = []
         r = -1
+        # every column given, in table order: the parsed row is the row
+        whole = positions == list(range(n))
         try:
             rows = self.rows
             for r in range(len(rows)):
-                vals = rows[r]
-                row = [None] * n
-                for p, v in zip(positions, vals, strict=True):
-                    row[p] = v
-                for i, fn in missing:
-                    row[i] = fn((), ctx)
-                tup = with_generated(rules, tuple(row), ctx)
+                if whole:
+                    tup = rows[r]
+                else:
+                    row = [None] * n
+                    for p, v in zip(positions, rows[r], strict=True):
+                        row[p] = v
+                    for i, fn in missing:
+                        row[i] = fn((), ctx)
+                    tup = tuple(row)
+                if rules.generated:
+                    tup = with_generated(rules, tup, ctx)
                 if keep is not None and keep(tup, ctx) is not True:
                     continue
                 check_row(rules, tup, ctx)
