@@ -189,6 +189,49 @@ def test_every_split_point(both, fmt: str) -> None:
         assert c.execute("SELECT id, s FROM t ORDER BY id").fetchall() == expected, cut
 
 
+# Text data in several CopyData messages: once the first line has fixed the
+# line ending, later messages without escapes or carriage returns are split
+# in one step; these reach that step and the general one from it.
+LATER_CHUNK_CASES = [
+    ("COPY t (id, s) FROM STDIN (NULL 'nil')", [b"1\tnil\n", b"2\tnil\n3\tx\n4\t\n"]),
+    ("COPY t (id, s) FROM STDIN (NULL '')", [b"1\t\n", b"2\t\n3\tz\n"]),
+    ("COPY t (id, s) FROM STDIN (DELIMITER '|')", [b"1|a\n", b"2|b\n3|c|d\n"]),
+    ("COPY t (id, s) FROM STDIN", [b"1\ta\n", b"2\tb\r\n"]),
+    ("COPY t (id, s) FROM STDIN", [b"1\ta\n", b"2\tb\n\\.\n3\tc\n"]),
+    ("COPY t (id, s) FROM STDIN", [b"1\ta\n", b"2\tb\n3"]),
+    ("COPY t (id, s) FROM STDIN", [b"1\ta\n", b"2\tb\n", b"x\tc\n"]),
+    ("COPY t (id, s) FROM STDIN", [b"1\ta\n", b"2\tb\n", b"2\tc\n4\td"]),
+]
+
+
+def test_later_chunks_match_postgres(both) -> None:
+    """Rows, or the error with its line, as PostgreSQL gives them."""
+    results = {}
+    for name, c in both:
+        results[name] = []
+        for sql, chunks in LATER_CHUNK_CASES:
+            c.execute("DELETE FROM t")
+            outcome = _error(c, sql, chunks)
+            results[name].append((outcome, c.execute("SELECT id, s FROM t ORDER BY id")
+                                  .fetchall()))
+    got = results["aiondb"]
+    assert got[0] == (("ok",), [(1, None), (2, None), (3, "x"), (4, "")])
+    assert got[1] == (("ok",), [(1, None), (2, None), (3, "z")])
+    assert got[2][0][:3] == ("22P04", "extra data after last expected column",
+                             'COPY t, line 3: "3|c|d"')
+    assert got[3][0][0] == "22P04" and "carriage return" in got[3][0][1]
+    assert got[4] == (("ok",), [(1, "a"), (2, "b")])
+    assert got[6][0] == ("22P02", 'invalid input syntax for type integer: "x"',
+                         'COPY t, line 3, column id: "x"')
+    assert got[7][0][0] == "23505"
+    if "postgres" in results:
+        for case, a, p in zip(LATER_CHUNK_CASES, got, results["postgres"], strict=True):
+            assert a[1] == p[1], case
+            assert a[0][:2] == p[0][:2], case
+            if len(a[0]) > 2:
+                assert a[0][2] == p[0][2], case
+
+
 def test_end_marker_and_trailing_data(both) -> None:
     for name, c in both:
         with c.cursor() as cur, cur.copy("COPY t (id) FROM STDIN") as cp:

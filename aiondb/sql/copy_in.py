@@ -143,7 +143,18 @@ class CopyIn:
     def _consume_text(self, final: bool) -> None:
         buf = self.buffer
         start = 0
+        bulk_tried = False
         while not self.done:
+            if not bulk_tried and self.eol == "\n" and self.header_done:
+                # once the line ending is known: if the rest has no escapes and
+                # no carriage returns (the common case), split it in one step;
+                # nothing in it can end the data either
+                bulk_tried = True
+                last = buf.rfind("\n", start)
+                if last >= start and buf.find("\\", start) < 0 and buf.find("\r", start) < 0:
+                    self._plain_lines(buf[start:last].split("\n"))
+                    start = last + 1
+                    continue
             if self.eol is None:
                 self.eol = _detect_eol(buf, start, final, escaped=True)
                 if self.eol is None:
@@ -173,6 +184,18 @@ class CopyIn:
             self._text_line(rest)
             rest = ""
         self.buffer = "" if self.done else rest
+
+    def _plain_lines(self, lines: list[str]) -> None:
+        o = self.options
+        delim, null = o.delimiter, o.null
+        mapped = "\\" not in null     # the default \N cannot occur in these lines
+        row = self._row
+        for line in lines:
+            self.line_no += 1
+            values: list[str | None] = line.split(delim)   # type: ignore[assignment]
+            if mapped:
+                values = [None if f == null else f for f in values]
+            row(values, line)
 
     def _text_line(self, line: str) -> None:
         self.line_no += 1
