@@ -487,6 +487,7 @@ class FromBinder:
 
     def _view_item(self, view: ViewDef, alias: str, colaliases: list[str], scope: Scope,
                    offset: int) -> P.Plan:
+        self.views_read.add(view.oid)
         plan = self.session.bind_view(self.catalog, view, self)
         names = [c.name for c in plan.columns]
         for i, c in enumerate(colaliases):

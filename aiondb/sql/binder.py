@@ -53,6 +53,7 @@ class Binder(PredicateBinder, CallBinder):
         self.windows: dict[str, exp.Window] = {}
         self.volatile = False
         self._cte_ids = 0
+        self.views_read: set[int] = set()   # views the statement names (CREATE VIEW's depends)
 
     # --- literals and parameters -------------------------------------------------------------
     def literal(self, node: exp.Literal) -> Expr:

@@ -46,7 +46,7 @@ def create_matview(session: Session, txn: Transaction, node: D.CreateMatView) ->
     cols = tuple(ColumnDef(n, c.type if c.type.oid != T.UNKNOWN.oid else T.TEXT, i + 1)
                  for i, (n, c) in enumerate(zip(names, plan.columns, strict=True)))
     check_pseudo_types(cols)
-    depends = _depends(plan)
+    depends = tuple(sorted(set(_depends(plan)) | binder.views_read))
     temp = temp_tables.own_schema_oid(session, cat)
     if temp is not None and any(getattr(cat.relations.get(o), "schema_oid", 0) == temp
                                 for o in depends):

@@ -148,8 +148,10 @@ def create_view(session: Session, txn: Transaction, node: exp.Create) -> Result:
                  for i, (n, c) in enumerate(zip(names, plan.columns, strict=True)))
     check_pseudo_types(cols)
     from aiondb.sql.plan import walk_plan
+    # the tables it reads (through views too, which are inlined) and the
+    # views it names, so neither can be dropped from under it
     depends = tuple(sorted({p.table.oid for p in walk_plan(plan) if hasattr(p, "table") and
-                            isinstance(p.table, TableDef)}))
+                            isinstance(p.table, TableDef)} | binder.views_read))
     existing = cat.lookup(schema_oid, table.name)
     if existing is not None:
         if not node.args.get("replace") or not isinstance(existing, ViewDef):
@@ -309,6 +311,9 @@ def drop(session: Session, txn: Transaction, node: D.DropStmt) -> Result:
                     _drop_relation(session, txn, cat, r, True)
             cat.drop_schema(name)
         return _result(tag)
+    # every name is resolved first: objects named together are dropped
+    # together, and one depending on another of them does not block it
+    rels = []
     for schema, name in node.names:
         try:
             rel, sysv = session.resolve_relation(cat, schema, name)
@@ -332,7 +337,11 @@ def drop(session: Session, txn: Transaction, node: D.DropStmt) -> Result:
                                          hint=f"Use DROP {_kind_name(rel).upper()} to remove "
                                               f"a{'n' if isinstance(rel, IndexDef) else ''} "
                                               f"{_kind_name(rel)}.")
-        _drop_relation(session, txn, cat, rel, node.cascade)
+        rels.append(rel)
+    dropping = frozenset(r.oid for r in rels)
+    for rel in rels:
+        if rel.oid in cat.relations:      # else gone with another one named here
+            _drop_relation(session, txn, cat, rel, node.cascade, dropping)
     return _result(tag)
 
 
@@ -342,23 +351,32 @@ def _kind_name(rel: Any) -> str:
 
 
 def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
-                   cascade: bool) -> None:
+                   cascade: bool, dropping: frozenset[int] = frozenset()) -> None:
+    """Drop rel; `dropping`: the other relations the statement names, whose
+    dependence on rel goes with them (no error, no cascade notice)."""
     if isinstance(rel, TableDef):
         txn.lock_table_exclusive(rel.oid)
-        deps = []
+        deps, along = [], []     # along: dependents named in the statement too
         for con in cat.referencing(rel.oid):
             if con.table_oid != rel.oid:
-                deps.append(("constraint", con, f"constraint {con.name} on table "
-                             f"{cat.relations[con.table_oid].name} depends on table {rel.name}"))
+                (along if con.table_oid in dropping else deps).append(
+                    ("constraint", con, f"constraint {con.name} on table "
+                     f"{cat.relations[con.table_oid].name} depends on table {rel.name}"))
         for v in list(cat.relations.values()):
             if isinstance(v, (ViewDef, MatViewDef)) and rel.oid in v.depends:
-                deps.append(("view", v, f"{_kind_name(v)} {v.name} depends on "
-                                        f"{_kind_name(rel)} {rel.name}"))
+                (along if v.oid in dropping else deps).append(
+                    ("view", v, f"{_kind_name(v)} {v.name} depends on "
+                                f"{_kind_name(rel)} {rel.name}"))
         if deps and not cascade:
             raise errors.DependentObjectsStillExist(
                 f"cannot drop table {rel.name} because other objects depend on it",
                 detail="\n".join(d[2] for d in deps),
                 hint="Use DROP ... CASCADE to drop the dependent objects too.")
+        for kind, obj, _text in along:
+            if kind == "constraint":
+                cat.drop_constraint(obj.oid)
+            elif obj.oid in cat.relations:
+                _drop_relation(session, txn, cat, obj, cascade, dropping)
         for kind, obj, text in deps:
             session.notice(f"drop cascades to {text.split(' depends')[0]}")
             if kind == "constraint":
@@ -386,14 +404,20 @@ def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
         cat.drop_relation(rel.oid)
         return
     if isinstance(rel, ViewDef):
-        for v in list(cat.relations.values()):
-            if isinstance(v, (ViewDef, MatViewDef)) and rel.oid in v.depends:
-                if not cascade:
-                    raise errors.DependentObjectsStillExist(
-                        f"cannot drop view {rel.name} because other objects depend on it",
-                        detail=f"{_kind_name(v)} {v.name} depends on view {rel.name}",
-                        hint="Use DROP ... CASCADE to drop the dependent objects too.")
-                _drop_relation(session, txn, cat, v, True)
+        dependents = [v for v in cat.relations.values()
+                      if isinstance(v, (ViewDef, MatViewDef)) and rel.oid in v.depends]
+        blocking = [v for v in dependents if v.oid not in dropping]
+        if blocking and not cascade:
+            v = blocking[0]
+            raise errors.DependentObjectsStillExist(
+                f"cannot drop view {rel.name} because other objects depend on it",
+                detail=f"{_kind_name(v)} {v.name} depends on view {rel.name}",
+                hint="Use DROP ... CASCADE to drop the dependent objects too.")
+        for v in dependents:
+            if v.oid in cat.relations:
+                # one named in the statement too is dropped on its own terms
+                _drop_relation(session, txn, cat, v, cascade or v.oid not in dropping,
+                               dropping)
         cat.drop_relation(rel.oid)
         return
     if isinstance(rel, SequenceDef):
