@@ -99,6 +99,10 @@ def _segment_pool() -> concurrent.futures.ThreadPoolExecutor:
     return _SEGMENT_POOL
 
 
+# a record's length field is a u32; one transaction is one record
+MAX_RECORD_LEN = 2**32 - 1
+
+
 class _Batch:
     """One flush: the pending writes, their waiters, and the LSN range."""
 
@@ -253,6 +257,11 @@ class WalWriter:
         seg = self.seg
         assert seg is not None
         rec_len = REC_HDR_SIZE + len(payload) + self.sealer.overhead + 4
+        if rec_len > MAX_RECORD_LEN:
+            raise errors.ProgramLimitExceeded(
+                f"the transaction is too large to commit: its WAL record would be {rec_len:,} "
+                f"bytes, more than the limit of {MAX_RECORD_LEN:,}",
+                hint="Split the work into several transactions.")
         if self.end + rec_len + SWITCH_LEN > seg.end:
             nxt = self._take_next(SEG_HDR_SIZE + rec_len + SWITCH_LEN)
             sw = encode_record(self.end, self.last, self.flushed, SWITCH, 0,

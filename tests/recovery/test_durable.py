@@ -397,3 +397,27 @@ def test_checkpoint_timer() -> None:
 
     asyncio.run(go())
     assert reopen(fs).reports["postgres"].checkpoint_rows == 1
+
+
+def test_a_transaction_too_large_for_one_record_is_refused_cleanly(monkeypatch) -> None:
+    """A commit whose WAL record would pass the format's size limit fails with
+    54000 (program_limit_exceeded) and changes nothing; the tenant goes on."""
+    from aiondb.recovery import wal
+
+    monkeypatch.setattr(wal, "MAX_RECORD_LEN", 4096)
+    mem = MemoryFS()
+
+    async def go() -> None:
+        reg = await open_registry(mem)
+        db = reg.get("postgres")
+        txn = db.begin()
+        create_table(txn, "t")
+        await txn.commit()
+        with pytest.raises(errors.ProgramLimitExceeded, match="too large to commit"):
+            await insert_rows(db, "t", [(i, "x" * 100) for i in range(100)])
+        assert rows_of(db, "t") == {}
+        await insert_rows(db, "t", [(1, "small")])
+        await reg.close()
+
+    asyncio.run(go())
+    assert rows_of(reopen(mem).get("postgres"), "t") == {1: (1, "small")}
