@@ -95,6 +95,10 @@ def _configure_logging(level: str) -> None:
 def _banner(settings: Settings, server: Any) -> None:
     desc = server.registry.description
     print(f"AionDB {__version__}: {desc}", flush=True)
+    if settings.backend == "durable" and not settings.synchronous_commit:
+        print("synchronous_commit is off by default: COMMIT returns before its WAL record "
+              "is flushed, so a crash can lose the last few milliseconds of commits "
+              "(never part of a transaction)", flush=True)
     print(f"listening on {settings.host}:{server.port}", flush=True)
     print(f"connect with: psql -h {settings.host} -p {server.port} -U {settings.user} "
           f"-d postgres", flush=True)

@@ -297,6 +297,11 @@ class Session:
             self.notice("SET LOCAL can only be used in transaction blocks", "WARNING")
             return
         self._apply_value(key, checked)
+        if key == "synchronous_commit" and checked == "off" and old != "off" and \
+                getattr(self.engine.config, "backend", "memory") == "durable":
+            self.notice("synchronous_commit is off: COMMIT returns before its WAL record is "
+                        "flushed, so a crash can lose the last few milliseconds of commits "
+                        "(never part of a transaction)")
 
     def _apply_value(self, key: str, value: str) -> None:
         self.values[key] = value
@@ -439,7 +444,7 @@ class Session:
             ro = self.block_read_only if self.block_read_only is not None else \
                 self.values["default_transaction_read_only"] == "on"
             self.txn = self.db.begin(iso, ro)
-            self.txn.synchronous_commit = self.values.get("synchronous_commit") == "on"
+            self.txn.synchronous_commit = self.values.get("synchronous_commit") != "off"
             # PostgreSQL: a transaction starts when its first statement does
             self.txn_started_at = self.stmt_started_at
             if not self.in_block:
@@ -470,7 +475,7 @@ class Session:
         self.implicit_txn = False
         self._end_txn_settings(commit=True)
         if txn is not None:
-            txn.synchronous_commit = self.values.get("synchronous_commit") == "on"
+            txn.synchronous_commit = self.values.get("synchronous_commit") != "off"
         return txn
 
     def _rollback(self) -> None:

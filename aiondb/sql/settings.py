@@ -21,6 +21,20 @@ def _bool(name: str, v: str) -> str:
     raise errors.InvalidParameterValue(f'parameter "{name}" requires a Boolean value')
 
 
+def _sync_commit(name: str, v: str) -> str:
+    """PostgreSQL's values; with no standbys every one but off waits for the
+    local flush, as there."""
+    low = v.strip().lower()
+    if low in ("local", "remote_write", "remote_apply"):
+        return low
+    try:
+        return _bool(name, low)
+    except errors.InvalidParameterValue:
+        raise errors.InvalidParameterValue(
+            f'invalid value for parameter "{name}": "{v}"',
+            hint="Available values: local, remote_write, remote_apply, on, off.") from None
+
+
 def _int(name: str, v: str) -> str:
     try:
         return str(int(v.strip()))
@@ -130,7 +144,7 @@ _SETTINGS = [
     Setting("lock_timeout", "0", _duration_ms),
     Setting("idle_in_transaction_session_timeout", "0", _duration_ms),
     Setting("extra_float_digits", "1", _int),
-    Setting("synchronous_commit", "on", _bool),
+    Setting("synchronous_commit", "on", _sync_commit),
     Setting("bytea_output", "hex"),
     Setting("client_min_messages", "notice"),
     Setting("max_connections", "200", settable=False),
