@@ -279,6 +279,5 @@ def field_converter(t: T.SqlType, tz: Any, binary: bool = False) -> Any:
     if t.oid == T.BPCHAR.oid and t.typmod >= 4:
         n = t.typmod - 4
         from aiondb.sql.casts import apply_char_typmod
-        return lambda v: v + " " * (n - len(v)) if len(v) < n else (
-            v if len(v) == n else apply_char_typmod(t, v, False))
+        return lambda v: v.ljust(n) if len(v) <= n else apply_char_typmod(t, v, False)
     return lambda v: parse_text(t, v, tz)

@@ -376,7 +376,7 @@ class CopyIn:
 
     # --- rows ----------------------------------------------------------------------
     def _row(self, values: list[str | None], line: str) -> None:
-        if len(values) == self.ncols:
+        if len(values) == len(self.positions):
             try:
                 # a tuple of plain values, which the garbage collector stops
                 # tracking: a million pending rows as lists made every GC pass slow

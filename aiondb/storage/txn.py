@@ -348,14 +348,14 @@ class Transaction:
             self._touch(oid)
         td = self.data(oid)
         if td.key_fn is None:
+            # a new row id: nobody else can see, lock or insert this row, so no
+            # row lock (the next writer of the row in this transaction takes it)
             key = self.db.next_rowid()
         else:
             key = td.key_fn(row)
             self.lock_row(oid, key)
             if self._latest(oid, key) is not None:
                 raise self._pk_violation(table, td.key_positions, key)
-        if td.key_fn is None:
-            self.lock_row(oid, key)
         self._claim_unique(table, key, None, row)
         self._record(oid, key, row)
         return key
