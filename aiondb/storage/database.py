@@ -157,8 +157,7 @@ class Database:
             td = tables.get(oid)
             if td is None:
                 continue
-            for key, row in w.items():
-                td.apply(key, row, seq, keep)
+            td.apply_many(w, seq, keep)
             td.last_commit_seq = seq
             if keep:
                 self._versioned.add(td)

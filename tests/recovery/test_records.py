@@ -225,3 +225,32 @@ def test_a_cut_checkpoint_chunk_is_reported_as_corrupt() -> None:
     for cut in (1, 5, 13, len(chunk) // 2, len(chunk) - 1):
         with pytest.raises(errors.DataCorrupted):
             payloads.decode_items(chunk[:cut], {})
+
+
+@given(st.dictionaries(st.integers(0, 300), st.text(max_size=3), max_size=200),
+       st.dictionaries(st.integers(0, 300), st.one_of(st.none(), st.text(max_size=3)),
+                       min_size=0, max_size=200) | st.dictionaries(
+           st.integers(0, 300), st.one_of(st.none(), st.text(max_size=3)), min_size=64,
+           max_size=200),
+       st.booleans())
+@settings(max_examples=100)
+def test_applying_a_commit_at_once_equals_row_by_row(before: dict, writes: dict,
+                                                     keep: bool) -> None:
+    """TableData.apply_many (one dict update for a big commit to a table
+    without secondary indexes) leaves the rows, and the versions kept for
+    snapshots, as applying each write does."""
+    from aiondb import types as T
+    from aiondb.storage.catalog import PUBLIC_OID, ColumnDef, TableDef
+    from aiondb.storage.table import TableData
+
+    tdef = TableDef(16400, "t", PUBLIC_OID, (ColumnDef("id", T.INT8, 1),
+                                            ColumnDef("v", T.TEXT, 2)), pk=(1,), next_attnum=3)
+    w = {k: None if v is None else (k, v) for k, v in writes.items()}
+    one, many = TableData(tdef), TableData(tdef)
+    for td in (one, many):
+        td.load((k, (k, v)) for k, v in before.items())
+    for key, row in w.items():
+        one.apply(key, row, 7, keep)
+    many.apply_many(w, 7, keep)
+    assert many.rows == one.rows
+    assert many.versions == one.versions
