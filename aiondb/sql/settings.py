@@ -35,6 +35,31 @@ def _sync_commit(name: str, v: str) -> str:
             hint="Available values: local, remote_write, remote_apply, on, off.") from None
 
 
+def _tablespace(name: str, v: str) -> str:
+    """Tablespaces do not exist here beyond PostgreSQL's default one."""
+    names = [n.strip().strip('"') for n in v.split(",")] if v.strip() else []
+    for n in names:
+        if n not in ("pg_default", ""):
+            raise errors.InvalidParameterValue(f'invalid value for parameter "{name}": "{v}"',
+                                               detail=f'Tablespace "{n}" does not exist.')
+    return v.strip()
+
+
+def _access_method(name: str, v: str) -> str:
+    if v.strip() != "heap":
+        raise errors.InvalidParameterValue(f'invalid value for parameter "{name}": "{v}"',
+                                           detail=f'Table access method "{v}" does not exist.')
+    return "heap"
+
+
+def _toast_compression(name: str, v: str) -> str:
+    low = v.strip().lower()
+    if low not in ("pglz", "lz4"):
+        raise errors.InvalidParameterValue(f'invalid value for parameter "{name}": "{v}"',
+                                           hint="Available values: pglz, lz4.")
+    return low
+
+
 def _int(name: str, v: str) -> str:
     try:
         return str(int(v.strip()))
@@ -187,6 +212,11 @@ _SETTINGS = [
     Setting("geqo", "on", _bool),
     Setting("cursor_tuple_fraction", "0.1"),
     Setting("default_with_oids", "off", _bool),
+    # what pg_dump's scripts set first: accepted for the values that exist here
+    Setting("default_tablespace", "", _tablespace),
+    Setting("temp_tablespaces", "", _tablespace),
+    Setting("default_table_access_method", "heap", _access_method),
+    Setting("default_toast_compression", "pglz", _toast_compression),
 ]
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
