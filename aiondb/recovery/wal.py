@@ -247,7 +247,7 @@ class WalWriter:
             loop = self._loop = asyncio.get_running_loop()
         return loop
 
-    def append(self, rtype: int, xid: int, payload: bytes, sync: bool = True
+    def append(self, rtype: int, xid: int, payload: bytes | bytearray, sync: bool = True
                ) -> tuple[int, int, asyncio.Future | None]:
         """Buffer one record. Returns (its LSN, the previous record's LSN, a
         future resolved when it is durable, or None when sync is False)."""
@@ -293,9 +293,14 @@ class WalWriter:
     def _buffer(self, seg: _Seg, rec: bytes) -> None:
         p = self._pending
         if p and p[-1][0] is seg:
-            p[-1][2] += rec
+            buf = p[-1][2]
+            if type(buf) is not bytearray:
+                buf = p[-1][2] = bytearray(buf)
+            buf += rec
         else:
-            p.append([seg, self.end - seg.start, bytearray(rec)])
+            # kept as it is: a big record is not copied again (a second record
+            # for the same write turns it into a bytearray)
+            p.append([seg, self.end - seg.start, rec])
 
     def _schedule(self, soon: bool) -> None:
         h = self._flush_handle

@@ -119,7 +119,7 @@ def encode_segment_header(tenant_oid: int, start: int, size: int) -> bytes:
 
 
 def encode_record(lsn: int, prev: int, sync: int, rtype: int, xid: int, ts: int,
-                  payload: bytes, sealer: Sealer | PlainSealer, ad_tenant: bytes,
+                  payload: bytes | bytearray, sealer: Sealer | PlainSealer, ad_tenant: bytes,
                   epoch: int) -> bytes:
     length = REC_HDR_SIZE + len(payload) + sealer.overhead + 4
     if sealer.encrypted:

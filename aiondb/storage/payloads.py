@@ -60,7 +60,7 @@ _ONE_TABLE_HEAD = bytes((COMMIT_FORMAT, 0)) + _I.pack(0) + _I.pack(1)
 _NO_SEQUENCES = _I.pack(0)
 
 
-def encode_commit(cs: ChangeSet) -> bytes:
+def encode_commit(cs: ChangeSet) -> bytearray:
     """A change set as a commit record payload (format COMMIT_FORMAT).
 
         u8 format, u8 flags [catalog as a map value]
@@ -75,7 +75,7 @@ def encode_commit(cs: ChangeSet) -> bytes:
             out = bytearray(_ONE_TABLE_HEAD)
             _encode_writes(oid, w, out)
             out += _NO_SEQUENCES
-            return bytes(out)
+            return out
     out = bytearray((COMMIT_FORMAT, F_CATALOG if cs.catalog is not None else 0))
     if cs.catalog is not None:
         encode_value(cs.catalog.to_dict(), out)
@@ -91,7 +91,7 @@ def encode_commit(cs: ChangeSet) -> bytes:
         out += _I.pack(oid)
         encode_value(last, out)
         encode_value(called, out)
-    return bytes(out)
+    return out      # not copied into bytes: a big commit's payload is large
 
 
 def _encode_writes(oid: int, w: dict[Any, tuple | None], out: bytearray) -> None:
