@@ -145,9 +145,10 @@ class OutputMixin:
         s = self.session
         if s is None or not s.notices:
             return
-        for severity, message, code in s.take_notices():
+        for severity, message, code, detail in s.take_notices():
             self.write(codec.notice_response(
-                message, severity, code or ("01000" if severity == "WARNING" else "00000")))
+                message, severity, code or ("01000" if severity == "WARNING" else "00000"),
+                detail))
 
     def _ready(self, status: str) -> None:
         """ReadyForQuery, preceded (as in PostgreSQL) by a ParameterStatus for

@@ -339,10 +339,30 @@ def drop(session: Session, txn: Transaction, node: D.DropStmt) -> Result:
                                               f"{_kind_name(rel)}.")
         rels.append(rel)
     dropping = frozenset(r.oid for r in rels)
-    for rel in rels:
-        if rel.oid in cat.relations:      # else gone with another one named here
-            _drop_relation(session, txn, cat, rel, node.cascade, dropping)
+    cascaded: list[str] = []
+    try:
+        for rel in rels:
+            if rel.oid in cat.relations:      # else gone with another one named here
+                _drop_relation(session, txn, cat, rel, node.cascade, dropping, cascaded)
+    except errors.DependentObjectsStillExist as exc:
+        if len(rels) > 1:     # PostgreSQL's wording when several objects are named
+            exc.message = "cannot drop desired object(s) because other objects depend on them"
+            exc.args = (exc.message,)
+        raise
+    if len(cascaded) == 1:
+        session.notice(f"drop cascades to {cascaded[0]}")
+    elif cascaded:
+        # PostgreSQL's one notice for the statement, the objects in its detail
+        session.notice(f"drop cascades to {len(cascaded)} other objects",
+                       detail="\n".join(f"drop cascades to {c}" for c in cascaded))
     return _result(tag)
+
+
+def _cascades(session: Session, cascaded: list[str] | None, what: str) -> None:
+    if cascaded is None:
+        session.notice(f"drop cascades to {what}")
+    elif what not in cascaded:
+        cascaded.append(what)
 
 
 def _kind_name(rel: Any) -> str:
@@ -351,9 +371,12 @@ def _kind_name(rel: Any) -> str:
 
 
 def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
-                   cascade: bool, dropping: frozenset[int] = frozenset()) -> None:
+                   cascade: bool, dropping: frozenset[int] = frozenset(),
+                   cascaded: list[str] | None = None) -> None:
     """Drop rel; `dropping`: the other relations the statement names, whose
-    dependence on rel goes with them (no error, no cascade notice)."""
+    dependence on rel goes with them (no error, no cascade notice);
+    `cascaded` collects what CASCADE takes along, for one notice (else each
+    is a notice of its own)."""
     if isinstance(rel, TableDef):
         txn.lock_table_exclusive(rel.oid)
         deps, along = [], []     # along: dependents named in the statement too
@@ -362,11 +385,15 @@ def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
                 (along if con.table_oid in dropping else deps).append(
                     ("constraint", con, f"constraint {con.name} on table "
                      f"{cat.relations[con.table_oid].name} depends on table {rel.name}"))
-        for v in list(cat.relations.values()):
-            if isinstance(v, (ViewDef, MatViewDef)) and rel.oid in v.depends:
-                (along if v.oid in dropping else deps).append(
-                    ("view", v, f"{_kind_name(v)} {v.name} depends on "
-                                f"{_kind_name(rel)} {rel.name}"))
+        views = [v for v in cat.relations.values()
+                 if isinstance(v, (ViewDef, MatViewDef)) and rel.oid in v.depends]
+        for v in views:
+            # a view over another of these views is reported through it (its
+            # depends also holds the tables that view reads), as PostgreSQL does
+            via = next((w for w in views if w.oid in v.depends), rel)
+            (along if v.oid in dropping else deps).append(
+                ("view", v, f"{_kind_name(v)} {v.name} depends on "
+                            f"{_kind_name(via)} {via.name}"))
         if deps and not cascade:
             raise errors.DependentObjectsStillExist(
                 f"cannot drop table {rel.name} because other objects depend on it",
@@ -376,13 +403,13 @@ def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
             if kind == "constraint":
                 cat.drop_constraint(obj.oid)
             elif obj.oid in cat.relations:
-                _drop_relation(session, txn, cat, obj, cascade, dropping)
+                _drop_relation(session, txn, cat, obj, cascade, dropping, cascaded)
         for kind, obj, text in deps:
-            session.notice(f"drop cascades to {text.split(' depends')[0]}")
+            _cascades(session, cascaded, text.split(" depends")[0])
             if kind == "constraint":
                 cat.drop_constraint(obj.oid)
             elif obj.oid in cat.relations:
-                _drop_relation(session, txn, cat, obj, True)
+                _drop_relation(session, txn, cat, obj, True, dropping, cascaded)
         for idx in cat.indexes_of(rel.oid):
             cat.drop_relation(idx.oid)
         for seq in cat.sequences():
@@ -416,8 +443,10 @@ def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
         for v in dependents:
             if v.oid in cat.relations:
                 # one named in the statement too is dropped on its own terms
+                if v.oid not in dropping:
+                    _cascades(session, cascaded, f"{_kind_name(v)} {v.name}")
                 _drop_relation(session, txn, cat, v, cascade or v.oid not in dropping,
-                               dropping)
+                               dropping, cascaded)
         cat.drop_relation(rel.oid)
         return
     if isinstance(rel, SequenceDef):

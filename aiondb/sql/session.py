@@ -223,7 +223,7 @@ class Session:
         self.prepared: dict[str, PreparedStatement] = {}
         self.portals: dict[str, Portal] = {}
         self.cursors: dict[str, Cursor] = {}
-        self.notices: list[tuple[str, str, str | None]] = []
+        self.notices: list[tuple[str, str, str | None, str | None]] = []
         self.txn_started_at: dt.datetime | None = None
         self.stmt_started_at = dt.datetime.now(UTC)
         self._rules: dict[tuple[int, int], Any] = {}
@@ -255,15 +255,16 @@ class Session:
         self.changed_reported = []
         return out
 
-    def take_notices(self) -> list[tuple[str, str, str | None]]:
+    def take_notices(self) -> list[tuple[str, str, str | None, str | None]]:
         out = self.notices
         self.notices = []
         return out
 
-    def notice(self, message: str, severity: str = "NOTICE", code: str | None = None) -> None:
+    def notice(self, message: str, severity: str = "NOTICE", code: str | None = None,
+               detail: str | None = None) -> None:
         """code: the SQLSTATE PostgreSQL gives this notice (e.g. 25P01 for "there
         is no transaction in progress"); None means 00000, or 01000 for a WARNING."""
-        self.notices.append((severity, message, code))
+        self.notices.append((severity, message, code, detail))
 
     def statement_time(self) -> dt.datetime:
         return self.stmt_started_at
