@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiondb import errors
 from aiondb.server.extended import ExtendedQueryMixin
-from aiondb.server.output import READ_PAUSE_THRESHOLD, log
+from aiondb.server.output import READ_PAUSE_THRESHOLD, SHUTDOWN, log
 from aiondb.server.simple_query import SimpleQueryMixin
 from aiondb.server.startup import StartupMixin
 from aiondb.sql import statements as st
@@ -118,10 +118,14 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
     # --- processing -----------------------------------------------------------------------------------
     def _start(self) -> None:
         self.busy = True
+        if self.session is not None:
+            self.session.running = True     # pg_stat_activity's "active"
         _Runner(self._process(), self._processing_done, self.server.loop).step()
 
     def _processing_done(self, exc: BaseException | None) -> None:
         self.busy = False
+        if self.session is not None:
+            self.session.running = False
         if exc is not None:
             if isinstance(exc, errors.SessionTerminated):
                 self._fatal(exc.error)
@@ -130,6 +134,10 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
                 self._fatal(errors.InternalError(f"internal error: {type(exc).__name__}"))
             return
         if self.closed:
+            self._end_session()
+            return
+        if self.session is not None and self.session.terminate_requested:
+            self._fatal(SHUTDOWN)      # pg_terminate_backend during the statement
             self._end_session()
             return
         # _process returns only once no complete message is buffered (data that

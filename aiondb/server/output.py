@@ -163,9 +163,13 @@ class OutputMixin:
         self.write(codec.ready_for_query(status))
 
     def _error(self, exc: errors.DatabaseError) -> None:
-        if self.server.stopping and isinstance(exc, errors.QueryCanceled):
-            # cancelled by shutdown: the client hears why, as from PostgreSQL
-            raise errors.SessionTerminated(SHUTDOWN)
+        if isinstance(exc, errors.QueryCanceled):
+            # cancelled by shutdown or pg_terminate_backend: the client hears
+            # why, as from PostgreSQL
+            if self.server.stopping:
+                raise errors.SessionTerminated(SHUTDOWN)
+            if self.session is not None and self.session.terminate_requested:
+                raise errors.SessionTerminated(SHUTDOWN)
         self._notices_and_status()
         self.write(codec.error_response(exc))
         if self.session is not None:

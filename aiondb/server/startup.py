@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from aiondb import errors
-from aiondb.server.output import OutputMixin
+from aiondb.server.output import SHUTDOWN, OutputMixin
 from aiondb.sql.session import Session
 from aiondb.wire import codec
 from aiondb.wire import messages as m
@@ -29,6 +29,7 @@ class StartupMixin(OutputMixin):
         self.pid = server.new_pid()
         self.secret = secrets.randbits(31)
         session = Session(server.engine, db, ev.user, ev.params, self.pid)
+        session.terminator = self._terminate_by_admin
         self.session = session
         server.engine.sessions[self.pid] = session
         server.cancel_keys[self.pid] = (self.secret, self)
@@ -48,6 +49,20 @@ class StartupMixin(OutputMixin):
             if target.session is not None:
                 target.session.cancel()
         self.close()
+
+    def _terminate_by_admin(self) -> None:
+        """pg_terminate_backend: end the session with 57P01, as PostgreSQL
+        does. A statement waiting (for a lock, a sleep) is interrupted and the
+        error replaced; an idle session goes at once."""
+        session = self.session
+        if session is None or self.closed:
+            return
+        session.terminate_requested = True
+        if self.busy:
+            session.cancel()     # _error / _processing_done turn it into the FATAL
+            return
+        self._fatal(SHUTDOWN)
+        self._end_session()
 
     async def _on_terminate(self, ev: m.Terminate) -> None:
         self.flush()

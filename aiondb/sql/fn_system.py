@@ -224,6 +224,41 @@ def _current_schemas(ctx: Any, implicit: bool) -> list[str]:
 
 
 func("pg_backend_pid", (), T.INT4, needs_ctx=True)(lambda ctx: ctx.session.pid)
+def _other_backend(ctx: Any, pid: int) -> Any:
+    target = ctx.session.engine.sessions.get(pid)
+    if target is None:
+        ctx.session.notice(f"PID {pid} is not a PostgreSQL backend process", "WARNING")
+    return target
+
+
+@func("pg_cancel_backend", (T.INT4,), T.BOOL, needs_ctx=True, volatile=True)
+def _cancel_backend(ctx: Any, pid: int) -> bool:
+    """Cancel the session's running statement, as its client's CancelRequest
+    would (a session that is idle is not affected)."""
+    target = _other_backend(ctx, pid)
+    if target is None:
+        return False
+    target.cancel()
+    return True
+
+
+def _terminate_backend(ctx: Any, pid: int, timeout: int = 0) -> bool:
+    """End the session: 57P01 to its client, its transaction rolled back."""
+    if timeout < 0:
+        raise errors.InvalidParameterValue('"timeout" must not be negative')
+    target = _other_backend(ctx, pid)
+    if target is None:
+        return False
+    if target.terminator is None:
+        return False
+    target.terminator()
+    return True
+
+
+func("pg_terminate_backend", (T.INT4,), T.BOOL, needs_ctx=True, volatile=True)(
+    _terminate_backend)
+func("pg_terminate_backend", (T.INT4, T.INT8), T.BOOL, needs_ctx=True, volatile=True)(
+    _terminate_backend)
 func("pg_postmaster_start_time", (), T.TIMESTAMPTZ, needs_ctx=True)(
     lambda ctx: ctx.session.engine.started_at)
 func("pg_conf_load_time", (), T.TIMESTAMPTZ, needs_ctx=True)(

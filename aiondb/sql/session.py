@@ -229,6 +229,10 @@ class Session:
         self._rules: dict[tuple[int, int], Any] = {}
         self._waiting: asyncio.Future | None = None
         self.cancel_requested = False
+        # pg_terminate_backend: the connection's callback that ends the session
+        self.terminator: Callable[[], None] | None = None
+        self.terminate_requested = False
+        self.running = False    # the connection is handling this session's messages
         self.sleeps_done = 0
         self.started = False        # the running statement got past planning
         self.temp_on_commit: dict[int, str] = {}    # temp table oid → 'delete' | 'drop'

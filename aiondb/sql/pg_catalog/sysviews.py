@@ -117,8 +117,8 @@ def _pg_settings(ctx: Any) -> Iterator[tuple]:
 @relation("pg_stat_activity")
 def _pg_stat_activity(ctx: Any) -> Iterator[tuple]:
     for s in list(ctx.session.engine.sessions.values()):
-        state = "active" if s is ctx.session else ("idle in transaction" if s.in_block
-                                                   else "idle")
+        state = "active" if s is ctx.session or s.running else (
+            "idle in transaction" if s.in_block else "idle")
         yield (s.db.oid, s.db.name, s.pid, None, BOOTSTRAP_ROLE_OID, s.user,
                s.values.get("application_name", ""), "127.0.0.1", None, None,
                s.engine.started_at, s.txn_started_at if s.txn is not None else None,
