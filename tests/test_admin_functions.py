@@ -95,3 +95,39 @@ def test_terminate_ends_a_waiting_statement_with_57P01(dsn: str) -> None:
         t.join(10)
         assert isinstance(out[0], psycopg.errors.AdminShutdown), out
         assert victim.closed or victim.broken
+
+
+@pytest.fixture(params=["aiondb", "postgres"])
+def server(request, aiondb, postgres):
+    return aiondb if request.param == "aiondb" else postgres
+
+
+def test_drop_database_force_ends_the_sessions_on_it(server) -> None:
+    fresh_database("drop_force", server)
+    fresh_database("drop_force_admin", server)
+    with psycopg.connect(server.dsn("drop_force_admin"), autocommit=True) as admin:
+        idle = psycopg.connect(server.dsn("drop_force"))
+        idle.execute("SELECT 1")                                  # idle in transaction
+        busy = psycopg.connect(server.dsn("drop_force"), autocommit=True)
+        t, out = _in_thread(busy, "SELECT pg_sleep(20)")
+        _wait_busy(admin, busy.info.backend_pid)
+        with pytest.raises(psycopg.errors.SyntaxError):
+            admin.execute("DROP DATABASE drop_force WITH (frobnicate)")
+        admin.execute("DROP DATABASE drop_force WITH (FORCE)")
+        t.join(10)
+        assert isinstance(out[0], psycopg.errors.AdminShutdown), out
+        with pytest.raises(psycopg.OperationalError):
+            idle.execute("SELECT 1")
+        idle.close()
+        busy.close()
+        assert admin.execute("SELECT count(*) FROM pg_database WHERE datname = 'drop_force'"
+                             ).fetchone() == (0,)
+
+
+def test_drop_database_without_force_names_the_session_left(server) -> None:
+    fresh_database("drop_busy", server)
+    with psycopg.connect(server.dsn(), autocommit=True) as admin, \
+            psycopg.connect(server.dsn("drop_busy")):
+        with pytest.raises(psycopg.errors.ObjectInUse) as e:
+            admin.execute("DROP DATABASE drop_busy")     # waits 5 s, as PostgreSQL
+        assert e.value.diag.message_detail == "There is 1 other session using the database."

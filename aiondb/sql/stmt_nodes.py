@@ -90,6 +90,7 @@ class CreateDatabase:
 class DropDatabase:
     name: str
     if_exists: bool = False
+    force: bool = False       # WITH (FORCE): end the other sessions first
 
 
 @dataclass(frozen=True)

@@ -337,11 +337,21 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
         u.i = 2
         ie = u.words("if", "exists")
         name = u.ident()
+        force = False
+        with_kw = u.word("with") is not None
         if u.op("("):
-            while not u.op(")"):
-                u.i += 1
+            while True:
+                if u.word("force") is None:       # PostgreSQL's only option
+                    raise u.error()
+                force = True
+                if u.op(")"):
+                    break
+                if not u.op(","):
+                    raise u.error()
+        elif with_kw:
+            raise u.error()
         u.end()
-        return DropDatabase(name, ie)
+        return DropDatabase(name, ie, force)
     if first in ("backup", "restore") and second in ("tenant", "database"):
         u.i = 1
         return _parse_backup_restore(u, first)

@@ -4,6 +4,7 @@ EXPLAIN and COPY."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -235,11 +236,24 @@ async def _drop_database(session: Session, u: st.DropDatabase, stmt: st.Statemen
         raise errors.InvalidCatalogName(f'database "{u.name}" does not exist')
     if u.name == session.db.name:
         raise errors.ObjectInUse("cannot drop the currently open database")
-    others = [s for s in session.engine.sessions.values() if s.db.name == u.name]
-    if others:
-        raise errors.ObjectInUse(f'database "{u.name}" is being accessed by other users',
-                                 detail=f"There are {len(others)} other sessions using the "
-                                        "database.")
+    def others() -> list[Session]:
+        return [s for s in session.engine.sessions.values() if s.db.name == u.name]
+
+    if u.force:
+        for s in others():      # as pg_terminate_backend on each
+            if s.terminator is not None:
+                s.terminator()
+    # as PostgreSQL: sessions get up to 5 s to leave before this is an error
+    for _ in range(250):
+        if not others():
+            break
+        await asyncio.sleep(0.02)
+    left = len(others())
+    if left:
+        raise errors.ObjectInUse(
+            f'database "{u.name}" is being accessed by other users',
+            detail="There is 1 other session using the database." if left == 1 else
+                   f"There are {left} other sessions using the database.")
     await reg.drop(u.name)
     return _result("DROP DATABASE")
 
