@@ -58,6 +58,9 @@ def test_cancel_interrupts_the_running_statement_only(dsn: str) -> None:
         pid = victim.info.backend_pid
         t, out = _in_thread(victim, "SELECT pg_sleep(20)")
         _wait_busy(admin, pid)
+        # what an operator looks at before cancelling
+        assert admin.execute("SELECT state, query FROM pg_stat_activity WHERE pid = %s",
+                             (pid,)).fetchone() == ("active", "SELECT pg_sleep(20)")
         assert admin.execute("SELECT pg_cancel_backend(%s)", (pid,)).fetchone() == (True,)
         t.join(10)
         assert isinstance(out[0], psycopg.errors.QueryCanceled)

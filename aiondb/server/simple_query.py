@@ -17,6 +17,7 @@ class SimpleQueryMixin(OutputMixin):
     async def _on_query(self, ev: m.Query) -> None:
         session = self.session
         assert session is not None
+        session.current_query = ev.sql
         # A simple Query ends the unnamed statement. The unnamed portal ends
         # when a statement of the query runs (PostgreSQL replaces it with the
         # statement's own); outside a block it would not outlive the query.

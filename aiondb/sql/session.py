@@ -233,6 +233,7 @@ class Session:
         self.terminator: Callable[[], None] | None = None
         self.terminate_requested = False
         self.running = False    # the connection is handling this session's messages
+        self.current_query = ""  # pg_stat_activity.query: the last query text started
         self.sleeps_done = 0
         self.started = False        # the running statement got past planning
         self.temp_on_commit: dict[int, str] = {}    # temp table oid → 'delete' | 'drop'
@@ -997,6 +998,7 @@ class Session:
             return None
         if self.portals and "" in self.portals:
             del self.portals[""]     # Bind replaces the unnamed portal
+        self.current_query = ps.sql
         self.cancel_requested = False
         self.stmt_started_at = dt.datetime.now(UTC)
         if self.txn is None and not self.in_block:
@@ -1083,6 +1085,7 @@ class Session:
     async def execute_portal(self, name: str, max_rows: int) -> tuple[Result, bool]:
         """Run (or continue) a portal. Returns (result, suspended)."""
         p = self._get_portal(name)
+        self.current_query = p.prepared.sql
         self.cancel_requested = False   # a cancel that came while idle is for nothing
         if self.failed and p.prepared.statement is not None:
             self._check_not_failed(p.prepared.statement)    # 25P02, as PostgreSQL

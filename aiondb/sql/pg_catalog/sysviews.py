@@ -123,7 +123,7 @@ def _pg_stat_activity(ctx: Any) -> Iterator[tuple]:
                s.values.get("application_name", ""), "127.0.0.1", None, None,
                s.engine.started_at, s.txn_started_at if s.txn is not None else None,
                s.stmt_started_at, s.stmt_started_at, None, None, state, None, None, None,
-               "", "client backend")
+               s.current_query, "client backend")
 
 
 def _table_stats(ctx: Any) -> Iterator[tuple]:
