@@ -43,6 +43,15 @@ def _wait_busy(admin: psycopg.Connection, pid: int) -> None:
     raise AssertionError("the statement never started")
 
 
+def _sleeping(admin: psycopg.Connection, victim: psycopg.Connection
+              ) -> tuple[int, threading.Thread, list]:
+    """Start `SELECT pg_sleep(20)` on victim; return once it runs."""
+    pid = victim.info.backend_pid
+    t, out = _in_thread(victim, "SELECT pg_sleep(20)")
+    _wait_busy(admin, pid)
+    return pid, t, out
+
+
 def test_an_unknown_pid_is_false_with_a_warning(dsn: str) -> None:
     warnings: list[str] = []
     with psycopg.connect(dsn, autocommit=True) as c:
@@ -55,9 +64,7 @@ def test_an_unknown_pid_is_false_with_a_warning(dsn: str) -> None:
 def test_cancel_interrupts_the_running_statement_only(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as admin, \
             psycopg.connect(dsn, autocommit=True) as victim:
-        pid = victim.info.backend_pid
-        t, out = _in_thread(victim, "SELECT pg_sleep(20)")
-        _wait_busy(admin, pid)
+        pid, t, out = _sleeping(admin, victim)
         # what an operator looks at before cancelling
         assert admin.execute("SELECT state, query FROM pg_stat_activity WHERE pid = %s",
                              (pid,)).fetchone() == ("active", "SELECT pg_sleep(20)")
@@ -91,9 +98,7 @@ def test_terminate_ends_an_idle_session_and_rolls_it_back(dsn: str) -> None:
 def test_terminate_ends_a_waiting_statement_with_57P01(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as admin, \
             psycopg.connect(dsn, autocommit=True) as victim:
-        pid = victim.info.backend_pid
-        t, out = _in_thread(victim, "SELECT pg_sleep(20)")
-        _wait_busy(admin, pid)
+        pid, t, out = _sleeping(admin, victim)
         assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
         t.join(10)
         assert isinstance(out[0], psycopg.errors.AdminShutdown), out
@@ -112,8 +117,7 @@ def test_drop_database_force_ends_the_sessions_on_it(server) -> None:
         idle = psycopg.connect(server.dsn("drop_force"))
         idle.execute("SELECT 1")                                  # idle in transaction
         busy = psycopg.connect(server.dsn("drop_force"), autocommit=True)
-        t, out = _in_thread(busy, "SELECT pg_sleep(20)")
-        _wait_busy(admin, busy.info.backend_pid)
+        _pid, t, out = _sleeping(admin, busy)
         with pytest.raises(psycopg.errors.SyntaxError):
             admin.execute("DROP DATABASE drop_force WITH (frobnicate)")
         admin.execute("DROP DATABASE drop_force WITH (FORCE)")
