@@ -11,8 +11,8 @@ cannot take on its fixed path (an int beyond 64 bits, a string of 256 or
 more bytes) makes it write nothing and return False: the caller then uses
 the generic encoder for that row.
 
-Shapes with other types (numeric, dates, JSON, arrays ...) are not
-specialised: the generic encoder handles them as before.
+Shapes with other types (numeric, dates, JSON, arrays ...) get a function
+that checks the shape and calls the generic encoder.
 
 Decoding (recovery's replay, loading a checkpoint) works the same way from
 the other side: the shape of the last row decoded generically gives a
@@ -37,7 +37,7 @@ from aiondb.storage.records import decode_row, decode_value, encode_row, encode_
 Encoder = Callable[[Any, tuple, bytearray], bool]
 
 _MAX_SHAPES = 512            # beyond this many shapes, new ones use the generic path
-_cache: dict[tuple[bool, tuple[type, ...]], Encoder | None] = {}
+_cache: dict[tuple[bool, tuple[type, ...]], Encoder] = {}
 
 
 def encode_pairs(items: Iterable[tuple[Any, tuple | None]], out: bytearray,
@@ -57,21 +57,20 @@ def encode_pairs(items: Iterable[tuple[Any, tuple | None]], out: bytearray,
         if enc is not None and enc(key, row, out):
             continue
         shape = (type(key), *map(type, row))
-        got = cache.get((flagged, shape), False)
-        if got is False:
-            got = _make(shape, flagged)
+        enc = cache.get((flagged, shape))
+        if enc is None:
+            enc = _make(shape, flagged)
             if len(cache) < _MAX_SHAPES:
-                cache[(flagged, shape)] = got
-        enc = got       # type: ignore[assignment]
-        if enc is None or not enc(key, row, out):
+                cache[(flagged, shape)] = enc
+        if not enc(key, row, out):
             encode_value(key, out)
             if flagged:
                 out.append(1)
             encode_row(row, out)
 
 
-def _make(shape: tuple[type, ...], flagged: bool) -> Encoder | None:
-    """Generate the encoder for one shape; None if a type is not handled."""
+def _make(shape: tuple[type, ...], flagged: bool) -> Encoder:
+    """Generate the encoder for one shape."""
     body: list[str] = []       # statements before the packing (string encodes)
     writes: list[str] = []     # the packing, in byte order
     fmt, args = "<", []
@@ -84,6 +83,7 @@ def _make(shape: tuple[type, ...], flagged: bool) -> Encoder | None:
         fmt, args = "<", []
 
     structs: list[struct.Struct] = []
+    generic = False
     for i, tp in enumerate(shape):
         v = "key" if i == 0 else f"v{i}"
         if tp is int:
@@ -106,7 +106,8 @@ def _make(shape: tuple[type, ...], flagged: bool) -> Encoder | None:
             fmt += "Bd"
             args += [str(R.T_FLOAT), v]
         else:
-            return None
+            generic = True
+            break
         if i == 0:
             # after the key: the write flag, then the row's value count
             if flagged:
@@ -118,16 +119,24 @@ def _make(shape: tuple[type, ...], flagged: bool) -> Encoder | None:
     names = [f"v{i}" for i in range(1, len(shape))]
     unpack = f"    {', '.join(names)}, = row\n" if names else ""
     types = " or ".join(f"type({v}) is not K{i}" for i, v in enumerate(["key", *names]))
+    if generic:
+        # a type without a fixed layout (numeric, dates, JSON ...): the generic
+        # encoders, but still no shape tuple built for every row
+        packing = ("    encode_value(key, out)\n" + ("    out.append(1)\n" if flagged else "")
+                   + "    encode_row(row, out)\n")
+    else:
+        packing = ("".join(f"    {line}\n" for line in body)
+                   + "    mark = len(out)\n    try:\n"
+                   + "".join(f"        {line}\n" for line in writes)
+                   + "    except struct.error:\n        del out[mark:]\n        return False\n")
     src = ("def enc(key, row, out):\n"
            f"    if len(row) != {len(names)}: return False\n"
            + unpack
            + f"    if {types}: return False\n"
-           + "".join(f"    {line}\n" for line in body)
-           + "    mark = len(out)\n    try:\n"
-           + "".join(f"        {line}\n" for line in writes)
-           + "    except struct.error:\n        del out[mark:]\n        return False\n"
+           + packing
            + "    return True\n")
-    env: dict[str, Any] = {"struct": struct}
+    env: dict[str, Any] = {"struct": struct, "encode_value": encode_value,
+                           "encode_row": encode_row}
     for i, tp in enumerate(shape):
         env[f"K{i}"] = tp
     for n, s in enumerate(structs):
