@@ -158,6 +158,7 @@ def decode_pairs(buf: bytes, pos: int, count: int | None, into: dict[Any, tuple 
     the generic decoders' (IndexError, struct.error ... for the caller to
     report as corruption)."""
     dec: Decoder | None = None
+    skip = 0        # rows of a shape without a decoder: look again only now and then
     end = len(buf)
     left = count if count is not None else -1
     while left != 0 and (count is not None or pos < end):
@@ -177,7 +178,12 @@ def decode_pairs(buf: bytes, pos: int, count: int | None, into: dict[Any, tuple 
             pos += 1
         row, pos = decode_row(buf, pos)
         into[key] = row
+        if skip:
+            skip -= 1
+            continue
         dec = _decoder_for(key, row, flagged)
+        if dec is None:
+            skip = 63
     return pos
 
 
