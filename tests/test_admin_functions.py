@@ -59,6 +59,9 @@ def test_an_unknown_pid_is_false_with_a_warning(dsn: str) -> None:
         assert c.execute("SELECT pg_cancel_backend(0), pg_terminate_backend(0), "
                          "pg_terminate_backend(0, 100)").fetchone() == (False, False, False)
     assert warnings == ["WARNING: PID 0 is not a PostgreSQL backend process"] * 3
+    with psycopg.connect(dsn, autocommit=True) as c, \
+            pytest.raises(psycopg.errors.NumericValueOutOfRange, match="must not be negative"):
+        c.execute("SELECT pg_terminate_backend(pg_backend_pid(), -1)")
 
 
 def test_cancel_interrupts_the_running_statement_only(dsn: str) -> None:

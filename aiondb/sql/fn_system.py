@@ -245,7 +245,7 @@ def _cancel_backend(ctx: Any, pid: int) -> bool:
 def _terminate_backend(ctx: Any, pid: int, timeout: int = 0) -> bool:
     """End the session: 57P01 to its client, its transaction rolled back."""
     if timeout < 0:
-        raise errors.InvalidParameterValue('"timeout" must not be negative')
+        raise errors.NumericValueOutOfRange('"timeout" must not be negative')
     target = _other_backend(ctx, pid)
     if target is None:
         return False

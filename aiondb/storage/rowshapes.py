@@ -36,8 +36,19 @@ from aiondb.storage.records import decode_row, decode_value, encode_row, encode_
 
 Encoder = Callable[[Any, tuple, bytearray], bool]
 
-_MAX_SHAPES = 512            # beyond this many shapes, new ones use the generic path
+_MAX_SHAPES = 512            # generated functions kept per cache (then it starts over)
 _cache: dict[tuple[bool, tuple[type, ...]], Encoder] = {}
+
+
+def _cached(cache: dict, key: tuple[bool, tuple], make: Callable[[tuple, bool], Any]) -> Any:
+    """cache[key], generated on first use; a full cache is emptied, so a
+    stream of ever-new shapes costs one generation each, never more."""
+    got = cache.get(key)
+    if got is None:
+        if len(cache) >= _MAX_SHAPES:
+            cache.clear()
+        got = cache[key] = make(key[1], key[0])
+    return got
 
 
 def encode_pairs(items: Iterable[tuple[Any, tuple | None]], out: bytearray,
@@ -57,11 +68,7 @@ def encode_pairs(items: Iterable[tuple[Any, tuple | None]], out: bytearray,
         if enc is not None and enc(key, row, out):
             continue
         shape = (type(key), *map(type, row))
-        enc = cache.get((flagged, shape))
-        if enc is None:
-            enc = _make(shape, flagged)
-            if len(cache) < _MAX_SHAPES:
-                cache[(flagged, shape)] = enc
+        enc = _cached(cache, (flagged, shape), _make)
         if not enc(key, row, out):
             encode_value(key, out)
             if flagged:
@@ -147,7 +154,7 @@ def _make(shape: tuple[type, ...], flagged: bool) -> Encoder:
 
 # --- decoding ---------------------------------------------------------------------------------
 Decoder = Callable[[bytes, int], "tuple[Any, tuple, int] | None"]
-_dcache: dict[tuple[bool, tuple[str, ...]], Decoder | None] = {}
+_dcache: dict[tuple[bool, tuple[str, ...]], Decoder] = {}
 _KIND = {int: "i", str: "s", bool: "b", type(None): "n", float: "f"}
 
 
@@ -196,13 +203,7 @@ def _decoder_for(key: Any, row: tuple, flagged: bool) -> Decoder | None:
                          and len(v.encode("utf-8", "surrogatepass")) > 255):
             return None
         kinds.append(k)
-    sig = (flagged, tuple(kinds))
-    got = _dcache.get(sig, False)
-    if got is False:
-        got = _make_decoder(sig[1], flagged)
-        if len(_dcache) < _MAX_SHAPES:
-            _dcache[sig] = got
-    return got  # type: ignore[return-value]
+    return _cached(_dcache, (flagged, tuple(kinds)), _make_decoder)  # type: ignore[no-any-return]
 
 
 def _make_decoder(kinds: tuple[str, ...], flagged: bool) -> Decoder:
