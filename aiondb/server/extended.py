@@ -8,7 +8,7 @@ from typing import Any
 
 from aiondb import errors
 from aiondb.server.output import OutputMixin, _formats, _row_description, _row_encoders, as_db_error
-from aiondb.sql.session import STREAM_BATCH, Result
+from aiondb.sql.results import STREAM_BATCH, Result
 from aiondb.wire import codec
 from aiondb.wire import messages as m
 

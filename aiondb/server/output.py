@@ -16,7 +16,8 @@ from aiondb.sql import statements as st
 from aiondb.sql.binaryio import binary_encoder
 from aiondb.sql.copy import CopyIn
 from aiondb.sql.plan import OutCol
-from aiondb.sql.session import STREAM_BATCH, Result, Session, settle
+from aiondb.sql.results import STREAM_BATCH, Result, settle
+from aiondb.sql.session import Session
 from aiondb.sql.textio import output_encoder
 from aiondb.wire import codec
 from aiondb.wire.connection import ServerConnection

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiondb.server.output import OutputMixin, as_db_error
 from aiondb.sql import statements as st
 from aiondb.sql.copy import CopyIn, CopyOut
-from aiondb.sql.session import STREAM_BATCH
+from aiondb.sql.results import STREAM_BATCH
 from aiondb.wire import codec
 from aiondb.wire import messages as m
 

@@ -29,7 +29,8 @@ from aiondb.sql.textio import format_text
 from aiondb.storage.catalog import TableDef
 
 if TYPE_CHECKING:
-    from aiondb.sql.session import Result, Session
+    from aiondb.sql.results import Result
+    from aiondb.sql.session import Session
 
 __all__ = ["CopyIn", "CopyOut", "start_copy"]
 
@@ -58,7 +59,7 @@ def file_error(exc: OSError, path: str, mode: str) -> errors.DatabaseError:
 
 
 async def start_copy(session: Session, u: st.CopyStmt) -> Result:
-    from aiondb.sql.session import Result
+    from aiondb.sql.results import Result
     opts = parse_options(u.options, u.direction)
     if u.target not in ("stdin", "stdout") and u.direction == "to" and \
             not os.path.isabs(u.target):

@@ -26,7 +26,8 @@ from aiondb.sql.copy_format import (
 from aiondb.storage.catalog import TableDef
 
 if TYPE_CHECKING:
-    from aiondb.sql.session import Result, Session
+    from aiondb.sql.results import Result
+    from aiondb.sql.session import Session
 
 _I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")
@@ -425,7 +426,7 @@ class CopyIn:
             raise self.error
 
     async def finish(self) -> Result:
-        from aiondb.sql.session import Result
+        from aiondb.sql.results import Result
         self.finish_input()
         count = await self.session.in_transaction(self.insert_all)
         return Result(f"COPY {count}")

@@ -27,7 +27,8 @@ from aiondb.sql.ddl_table import _sql, create_table
 from aiondb.sql.ddl_view_opts import CreateViewWith, create_view_with
 
 if TYPE_CHECKING:
-    from aiondb.sql.session import Result, Session
+    from aiondb.sql.results import Result
+    from aiondb.sql.session import Session
     from aiondb.storage.txn import Transaction
 
 

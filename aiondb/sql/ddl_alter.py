@@ -37,7 +37,8 @@ from aiondb.storage.catalog import (
 )
 
 if TYPE_CHECKING:
-    from aiondb.sql.session import Result, Session
+    from aiondb.sql.results import Result
+    from aiondb.sql.session import Session
     from aiondb.storage.txn import Transaction
 
 # --- ALTER TABLE ----------------------------------------------------------------------------------------

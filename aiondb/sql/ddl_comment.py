@@ -16,7 +16,8 @@ from aiondb.sql.lexer import Token
 from aiondb.storage.catalog import IndexDef, MatViewDef, SequenceDef, TableDef, ViewDef
 
 if TYPE_CHECKING:
-    from aiondb.sql.session import Result, Session
+    from aiondb.sql.results import Result
+    from aiondb.sql.session import Session
     from aiondb.storage.txn import Transaction
 
 # object kinds that name a relation, and the relation class each requires

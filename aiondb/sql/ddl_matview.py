@@ -20,7 +20,8 @@ from aiondb.storage.catalog import ColumnDef, MatViewDef, TableDef
 from aiondb.storage.table import NOT_INDEXED, TableData, index_key_fn, index_labels, key_has_null
 
 if TYPE_CHECKING:
-    from aiondb.sql.session import Result, Session
+    from aiondb.sql.results import Result
+    from aiondb.sql.session import Session
     from aiondb.storage.txn import Transaction
 
 

@@ -38,7 +38,8 @@ from aiondb.storage.catalog import (
 from aiondb.storage.table import TableData
 
 if TYPE_CHECKING:
-    from aiondb.sql.session import Result, Session
+    from aiondb.sql.results import Result
+    from aiondb.sql.session import Session
     from aiondb.storage.txn import Transaction
 
 # --- CREATE INDEX / VIEW / SCHEMA / SEQUENCE ---------------------------------------------------------

@@ -33,7 +33,8 @@ from aiondb.storage.table import (
 )
 
 if TYPE_CHECKING:
-    from aiondb.sql.session import Result, Session
+    from aiondb.sql.results import Result
+    from aiondb.sql.session import Session
     from aiondb.storage.txn import Transaction
 
 _SERIALS = {exp.DType.SERIAL: T.INT4, exp.DType.BIGSERIAL: T.INT8,
@@ -44,7 +45,7 @@ ENGINES = ("heap",)
 
 
 def _result(tag: str) -> Result:
-    from aiondb.sql.session import Result
+    from aiondb.sql.results import Result
     return Result(tag)
 
 
@@ -392,7 +393,7 @@ def _create_table_as(session: Session, txn: Transaction, cat: Catalog, schema_oi
     rows = list(op.rows(ctx))
     for r in rows:
         txn.insert(tdef, tuple(r))
-    from aiondb.sql.session import Result
+    from aiondb.sql.results import Result
     return Result(f"SELECT {len(rows)}")
 
 

@@ -22,7 +22,8 @@ from aiondb.sql.lexer import Token
 from aiondb.storage.catalog import ViewDef
 
 if TYPE_CHECKING:
-    from aiondb.sql.session import Result, Session
+    from aiondb.sql.results import Result
+    from aiondb.sql.session import Session
     from aiondb.sql.stmt_nodes import Statement
     from aiondb.storage.txn import Transaction
 

@@ -20,11 +20,12 @@ from aiondb.sql.deferred import SetConstraints, set_constraints
 from aiondb.sql.plan import OutCol
 
 if TYPE_CHECKING:
-    from aiondb.sql.session import Result, Session
+    from aiondb.sql.results import Result
+    from aiondb.sql.session import Session
 
 
 def _result(tag: str, columns: list[OutCol] | None = None, rows: list | None = None) -> Result:
-    from aiondb.sql.session import Result
+    from aiondb.sql.results import Result
     return Result(tag, columns, rows or [])
 
 
@@ -279,7 +280,7 @@ async def _noop(session: Session, u: st.NoOp, stmt: st.Statement) -> Result:
 # --- cursors and SQL-level prepared statements ---------------------------------------------------------
 
 async def _declare(session: Session, u: st.DeclareCursor, stmt: st.Statement) -> Result:
-    from aiondb.sql.session import Cursor
+    from aiondb.sql.prepared import Cursor
     if not session.in_block and not u.hold:
         raise errors.NoActiveSqlTransaction("DECLARE CURSOR can only be used in transaction "
                                             "blocks")

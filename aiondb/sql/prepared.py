@@ -1,0 +1,109 @@
+"""What a session keeps of the extended protocol's objects: plan entries
+(a planned statement and its caches), prepared statements, portals and
+cursors, and the decoding of text-format parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiondb import errors
+from aiondb import types as T
+from aiondb.sql import statements as st
+from aiondb.sql.executor import Operator
+from aiondb.sql.plan import OutCol, Plan
+from aiondb.sql.results import Result
+
+if TYPE_CHECKING:
+    from aiondb.sql.session import Session
+
+
+@dataclass
+class PlanEntry:
+    kind: str                 # query | dml
+    plan: Plan
+    op: Operator
+    columns: list[OutCol]
+    param_types: list[T.SqlType]
+    tag: str                  # SELECT | INSERT | UPDATE | DELETE
+    catalog_version: int
+    volatile: bool = False
+    # a plain read (no volatile functions, no row locks): outside a transaction
+    # block it runs on the tenant's shared autocommit reader
+    read_only: bool = False
+    text_decoders: list[Callable[[bytes], Any]] | None = None
+    # parameter format codes (Bind) → decoders, when any parameter is binary
+    format_decoders: dict[tuple[int, ...], list[Callable[[bytes], Any]]] | None = None
+    # server-side caches (RowDescription bytes, row encoders) keyed by formats
+    wire_cache: dict = field(default_factory=dict)
+    # rows may be produced lazily across event-loop turns (see _stream_info)
+    lazy_safe: bool | None = None
+    read_oids: frozenset[int] = frozenset()     # tables the plan reads
+    # express.ExpressInsert of a plain INSERT ... VALUES; False: not one
+    express: Any = None
+
+
+
+
+@dataclass
+class PreparedStatement:
+    name: str
+    sql: str
+    statement: st.Statement | None     # None for an empty query
+    param_types: list[T.SqlType]
+    declared: list[int]                # OIDs the client declared at Parse
+    entry: PlanEntry | None = None
+
+
+@dataclass
+class Portal:
+    name: str
+    prepared: PreparedStatement
+    params: list[Any]
+    result_formats: tuple[int, ...]
+    rows: list[tuple] | None = None
+    pos: int = 0
+    result: Result | None = None
+    done: bool = False
+    more: Iterator[tuple] | None = None    # the executor's remaining rows
+
+
+@dataclass
+class Cursor:
+    name: str
+    columns: list[OutCol]
+    rows: list[tuple]
+    pos: int = 0
+    hold: bool = False
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.CharacterNotInRepertoire('invalid byte sequence for encoding "UTF8"'
+                                              ) from None
+
+
+def text_param_decoder(t: T.SqlType, session: Session) -> Callable[[bytes], Any]:
+    """Text-format parameter bytes → value of type t."""
+    if t.oid in (T.INT2.oid, T.INT4.oid, T.INT8.oid):
+        lo, hi, _ = T.INT_RANGES[t.oid]
+        from aiondb.sql.textio import parse_int
+
+        def dec_int(raw: bytes) -> int:
+            try:
+                v = int(raw)
+            except ValueError:
+                return parse_int(t, _utf8(raw))
+            if lo <= v <= hi and b"_" not in raw:
+                return v
+            return parse_int(t, _utf8(raw))
+        return dec_int
+    if t.oid in (T.TEXT.oid, T.NAME.oid, T.UNKNOWN.oid) or (
+            t.oid == T.VARCHAR.oid and t.typmod == -1):
+        return _utf8
+    t = t if t.oid != T.UNKNOWN.oid else T.TEXT
+    return lambda raw: session.text_to_value(t, _utf8(raw))
+
