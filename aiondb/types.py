@@ -107,6 +107,7 @@ REGTYPE = _t("regtype", 2206, "N", 4)
 REGNAMESPACE = _t("regnamespace", 4089, "N", 4)
 REGROLE = _t("regrole", 4096, "N", 4)
 UUID = _t("uuid", 2950, "U", 16)
+PG_LSN = _t("pg_lsn", 3220, "U", 8)   # a WAL position; values are ints
 JSONB = _t("jsonb", 3802, "U")
 RECORD = _t("record", 2249, "P")
 VOID = _t("void", 2278, "P", 4)
@@ -119,7 +120,7 @@ ARRAY_OIDS: dict[int, int] = {
     16: 1000, 17: 1001, 18: 1002, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 24: 1008,
     25: 1009, 26: 1028, 114: 199, 700: 1021, 701: 1022, 1033: 1034, 1042: 1014, 1043: 1015,
     1082: 1182, 1083: 1183, 1114: 1115, 1184: 1185, 1186: 1187, 1700: 1231, 2205: 2210,
-    2206: 2211, 2950: 2951, 3802: 3807, 28: 1011, 2249: 2287, 9100: 9101,
+    2206: 2211, 2950: 2951, 3220: 3221, 3802: 3807, 28: 1011, 2249: 2287, 9100: 9101,
 }
 
 DISPLAY_NAMES = {
@@ -134,7 +135,7 @@ BASE_TYPES: tuple[SqlType, ...] = (
     BOOL, BYTEA, CHAR, NAME, INT8, INT2, INT2VECTOR, INT4, REGPROC, TEXT, OID, XID, OIDVECTOR,
     JSON, PG_NODE_TREE, FLOAT4, FLOAT8, UNKNOWN, ACLITEM, BPCHAR, VARCHAR, DATE, TIME,
     TIMESTAMP, TIMESTAMPTZ, INTERVAL, NUMERIC, REGCLASS, REGTYPE, REGNAMESPACE, REGROLE, UUID,
-    JSONB, RECORD, VOID, ANYELEMENT, ANYARRAY, VECTOR,
+    PG_LSN, JSONB, RECORD, VOID, ANYELEMENT, ANYARRAY, VECTOR,
 )
 
 BY_OID: dict[int, SqlType] = {t.oid: t for t in BASE_TYPES}
@@ -158,6 +159,7 @@ ALIASES: dict[str, SqlType] = {
     "timestamp": TIMESTAMP, "timestamp without time zone": TIMESTAMP,
     "timestamptz": TIMESTAMPTZ, "timestamp with time zone": TIMESTAMPTZ,
     "interval": INTERVAL, "uuid": UUID, "json": JSON, "jsonb": JSONB, "oid": OID,
+    "pg_lsn": PG_LSN,
     "regclass": REGCLASS, "regtype": REGTYPE, "regproc": REGPROC,
     "regnamespace": REGNAMESPACE, "regrole": REGROLE, "xid": XID, "vector": VECTOR,
     "int2vector": INT2VECTOR, "oidvector": OIDVECTOR, "pg_node_tree": PG_NODE_TREE,

@@ -9,7 +9,7 @@ import psycopg
 from tests.support.servers import AionServer, PgServer
 
 # Types AionDB does not have; their catalog columns are served as text.
-AS_TEXT = {"inet", "pg_lsn", "_pg_statistic", "pg_ndistinct", "pg_dependencies",
+AS_TEXT = {"inet", "_pg_statistic", "pg_ndistinct", "pg_dependencies",
            "pg_mcv_list"}
 LIST = """SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"""

@@ -162,6 +162,7 @@ class WalWriter:
         self._lock = threading.Lock()
         self.commits = 0
         self.flushes = 0
+        self.appended_bytes = 0       # pg_stat_wal.wal_bytes (since the server started)
 
     # --- opening -------------------------------------------------------------------------
     def open(self, end_lsn: int, last_lsn: int) -> None:
@@ -277,7 +278,9 @@ class WalWriter:
                             payload, self.sealer, self.ad_tenant, self.epoch)
         self._buffer(seg, rec)
         self.last = lsn
-        self.end = lsn + len(rec)
+        n = len(rec)
+        self.end = lsn + n
+        self.appended_bytes += n
         self.commits += 1
         if self._next is None and self.end - seg.start > seg.size // 2:
             self._precreate()
@@ -289,6 +292,12 @@ class WalWriter:
         self._async_in_batch = True
         self._schedule(False)
         return lsn, prev, None
+
+    @property
+    def written(self) -> int:
+        """The end of what has been written to the segment files: a batch the
+        sync process is syncing was written before it was handed over."""
+        return self._inflight.end if self._inflight is not None else self.flushed
 
     def _buffer(self, seg: _Seg, rec: bytes) -> None:
         p = self._pending

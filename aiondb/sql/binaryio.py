@@ -22,6 +22,7 @@ _I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")
 _I64 = struct.Struct("!q")
 _U32 = struct.Struct("!I")
+_U64 = struct.Struct("!Q")
 _F32 = struct.Struct("!f")
 _F64 = struct.Struct("!d")
 _IV = struct.Struct("!qii")
@@ -132,6 +133,7 @@ _ENCODERS: dict[int, Callable[[Any], bytes]] = {
     T.TIMESTAMPTZ.oid: lambda v: _I64.pack(_ts_micros(v, _EPOCH_TSTZ)),
     T.INTERVAL.oid: lambda v: _IV.pack(v.micros, v.days, v.months),
     T.UUID.oid: lambda v: v.bytes,
+    T.PG_LSN.oid: _U64.pack,
     T.JSON.oid: str.encode,
     T.JSONB.oid: lambda v: b"\x01" + textio.format_jsonb(v).encode(),
 }
@@ -252,6 +254,12 @@ def _uuid(b: bytes) -> uuid.UUID:
     return uuid.UUID(bytes=b)
 
 
+def _lsn(b: bytes) -> int:
+    if len(b) != 8:
+        _check_size(T.PG_LSN, b, 8)
+    return _U64.unpack(b)[0]
+
+
 def _jsonb(b: bytes) -> Any:
     if not b or b[0] != 1:
         raise errors.InvalidBinaryRepresentation("unsupported jsonb version number")
@@ -267,7 +275,7 @@ _DECODERS: dict[int, Callable[[bytes], Any]] = {
     T.NUMERIC.oid: numeric_recv,
     T.DATE.oid: _date, T.TIME.oid: _time,
     T.TIMESTAMP.oid: _ts(_EPOCH_TS), T.TIMESTAMPTZ.oid: _ts(_EPOCH_TSTZ),
-    T.INTERVAL.oid: _interval, T.UUID.oid: _uuid, T.JSONB.oid: _jsonb,
+    T.INTERVAL.oid: _interval, T.UUID.oid: _uuid, T.PG_LSN.oid: _lsn, T.JSONB.oid: _jsonb,
 }
 
 

@@ -59,7 +59,7 @@ for _a in _STRS:
     for _b in _STRS:
         _register_cmp(_a, _b)
 for _t in (T.BOOL, T.BYTEA, T.DATE, T.TIME, T.TIMESTAMP, T.TIMESTAMPTZ, T.INTERVAL, T.UUID,
-           T.OID, T.CHAR, T.REGCLASS, T.REGTYPE, T.REGPROC, T.REGNAMESPACE, T.REGROLE):
+           T.PG_LSN, T.OID, T.CHAR, T.REGCLASS, T.REGTYPE, T.REGPROC, T.REGNAMESPACE, T.REGROLE):
     _register_cmp(_t, _t)
 _register_cmp(T.OID, T.INT4)
 _register_cmp(T.INT4, T.OID)

@@ -330,5 +330,6 @@ def load_builtins() -> None:
         fn_numformat,
         fn_string,
         fn_system,
+        fn_wal,
         windows,
     )

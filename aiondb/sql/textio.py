@@ -232,6 +232,7 @@ _FORMATTERS: dict[int, Callable[[Any], str]] = {
     T.DATE.oid: format_date, T.TIME.oid: format_time, T.TIMESTAMP.oid: format_timestamp,
     T.INTERVAL.oid: lambda v: v.to_text(),
     T.UUID.oid: str,
+    T.PG_LSN.oid: lambda v: f"{v >> 32:X}/{v & 0xFFFFFFFF:X}",
     T.JSON.oid: str,
     T.JSONB.oid: format_jsonb,
     T.VECTOR.oid: format_vector,
@@ -405,6 +406,18 @@ def parse_uuid(text: str) -> uuid.UUID:
         return uuid.UUID(s.strip("{}"))
     except ValueError:
         raise _invalid(T.UUID, text) from None
+
+
+_LSN_RE = re.compile(r"([0-9a-fA-F]{1,8})/([0-9a-fA-F]{1,8})")
+
+
+def parse_lsn(text: str) -> int:
+    """pg_lsn: two groups of 1-8 hex digits, "16/B374D848"; as in
+    PostgreSQL no spaces are allowed."""
+    m = _LSN_RE.fullmatch(text)
+    if m is None:
+        raise _invalid(T.PG_LSN, text)
+    return int(m.group(1), 16) << 32 | int(m.group(2), 16)
 
 
 def parse_bytea(text: str) -> bytes:
@@ -625,6 +638,8 @@ def parse_text(t: T.SqlType, text: str, tz: dt.tzinfo = UTC,
         return parse_interval(text)
     if oid == T.UUID.oid:
         return parse_uuid(text)
+    if oid == T.PG_LSN.oid:
+        return parse_lsn(text)
     if oid == T.BYTEA.oid:
         return parse_bytea(text)
     if oid == T.JSON.oid:

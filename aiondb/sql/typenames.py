@@ -21,7 +21,7 @@ _UNSUPPORTED_TYPES = frozenset((
     "cidr", "macaddr", "macaddr8", "bit", "varbit", "bit varying", "tsvector", "tsquery",
     "int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange",
     "int4multirange", "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange",
-    "datemultirange", "pg_lsn", "txid_snapshot", "pg_snapshot", "jsonpath",
+    "datemultirange", "txid_snapshot", "pg_snapshot", "jsonpath",
 ))
 
 

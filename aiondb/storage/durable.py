@@ -132,6 +132,20 @@ def load_checkpoint(db: Database, reader: CheckpointReader) -> int:
 
 
 # --- per-tenant durability ---------------------------------------------------------------------
+class CheckpointStats:
+    """Counters since the server started (pg_stat_bgwriter's checkpoint
+    columns): checkpoints started on the interval and on request (CHECKPOINT,
+    WAL volume, shutdown), as PostgreSQL counts them, skipped ones included."""
+
+    def __init__(self) -> None:
+        self.timed = 0
+        self.requested = 0
+        self.write_ms = 0.0
+        self.bytes = 0
+        self.last_lsn = 0
+        self.last_time: float | None = None     # time.time() of the last one written
+
+
 class TenantStore:
     """Implements storage.database.Durability for one tenant."""
 
@@ -149,6 +163,7 @@ class TenantStore:
         self.inflight: dict[asyncio.Future, tuple[int, int]] = {}
         self.ckpt_lock = asyncio.Lock()
         self._ckpt_task: asyncio.Task | None = None
+        self.stats = CheckpointStats()
 
     def log_commit_start(self, db: Database, txn: Transaction,
                          cs: ChangeSet) -> asyncio.Future | None:
@@ -205,6 +220,10 @@ class TenantStore:
 
     async def checkpoint(self, progress: Progress | None, why: str = "CHECKPOINT") -> None:
         name = self.db.name
+        if why == "timed":
+            self.stats.timed += 1
+        else:
+            self.stats.requested += 1
         async with self.ckpt_lock:
             loop = asyncio.get_running_loop()
             lsn, prev = self.position()
@@ -234,6 +253,11 @@ class TenantStore:
                 raise cls(f'checkpoint of tenant "{name}" failed: {os_error_message(exc)}; '
                           f"the previous checkpoint and the WAL are intact") from None
             self.checkpoint_lsn = lsn
+            st = self.stats
+            st.write_ms += summary["seconds"] * 1000
+            st.bytes += summary["bytes"]
+            st.last_lsn = lsn
+            st.last_time = time.time()
             _say(progress, f'checkpoint "{name}" ({why}) complete at LSN {format_lsn(lsn)}: '
                            f'{summary["tables"]} tables, {summary["rows"]} rows, '
                            f'{_fmt_bytes(summary["bytes"])} in {summary["seconds"]:.2f} s; '

@@ -2,7 +2,7 @@
 taken from PostgreSQL 15 (pg_attribute of a stock cluster): OID, relkind and
 "name:type" pairs. Clients read catalog rows by position, so these lists are
 the contract; information_schema domains appear as their base types, as they
-do in PostgreSQL's RowDescription. Types AionDB lacks (inet, pg_lsn, the
+do in PostgreSQL's RowDescription. Types AionDB lacks (inet, the
 statistics types) are served as text. A "?" marks a column of a catalog
 table that may be NULL; the others are NOT NULL, as in PostgreSQL."""
 
@@ -198,11 +198,11 @@ LAYOUTS: dict[str, tuple[int, str, str]] = {
     "pg_replication_origin": (6000, "r",
         "roident:oid roname:text"),
     "pg_subscription": (6100, "r",
-        "oid:oid subdbid:oid subskiplsn:text subname:name subowner:oid subenabled:bool "
+        "oid:oid subdbid:oid subskiplsn:pg_lsn subname:name subowner:oid subenabled:bool "
         "subbinary:bool substream:bool subtwophasestate:char subdisableonerr:bool "
         "subconninfo:text subslotname:name? subsynccommit:text subpublications:_text"),
     "pg_subscription_rel": (6102, "r",
-        "srsubid:oid srrelid:oid srsubstate:char srsublsn:text?"),
+        "srsubid:oid srrelid:oid srsubstate:char srsublsn:pg_lsn?"),
     "pg_publication": (6104, "r",
         "oid:oid pubname:name pubowner:oid puballtables:bool pubinsert:bool pubupdate:bool "
         "pubdelete:bool pubtruncate:bool pubviaroot:bool"),
@@ -332,13 +332,13 @@ LAYOUTS: dict[str, tuple[int, str, str]] = {
     "pg_stat_replication": (12227, "v",
         "pid:int4 usesysid:oid usename:name application_name:text client_addr:text "
         "client_hostname:text client_port:int4 backend_start:timestamptz backend_xmin:xid "
-        "state:text sent_lsn:text write_lsn:text flush_lsn:text replay_lsn:text "
+        "state:text sent_lsn:pg_lsn write_lsn:pg_lsn flush_lsn:pg_lsn replay_lsn:pg_lsn "
         "write_lag:interval flush_lag:interval replay_lag:interval sync_priority:int4 "
         "sync_state:text reply_time:timestamptz"),
     "pg_replication_slots": (12257, "v",
         "slot_name:name plugin:name slot_type:text datoid:oid database:name temporary:bool "
-        "active:bool active_pid:int4 xmin:xid catalog_xmin:xid restart_lsn:text "
-        "confirmed_flush_lsn:text wal_status:text safe_wal_size:int8 two_phase:bool"),
+        "active:bool active_pid:int4 xmin:xid catalog_xmin:xid restart_lsn:pg_lsn "
+        "confirmed_flush_lsn:pg_lsn wal_status:text safe_wal_size:int8 two_phase:bool"),
     "pg_stat_database": (12266, "v",
         "datid:oid datname:name numbackends:int4 xact_commit:int8 xact_rollback:int8 "
         "blks_read:int8 blks_hit:int8 tup_returned:int8 tup_fetched:int8 tup_inserted:int8 "
@@ -354,6 +354,9 @@ LAYOUTS: dict[str, tuple[int, str, str]] = {
         "checkpoint_sync_time:float8 buffers_checkpoint:int8 buffers_clean:int8 "
         "maxwritten_clean:int8 buffers_backend:int8 buffers_backend_fsync:int8 "
         "buffers_alloc:int8 stats_reset:timestamptz"),
+    "pg_stat_wal": (12293, "v",
+        "wal_records:int8 wal_fpi:int8 wal_bytes:numeric wal_buffers_full:int8 wal_write:int8 "
+        "wal_sync:int8 wal_write_time:float8 wal_sync_time:float8 stats_reset:timestamptz"),
     "pg_user_mappings": (12327, "v",
         "umid:oid srvid:oid srvname:name umuser:oid usename:name umoptions:_text"),
     "information_schema.applicable_roles": (13236, "v",

@@ -70,6 +70,7 @@ _BASE = {
     2278: "4 i p void_in void_out void_recv void_send - - - P 0 p",
     2283: "4 i p anyelement_in anyelement_out - - - - - P 0 p",
     2950: "16 c p uuid_in uuid_out uuid_recv uuid_send - - - U 0 b",
+    3220: "8 d p pg_lsn_in pg_lsn_out pg_lsn_recv pg_lsn_send - - - U 0 b",
     3802: "-1 i x jsonb_in jsonb_out jsonb_recv jsonb_send - - jsonb_subscript_handler U 0 b",
     4089: "4 i p regnamespacein regnamespaceout regnamespacerecv regnamespacesend - - - N 0 b",
     4096: "4 i p regrolein regroleout regrolerecv regrolesend - - - N 0 b",
@@ -101,6 +102,7 @@ DESCRIPTIONS = {
     2277: "pseudo-type representing a polymorphic array type",
     2278: "pseudo-type for the result of a function with no real result",
     2283: "pseudo-type representing a polymorphic base type", 2950: "UUID datatype",
+    3220: "PostgreSQL LSN datatype",
     3802: "Binary JSON", 4089: "registered namespace", 4096: "registered role",
 }
 

@@ -5,6 +5,7 @@ bind but hold no rows in AionDB (no inheritance, policies, publications...)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from aiondb.sql.pg_catalog.registry import empty, reg_value, relation, schema_name
@@ -179,9 +180,38 @@ def _pg_stat_database(ctx: Any) -> Iterator[dict[str, Any]]:
                                   if s.db.name == name)}
 
 
+def _stores(ctx: Any) -> list[Any]:
+    """The durable tenants' stores (none on an ephemeral server)."""
+    return list(getattr(ctx.session.engine.registry, "stores", {}).values())
+
+
 @relation("pg_stat_bgwriter")
 def _pg_stat_bgwriter(ctx: Any) -> list[dict[str, Any]]:
-    return [{}]
+    """Checkpoint counters of all tenants since the server started; the
+    buffer columns are PostgreSQL's shared-buffer figures, which we have
+    not (checkpoint bytes are counted as 8 kB pages)."""
+    stats = [st.stats for st in _stores(ctx)]
+    zero = {"buffers_clean": 0, "maxwritten_clean": 0, "buffers_backend": 0,
+            "buffers_backend_fsync": 0, "buffers_alloc": 0}
+    return [{"checkpoints_timed": sum(s.timed for s in stats),
+             "checkpoints_req": sum(s.requested for s in stats),
+             "checkpoint_write_time": float(sum(s.write_ms for s in stats)),
+             "checkpoint_sync_time": 0.0,
+             "buffers_checkpoint": sum(s.bytes for s in stats) // 8192,
+             "stats_reset": ctx.session.engine.started_at, **zero}]
+
+
+@relation("pg_stat_wal")
+def _pg_stat_wal(ctx: Any) -> list[dict[str, Any]]:
+    """WAL activity of all tenants since the server started: records and
+    bytes appended, and flushes (each one write and one fdatasync)."""
+    wals = [st.wal for st in _stores(ctx)]
+    flushes = sum(w.flushes for w in wals)
+    return [{"wal_records": sum(w.commits for w in wals), "wal_fpi": 0,
+             "wal_bytes": Decimal(sum(w.appended_bytes for w in wals)),
+             "wal_buffers_full": 0, "wal_write": flushes, "wal_sync": flushes,
+             "wal_write_time": 0.0, "wal_sync_time": 0.0,
+             "stats_reset": ctx.session.engine.started_at}]
 
 
 @relation("pg_prepared_statements")
