@@ -51,7 +51,7 @@ def figure_colname(node: exp.Expr) -> str:
         return node.name.lower()
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Anonymous):
         return node.expression.name.lower()
-    if isinstance(node, exp.Window):
+    if isinstance(node, (exp.Window, exp.Bracket)):     # a subscript: what it subscripts
         return figure_colname(node.this)
     if isinstance(node, exp.Filter):
         return figure_colname(node.this)

@@ -445,6 +445,12 @@ class Binder(PredicateBinder, CallBinder):
             for sub in subs:
                 out = self.operator("->", out, self.expr(sub, scope))
             return out
+        if base.type.oid == T.NAME.oid and len(subs) == 1 and \
+                not isinstance(subs[0], exp.Slice):
+            # name is a fixed char[64] in PostgreSQL, subscripted from 0 (pg_dump:
+            # typname[0] = '_')
+            return Call("name_subscript", [base, self.coerce(self.expr(subs[0], scope), T.INT4)],
+                        T.CHAR, _name_char)
         if base.type.elem is None:
             raise errors.DatatypeMismatch(
                 f"cannot subscript type {base.type.sql_name()} because it does not support "
@@ -565,3 +571,12 @@ _EXPR_DISPATCH: dict[type, Any] = {
 }
 for _cls in _BINARY_OPS:
     _EXPR_DISPATCH[_cls] = Binder._binary
+
+
+def _name_char(name: str, i: int) -> str | None:
+    """name[i]: its i-th byte (from 0) as "char"; NUL past the end, NULL
+    outside the 64 bytes."""
+    if not 0 <= i < 64:
+        return None
+    b = name.encode()
+    return chr(b[i]) if i < len(b) else ""

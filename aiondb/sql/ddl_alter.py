@@ -414,11 +414,24 @@ def _a_add_identity(session: Session, txn: Transaction, cat: Catalog, tdef: Tabl
     if col.default is not None:
         raise errors.ObjectNotInPrerequisiteState(
             f'column "{col.name}" of relation "{tdef.name}" already has a default value')
-    seq = _new_sequence(cat, tdef.schema_oid, tdef.name, col.name, col.type)
+    opts = dict(a.node or {})
+    schema_oid, name = tdef.schema_oid, None
+    seq_name = opts.pop("sequence_name", None)     # SEQUENCE NAME [schema.]name
+    if seq_name:
+        if len(seq_name) > 2:
+            raise errors.SyntaxError("improper qualified name (too many dotted names): "
+                                     + ".".join(seq_name))
+        if len(seq_name) == 2:
+            sdef = cat.schema(seq_name[0])
+            if sdef is None:
+                raise errors.InvalidSchemaName(f'schema "{seq_name[0]}" does not exist')
+            schema_oid = sdef.oid
+        name = seq_name[-1]
+    seq = _new_sequence(cat, schema_oid, tdef.name, col.name, col.type, name=name)
     seq = replace(seq, owned_by=(tdef.oid, col.attnum))
     cat.replace_relation(seq)
-    if a.node:
-        seq = apply_sequence_options(txn, cat, seq, a.node)
+    if opts:
+        seq = apply_sequence_options(txn, cat, seq, opts)
     txn.db.seq_values.setdefault(seq.oid, [seq.start, False])
     return _replace_col(cat, tdef, replace(
         col, identity=a.new_name, sequence_oid=seq.oid, not_null=True,

@@ -231,19 +231,34 @@ def create_sequence(session: Session, txn: Transaction, node: D.CreateSequence) 
             f"({minv if start < minv else maxv})")
     seq = SequenceDef(cat.allocate_oid(), name, schema_oid, t, start, inc, minv, maxv,
                       bool(opts.get("cycle")), opts.get("cache", 1))
-    owned = opts.get("owned_by")
-    if owned:
-        tdef = _lookup_table(session, cat, (None, owned[-2]) if len(owned) >= 2 else
-                             (None, owned[0]))
-        assert tdef is not None
-        col = tdef.column(owned[-1])
-        if col is None:
-            raise errors.UndefinedColumn(f'column "{owned[-1]}" does not exist')
-        seq = replace(seq, owned_by=(tdef.oid, col.attnum))
+    if opts.get("owned_by"):
+        seq = replace(seq, owned_by=_owner(session, cat, seq, opts["owned_by"]))
     cat.add_relation(seq)
     txn.db.seq_values[seq.oid] = [seq.start, False]
     txn.sequences.add(seq.oid)
     return _result("CREATE SEQUENCE")
+
+
+def _owner(session: Session, cat: Catalog, seq: SequenceDef,
+           owned: tuple[str, ...]) -> tuple[int, int]:
+    """OWNED BY [schema.]table.column → (table oid, attnum), checked as
+    PostgreSQL checks it."""
+    if len(owned) < 2:
+        raise errors.InvalidParameterValue("invalid OWNED BY option",
+                                           hint="Specify OWNED BY table.column or OWNED BY NONE.")
+    if len(owned) > 3:
+        raise errors.SyntaxError("improper qualified name (too many dotted names): "
+                                 + ".".join(owned))
+    tdef = _lookup_table(session, cat, (owned[0] if len(owned) == 3 else None, owned[-2]))
+    assert tdef is not None
+    if tdef.schema_oid != seq.schema_oid:
+        raise errors.ObjectNotInPrerequisiteState(
+            "sequence must be in same schema as table it is linked to")
+    col = tdef.column(owned[-1])
+    if col is None:
+        raise errors.UndefinedColumn(
+            f'column "{owned[-1]}" of relation "{tdef.name}" does not exist')
+    return tdef.oid, col.attnum
 
 
 def alter_sequence(session: Session, txn: Transaction, node: D.AlterSequence) -> Result:
@@ -257,7 +272,11 @@ def alter_sequence(session: Session, txn: Transaction, node: D.AlterSequence) ->
         raise
     if not isinstance(rel, SequenceDef):
         raise errors.WrongObjectType(f'"{node.name[1]}" is not a sequence')
-    apply_sequence_options(txn, cat, rel, node.options)
+    rel = apply_sequence_options(txn, cat, rel, node.options)
+    if "owned_by" in node.options:
+        owned = node.options["owned_by"]
+        cat.replace_relation(replace(rel, owned_by=_owner(session, cat, rel, owned)
+                                     if owned else (0, 0)))
     return _result("ALTER SEQUENCE")
 
 

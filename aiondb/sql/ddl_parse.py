@@ -162,13 +162,22 @@ def parse_table_element(text: str) -> exp.Expr:
     return schema.expressions[0]
 
 
-def _sequence_options(p: _P, alter: bool, stop: tuple[str, ...] = ()) -> dict[str, Any]:
-    """CREATE / ALTER SEQUENCE options, up to the end or a `stop` operator."""
+def _sequence_options(p: _P, alter: bool, stop: tuple[str, ...] = (),
+                      identity: bool = False) -> dict[str, Any]:
+    """CREATE / ALTER SEQUENCE options, up to the end or a `stop` operator;
+    an identity column's also name its sequence (SEQUENCE NAME, as pg_dump
+    writes them)."""
     opts: dict[str, Any] = {}
     while not p.at_end():
         nxt = p.peek()
         if stop and nxt is not None and nxt.kind == "op" and nxt.text in stop:
             break
+        if identity and p.words("sequence", "name"):
+            parts = [p.ident()]
+            while p.op("."):
+                parts.append(p.ident())
+            opts["sequence_name"] = tuple(parts)
+            continue
         if not _sequence_option(p, alter, opts):
             raise p.error()
     return opts
@@ -280,7 +289,7 @@ def _alter_action(p: _P) -> AlterAction:
             p.expect("identity")
             opts = {}
             if p.op("("):
-                opts = _sequence_options(p, alter=False, stop=(")",))
+                opts = _sequence_options(p, alter=False, stop=(")",), identity=True)
                 if not p.op(")"):
                     raise p.error()
             return AlterAction("add_identity", column=col, new_name=kind, node=opts)

@@ -156,8 +156,13 @@ def _column_type(kind: exp.DataType) -> tuple[T.SqlType, bool]:
 
 
 def _new_sequence(cat: Catalog, schema_oid: int, table: str, col: str, t: T.SqlType,
-                  start: int = 1, increment: int = 1) -> SequenceDef:
-    name = _unique_name(cat, schema_oid, f"{table}_{col}_seq")
+                  start: int = 1, increment: int = 1, name: str | None = None) -> SequenceDef:
+    """A serial or identity column's sequence: `name`, else a free
+    "<table>_<column>_seq"."""
+    if name is None:
+        name = _unique_name(cat, schema_oid, f"{table}_{col}_seq")
+    elif cat.lookup(schema_oid, name) is not None:
+        raise errors.DuplicateTable(f'relation "{name}" already exists')
     lo, hi, _ = T.INT_RANGES[t.oid]
     seq = SequenceDef(cat.allocate_oid(), name, schema_oid, t, start, increment,
                       1 if increment > 0 else lo, hi if increment > 0 else -1)

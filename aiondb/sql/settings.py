@@ -210,6 +210,8 @@ _SETTINGS = [
     Setting("wal_level", "replica", settable=False),
     Setting("fsync", "on", settable=False),
     Setting("geqo", "on", _bool),
+    # pg_dump turns it off; every scan here starts at the table's beginning anyway
+    Setting("synchronize_seqscans", "on", _bool),
     Setting("cursor_tuple_fraction", "0.1"),
     Setting("default_with_oids", "off", _bool),
     # what pg_dump's scripts set first: accepted for the values that exist here

@@ -217,6 +217,15 @@ def common_type(types: list[T.SqlType]) -> T.SqlType:
     return first
 
 
+# json(b) operators: the type of an unknown right operand and the result
+# type (None: the left operand's)
+_JSON_OPS: dict[str, tuple[T.SqlType, T.SqlType | None]] = {
+    "->": (T.TEXT, None), "->>": (T.TEXT, T.TEXT), "#>": (T.TEXT.array_of(), None),
+    "#>>": (T.TEXT.array_of(), T.TEXT), "?": (T.TEXT, T.BOOL),
+    "?|": (T.TEXT.array_of(), T.BOOL), "?&": (T.TEXT.array_of(), T.BOOL),
+}
+
+
 def resolve_binary(op: str, left: Node, right: Node) -> tuple[Node, Node, T.SqlType]:
     """Operator selection for a binary operator: (left, right) with the
     implicit casts PostgreSQL would add, and the result type."""
@@ -238,6 +247,13 @@ def resolve_binary(op: str, left: Node, right: Node) -> tuple[Node, Node, T.SqlT
             T.NAME if lt.oid == T.NAME.oid else T.TEXT)
         right = coerce(right, T.TEXT if target.oid != T.NAME.oid else T.TEXT)
         return coerce(left, target), right, T.BOOL
+    if lt.oid in (T.JSON.oid, T.JSONB.oid) and op in _JSON_OPS:
+        # jsonb -> text, #> text[], ? text ...: an unknown key is text (an
+        # integer stays int4: -> 0 picks an array element)
+        key_t, result_t = _JSON_OPS[op]
+        if unknown_r:
+            right = coerce(right, key_t)
+        return left, right, lt if result_t is None else result_t
     if unknown_l and not unknown_r:
         lt = rt
         left = coerce(left, rt.base if rt.oid not in _AS_TEXT else T.TEXT)

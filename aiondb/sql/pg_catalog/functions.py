@@ -182,16 +182,27 @@ for _name in ("pg_function_is_visible", "pg_operator_is_visible", "pg_opclass_is
 
 # --- definitions ------------------------------------------------------------------------------------------
 
-def index_definition(cat: Any, idx: IndexDef, column: int = 0) -> str:
+def index_definition(cat: Any, idx: IndexDef, column: int = 0, pretty: bool = False) -> str:
+    """pg_get_indexdef: the CREATE INDEX statement, or with column the text
+    of that key (a column's name, or its expression)."""
     table = cat.relations.get(idx.table_oid)
+    tcols = table.columns if isinstance(table, TableDef) else ()
+    exprs = iter(idx.exprs)
     cols = []
     for i, a in enumerate(idx.attnums):
-        name = table.columns[table.position(a)].name if isinstance(table, TableDef) else str(a)
+        if a:
+            key = qi(table.columns[table.position(a)].name) if isinstance(table, TableDef) \
+                else str(a)
+        else:
+            sql = next(exprs, "")
+            key = deparse(sql, tcols, pretty)
+            if not looks_like_function(sql):
+                key = f"({key})"       # as PostgreSQL: ((a + b)), but lower(name)
         if column:
             if i + 1 == column:
-                return qi(name)
+                return key
             continue
-        text = qi(name) + (" " + idx.opclass if idx.opclass else "")
+        text = key + (" " + idx.opclass if idx.opclass else "")
         cols.append(text + (" DESC" if idx.descending and idx.descending[i] else ""))
     if column:
         return ""
@@ -201,13 +212,46 @@ def index_definition(cat: Any, idx: IndexDef, column: int = 0) -> str:
             f"USING {idx.method} ({', '.join(cols)})")
     if idx.options:
         text += " WITH (" + ", ".join(f"{k}='{v}'" for k, v in idx.options) + ")"
+    if idx.predicate:
+        text += " WHERE " + deparse(idx.predicate, tcols, pretty, T.BOOL)
     return text
+
+
+def _key_node(sql: str) -> exp.Expr | None:
+    try:
+        e = parse_expression(sql)
+    except sqlglot.errors.ParseError:
+        return None
+    while isinstance(e, exp.Paren):
+        e = e.this
+    return e
+
+
+def looks_like_function(sql: str) -> bool:
+    """An index expression PostgreSQL prints without parentheses of its own."""
+    e = _key_node(sql)
+    return isinstance(e, (exp.Anonymous, exp.Func)) and not isinstance(e, exp.Cast)
+
+
+def expression_column_name(sql: str) -> str:
+    """The name PostgreSQL gives an index's expression column: a function's
+    name, a cast column's name, else "expr"."""
+    e = _key_node(sql)
+    while isinstance(e, (exp.Paren, exp.Cast)):
+        e = e.this
+    if isinstance(e, exp.Column):
+        return e.name
+    if isinstance(e, exp.Anonymous):
+        return str(e.this).lower()
+    if isinstance(e, exp.Func):
+        return e.sql_name().lower()
+    return "expr"
 
 
 def _indexdef(ctx: Any, oid: int, column: int = 0, pretty: bool = False) -> str | None:
     idx = ctx.catalog.relations.get(oid)
-    return index_definition(ctx.catalog, idx, column or 0) if isinstance(idx, IndexDef) \
-        else None
+    return index_definition(ctx.catalog, idx, column or 0, bool(pretty)) \
+        if isinstance(idx, IndexDef) else None
 
 
 func("pg_get_indexdef", (T.OID,), T.TEXT, needs_ctx=True)(_indexdef)
@@ -434,3 +478,41 @@ for _name in ("has_table_privilege", "has_schema_privilege", "has_database_privi
     func(_name, (ANY, ANY, ANY), T.BOOL, strict=False)(lambda a, b, c: True)
 func("pg_has_role", (ANY, ANY), T.BOOL, strict=False)(lambda a, b: True)
 func("pg_has_role", (ANY, ANY, ANY), T.BOOL, strict=False)(lambda a, b, c: True)
+
+
+# --- privileges ---------------------------------------------------------------------------------------
+
+# PostgreSQL 15's built-in default privileges by object kind (acl.c,
+# acldefault): (what PUBLIC gets, what the owner gets)
+_DEFAULT_ACL = {
+    "c": ("", ""), "r": ("", "arwdDxt"), "s": ("", "rwU"), "d": ("Tc", "CTc"),
+    "f": ("X", "X"), "l": ("U", "U"), "L": ("", "rw"), "n": ("", "UC"), "t": ("", "C"),
+    "F": ("", "U"), "S": ("", "U"), "T": ("U", "U"), "p": ("", "sA"),
+}
+
+
+@func("acldefault", (T.CHAR, T.OID), T.ACLITEM.array_of(), needs_ctx=True)
+def _acldefault(ctx: Any, kind: str, owner: int) -> list[str]:
+    """The privileges an object has when its ACL is NULL (pg_dump compares
+    ACLs with it to decide what to GRANT or REVOKE)."""
+    rights = _DEFAULT_ACL.get(kind)
+    if rights is None:
+        from aiondb import errors
+        raise errors.InternalError(f"unrecognized object type abbreviation: {kind}")
+    name = _userbyid(ctx, owner)
+    world, own = rights
+    out = [f"={world}/{name}"] if world else []
+    if own:
+        out.append(f"{name}={own}/{name}")
+    return out
+
+
+@srf("pg_options_to_table", (T.TEXT.array_of(),),
+     lambda args: [("option_name", T.TEXT), ("option_value", T.TEXT)])
+def _options_to_table(ctx: Any, options: list[str | None]) -> Iterator[tuple]:
+    """reloptions-style "name=value" entries as rows (a name alone has a
+    NULL value)."""
+    for opt in options:
+        if opt is not None:
+            name, eq, value = opt.partition("=")
+            yield (name, value if eq else None)

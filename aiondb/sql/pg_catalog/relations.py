@@ -7,11 +7,12 @@ node tree; pg_get_expr() and friends deparse that text PostgreSQL's way."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from aiondb import types as T
-from aiondb.sql.pg_catalog.functions import node_tree, stored_default
+from aiondb.sql.pg_catalog.functions import expression_column_name, node_tree, stored_default
 from aiondb.sql.pg_catalog.pg_type import align_of, collation_of, storage_of, typlen_of
 from aiondb.sql.pg_catalog.registry import (
     BTREE_AM,
@@ -28,6 +29,7 @@ from aiondb.sql.pg_catalog.registry import (
 )
 from aiondb.storage.catalog import (
     BOOTSTRAP_ROLE_OID,
+    PUBLIC_OID,
     Catalog,
     ColumnDef,
     ConstraintDef,
@@ -132,10 +134,29 @@ def attribute_row(rel_oid: int, c: ColumnDef, attnum: int, catalog: bool = False
 
 
 def index_columns(cat: Catalog, idx: IndexDef) -> list[ColumnDef]:
+    """The index's columns: a table column, or for an expression key (attnum
+    0) a column named as PostgreSQL names it (the function's name, else
+    "expr", made unique) of the expression's type."""
     table = cat.relations.get(idx.table_oid)
     if not isinstance(table, TableDef):
         return []
-    return [table.columns[table.position(a)] for a in idx.attnums]
+    if all(idx.attnums):
+        return [table.columns[table.position(a)] for a in idx.attnums]
+    from aiondb.sql.index_keys import bind_index
+    slots = bind_index(table, idx).slots
+    exprs = iter(idx.exprs)
+    out: list[ColumnDef] = []
+    for a, slot in zip(idx.attnums, slots, strict=True):
+        if a:
+            out.append(table.columns[table.position(a)])
+            continue
+        base = expression_column_name(next(exprs))
+        name, n = base, 0
+        while any(c.name == name for c in out):
+            n += 1
+            name = f"{base}{n}"
+        out.append(ColumnDef(name, slot.type, len(out) + 1))
+    return out
 
 
 @relation("pg_attribute")
@@ -278,10 +299,29 @@ def _pg_trigger(ctx: Any) -> Iterator[dict[str, Any]]:
 @relation("pg_depend")
 def _pg_depend(ctx: Any) -> Iterator[tuple]:
     """The dependencies psql and dump tools follow: a sequence owned by a
-    column (serial 'a', identity 'i'), an index owned by its constraint."""
+    column (serial 'a', identity 'i'), an index owned by its constraint, a
+    view's rule on its view ('i') and on what it reads ('n': pg_dump creates
+    views after the relations they read)."""
     cat: Catalog = ctx.catalog
     pg_class, pg_constraint = CLASS_OID["pg_class"], CLASS_OID["pg_constraint"]
+    pg_rewrite, pg_attrdef = CLASS_OID["pg_rewrite"], CLASS_OID["pg_attrdef"]
     for rel in cat.relations.values():
+        if isinstance(rel, TableDef) and not isinstance(rel, MatViewDef):
+            for c in rel.columns:
+                # a default's sequence: pg_dump then sets the default after
+                # creating the sequence (ALTER TABLE ... SET DEFAULT)
+                d = stored_default(c)
+                for seq in _sequences_in(cat, rel, d) if d else ():
+                    yield (pg_attrdef, attrdef_oid(rel.oid, c.attnum), 0, pg_class, seq, 0, "n")
+        if isinstance(rel, (ViewDef, MatViewDef)):
+            rule = rule_oid(rel.oid)
+            yield (pg_rewrite, rule, 0, pg_class, rel.oid, 0, "i")
+            # PostgreSQL 15's view rules also name the view itself (its OLD
+            # and NEW entries)
+            yield (pg_rewrite, rule, 0, pg_class, rel.oid, 0, "n")
+            for dep in rel.depends:
+                if dep != rel.oid and dep in cat.relations:
+                    yield (pg_rewrite, rule, 0, pg_class, dep, 0, "n")
         if isinstance(rel, SequenceDef) and rel.owned_by[0]:
             table = cat.relations.get(rel.owned_by[0])
             col = None
@@ -294,6 +334,25 @@ def _pg_depend(ctx: Any) -> Iterator[tuple]:
             yield (pg_class, con.index_oid, 0, pg_constraint, con.oid, 0, "i")
         for a in con.attnums:
             yield (pg_constraint, con.oid, 0, pg_class, con.table_oid, a, "a")
+
+
+_NEXTVAL = re.compile(r"nextval\(\s*(?:cast\(\s*)?'((?:[^']|'')+)'", re.I)
+
+
+def _sequences_in(cat: Catalog, table: TableDef, default: str) -> Iterator[int]:
+    """The sequences a default's nextval('name') calls name."""
+    for m in _NEXTVAL.finditer(default):
+        name = m.group(1).replace("''", "'")
+        schema, _, rel = name.rpartition(".")
+        schema_oid = table.schema_oid
+        if schema:
+            sdef = cat.schema(schema.strip('"'))
+            if sdef is None:
+                continue
+            schema_oid = sdef.oid
+        found = cat.lookup(schema_oid, rel.strip('"')) or cat.lookup(PUBLIC_OID, rel.strip('"'))
+        if isinstance(found, SequenceDef):
+            yield found.oid
 
 
 def rule_oid(view_oid: int) -> int:

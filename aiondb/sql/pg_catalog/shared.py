@@ -26,10 +26,19 @@ from aiondb.sql.pg_catalog.registry import (
     reg_value,
     relation,
 )
-from aiondb.storage.catalog import BOOTSTRAP_ROLE_OID, PG_CATALOG_OID, PUBLIC_OID
+from aiondb.storage.catalog import (
+    BOOTSTRAP_ROLE_OID,
+    INFORMATION_SCHEMA_OID,
+    PG_CATALOG_OID,
+    PUBLIC_OID,
+)
 
 SCHEMA_ACL = {PG_CATALOG_OID: ["{owner}=UC/{owner}", "=U/{owner}"],
-              PUBLIC_OID: ["pg_database_owner=UC/pg_database_owner", "=U/pg_database_owner"]}
+              PUBLIC_OID: ["pg_database_owner=UC/pg_database_owner", "=U/pg_database_owner"],
+              INFORMATION_SCHEMA_OID: ["{owner}=UC/{owner}", "=U/{owner}"]}
+# the schemas whose privileges initdb recorded (pg_init_privs): pg_dump
+# leaves privileges that still equal these alone
+INIT_PRIVS_SCHEMAS = (PG_CATALOG_OID, PUBLIC_OID)
 SCHEMA_DESCRIPTIONS = {PG_CATALOG_OID: "system catalog schema",
                        PUBLIC_OID: "standard public schema"}
 PLPGSQL_EXT, VECTOR_EXT = 13559, 13600
@@ -43,6 +52,12 @@ DATABASE_DESCRIPTIONS = {"postgres": "default administrative connection database
 def schema_acl(oid: int, user: str) -> list[str] | None:
     acl = SCHEMA_ACL.get(oid)
     return [a.format(owner=user) for a in acl] if acl else None
+
+
+@relation("pg_init_privs")
+def _pg_init_privs(ctx: Any) -> Iterator[tuple]:
+    for oid in INIT_PRIVS_SCHEMAS:
+        yield (oid, CLASS_OID["pg_namespace"], 0, "i", schema_acl(oid, ctx.session.user))
 
 
 @relation("pg_database")

@@ -179,9 +179,19 @@ class ViewPrinter:
         from_ = sel.args.get("from") or sel.args.get("from_")
         # FROM items: each a first relation and the joins hanging off it
         groups: list[tuple[_Rte, list[tuple[exp.Join, _Rte]]]] = []
+        joins_after = list(sel.args.get("joins") or [])
         if from_ is not None:
-            groups.append((self._from_item(from_.this), []))
-        for j in sel.args.get("joins") or []:
+            first = from_.this
+            # FROM (a JOIN b ON ...), as PostgreSQL prints joins (and so a
+            # restored dump's views read): the same join tree as FROM a JOIN b
+            while isinstance(first, exp.Subquery) and not first.args.get("alias") and \
+                    isinstance(first.this, exp.Table) and first.this.args.get("joins"):
+                inner = first.this.copy()
+                joins_after = list(inner.args.get("joins") or []) + joins_after
+                inner.set("joins", None)
+                first = inner
+            groups.append((self._from_item(first), []))
+        for j in joins_after:
             rte = self._from_item(j.this)
             if _is_comma(j):
                 groups.append((rte, []))
