@@ -100,3 +100,20 @@ def test_pg_dump_matches_postgres_and_restores(aion: AionServer, postgres: PgSer
             c.execute("INSERT INTO app.orders (customer_id, amount) VALUES (99, 1)")
         with pytest.raises(psycopg.errors.UniqueViolation):
             c.execute("INSERT INTO app.customers (name) VALUES ('ann')")
+
+
+def test_parallel_directory_dump_and_restore(aion: AionServer, postgres: PgServer,
+                                             tmp_path: Path) -> None:
+    """pg_dump -j (its workers import the leader's snapshot) and pg_restore -j."""
+    a, bindir = aion, postgres.bindir
+    _fresh(a.host, a.port, a.user, "par")
+    _psql(a.host, a.port, a.user, "par", "-o", os.devnull, "-f", str(SCHEMA))
+    out = tmp_path / "dir"
+    _run([os.path.join(bindir, "pg_dump"), "-Fd", "-j", "2", "-h", a.host, "-p", str(a.port),
+          "-U", a.user, "-f", str(out), "par"])
+    _fresh(a.host, a.port, a.user, "par_restored")
+    _run([os.path.join(bindir, "pg_restore"), "-j", "2", "--exit-on-error", "-h", a.host,
+          "-p", str(a.port), "-U", a.user, "-d", "par_restored", str(out)])
+    assert _contents(a.dsn("par_restored")) == _contents(a.dsn("par"))
+    assert _normalized(_dump(bindir, a.host, a.port, a.user, "par_restored")) == \
+        _normalized(_dump(bindir, a.host, a.port, a.user, "par"))

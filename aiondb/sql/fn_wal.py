@@ -1,5 +1,5 @@
-"""pg_lsn arithmetic and the WAL position functions (pg_current_wal_lsn and
-its kin, pg_wal_lsn_diff), as in PostgreSQL 15.
+"""pg_lsn arithmetic, the WAL position functions (pg_current_wal_lsn and its
+kin, pg_wal_lsn_diff) and pg_export_snapshot, as in PostgreSQL 15.
 
 A pg_lsn value is a plain int (a byte position in the log); its type says
 how it is spelled ("16/B374D848"). Each tenant (database) has its own WAL,
@@ -71,3 +71,10 @@ op("+", T.NUMERIC, LSN, LSN)(lambda n, lsn: _plus(lsn, n))
 op("-", LSN, T.NUMERIC, LSN)(_minus)
 func("pg_lsn_larger", (LSN, LSN), LSN)(max)
 func("pg_lsn_smaller", (LSN, LSN), LSN)(min)
+
+
+@func("pg_export_snapshot", (), T.TEXT, needs_ctx=True, volatile=True)
+def _export_snapshot(ctx: Any) -> str:
+    """An id for SET TRANSACTION SNAPSHOT, valid until this transaction ends
+    (pg_dump -j: the workers read what the leader reads)."""
+    return ctx.session.db.export_snapshot(ctx.txn)

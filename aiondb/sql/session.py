@@ -194,9 +194,12 @@ class Session(NameResolutionMixin, ExtendedProtocolMixin):
             self.changed_reported.append((s.display or s.name, value))
 
     def _set_txn_isolation(self, level: str) -> None:
-        if self.txn is not None and self.txn.snapshot is not None:
+        if self.txn is not None and (self.txn.snapshot is not None or self.txn.queried):
             raise errors.ActiveSqlTransaction(
                 "SET TRANSACTION ISOLATION LEVEL must be called before any query")
+        if self.txn is not None and self.txn.savepoints:
+            raise errors.ActiveSqlTransaction(
+                "SET TRANSACTION ISOLATION LEVEL must not be called in a subtransaction")
         if self.txn is not None:
             from aiondb.storage.txn import READ_COMMITTED
             self.txn.isolation = READ_COMMITTED if level == "read uncommitted" else level

@@ -53,6 +53,7 @@ class SetTransaction:
     isolation: str | None
     read_only: bool | None
     session: bool = False  # SET SESSION CHARACTERISTICS AS TRANSACTION
+    snapshot: str | None = None     # SET TRANSACTION SNAPSHOT 'id'
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,9 @@ def _parse_set(u: _Utility) -> Any:
         return SetTransaction(iso, ro, session=True)
     if u.word("transaction"):
         if u.words("snapshot"):
-            raise errors.FeatureNotSupported("SET TRANSACTION SNAPSHOT is not supported")
+            sid = u.string()
+            u.end()
+            return SetTransaction(None, None, snapshot=sid)
         iso, ro = _txn_modes(u)
         return SetTransaction(iso, ro)
     if u.words("time", "zone"):

@@ -45,8 +45,9 @@ async def run_utility(session: Session, u: Any, stmt: st.Statement) -> Result:
 
 async def _begin(session: Session, u: st.Begin, stmt: st.Statement) -> Result:
     if session.in_block:
+        # as PostgreSQL: a warning, and the modes still apply (psycopg sends
+        # its own BEGIN before an application's BEGIN ISOLATION LEVEL ...)
         session.notice("there is already a transaction in progress", "WARNING", "25001")
-        return _result("BEGIN")
     session.in_block = True
     session.implicit_txn = False
     if u.isolation is not None:
@@ -144,6 +145,9 @@ async def _set_transaction(session: Session, u: st.SetTransaction,
         if u.read_only is not None:
             session.set_value("default_transaction_read_only", "on" if u.read_only else "off")
         return _result("SET")
+    if u.snapshot is not None:
+        _import_snapshot(session, u.snapshot)
+        return _result("SET")
     if not session.in_block:
         session.notice("SET TRANSACTION can only be used in transaction blocks", "WARNING",
                        "25P01")
@@ -155,6 +159,31 @@ async def _set_transaction(session: Session, u: st.SetTransaction,
         if session.txn is not None:
             session.txn.read_only = u.read_only
     return _result("SET")
+
+
+def _import_snapshot(session: Session, sid: str) -> None:
+    """SET TRANSACTION SNAPSHOT: see what the exporting transaction sees
+    (pg_export_snapshot; pg_dump -j's workers), checked as PostgreSQL does."""
+    if not session.in_block:     # as PostgreSQL: a warning, then the implicit one's checks
+        session.notice("SET TRANSACTION can only be used in transaction blocks", "WARNING",
+                       "25P01")
+    iso = session.block_isolation or session.values["default_transaction_isolation"]
+    if iso not in ("repeatable read", "serializable"):
+        raise errors.FeatureNotSupported(
+            "a snapshot-importing transaction must have isolation level SERIALIZABLE or "
+            "REPEATABLE READ")
+    txn = session._ensure_txn()
+    if txn.snapshot is not None or txn.queried:
+        raise errors.ActiveSqlTransaction("SET TRANSACTION SNAPSHOT must be called before any "
+                                          "query")
+    exported = session.db.exported_snapshot(sid)
+    if exported is None:
+        raise errors.InvalidParameterValue(f'invalid snapshot identifier: "{sid}"')
+    seq, exporter_iso = exported
+    if iso == "serializable" and exporter_iso != "serializable":
+        raise errors.FeatureNotSupported("a serializable transaction cannot import a snapshot "
+                                         "from a non-serializable transaction")
+    txn.use_snapshot(seq)
 
 
 async def _reset(session: Session, u: st.ResetVar, stmt: st.Statement) -> Result:

@@ -66,6 +66,10 @@ class Database:
         self._next_rowid = 1
         self.active: dict[int, Transaction] = {}
         self.snapshots: dict[Transaction, int] = {}
+        # pg_export_snapshot: id → (exporting transaction, commit seq, the
+        # entry in snapshots that keeps the versions it needs)
+        self.exported: dict[str, tuple[Transaction, int, object]] = {}
+        self._exports = 0
         self.row_locks: dict[tuple[int, Any], Transaction] = {}
         self.exclusive_locks: dict[int, Transaction] = {}
         self.table_users: dict[int, set[Transaction]] = {}
@@ -190,6 +194,29 @@ class Database:
         for oid in list(self.seq_values):
             if not isinstance(catalog.relations.get(oid), SequenceDef):
                 del self.seq_values[oid]
+
+    def export_snapshot(self, txn: Transaction) -> str:
+        """An id other sessions can import the transaction's snapshot by (its
+        statement's, under READ COMMITTED) until it ends."""
+        seq = txn.snapshot if txn.snapshot is not None else self.commit_seq
+        hold = object()
+        self.snapshots[hold] = seq   # type: ignore[index] - keeps the versions it needs
+        self._exports += 1
+        sid = f"{txn.xid:08X}-{seq:08X}-{self._exports}"
+        self.exported[sid] = (txn, seq, hold)
+        return sid
+
+    def exported_snapshot(self, sid: str) -> tuple[int, str] | None:
+        """(commit seq, exporter's isolation) of a live exported snapshot."""
+        e = self.exported.get(sid)
+        return None if e is None else (e[1], e[0].isolation)
+
+    def release_exports(self, txn: Transaction) -> None:
+        for sid, (owner, _seq, hold) in list(self.exported.items()):
+            if owner is txn:
+                del self.exported[sid]
+                self.snapshots.pop(hold, None)   # type: ignore[call-overload]
+        self.prune_versions()
 
     def prune_versions(self) -> None:
         if not self._versioned:

@@ -112,16 +112,24 @@ class Transaction:
         self.waiting_for: Transaction | None = None
         self._done: asyncio.Future | None = None
         self.synchronous_commit = True
+        self.queried = False     # a statement has run (its isolation is then fixed)
 
     # --- snapshot ------------------------------------------------------------------------
     def begin_statement(self) -> None:
         """Called before each statement: RC sees the latest commits, snapshot
         isolation takes its snapshot at the first statement (as PostgreSQL)."""
+        self.queried = True
         if self.isolation != READ_COMMITTED and self.snapshot is None:
             self.snapshot = self.db.commit_seq
             self.db.snapshots[self] = self.snapshot
         if not self.ddl:
             self.catalog = self.db.catalog
+
+    def use_snapshot(self, seq: int) -> None:
+        """See the state as of commit seq (an imported snapshot), for the
+        whole transaction."""
+        self.snapshot = seq
+        self.db.snapshots[self] = seq
 
     @property
     def has_writes(self) -> bool:
@@ -678,6 +686,8 @@ class Transaction:
                     del db.table_users[oid]
         if db.ddl_owner is self:
             db.ddl_owner = None
+        if db.exported:
+            db.release_exports(self)
         if self in db.snapshots:
             del db.snapshots[self]
             db.prune_versions()

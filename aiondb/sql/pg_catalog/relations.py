@@ -334,6 +334,14 @@ def _pg_depend(ctx: Any) -> Iterator[tuple]:
             yield (pg_class, con.index_oid, 0, pg_constraint, con.oid, 0, "i")
         for a in con.attnums:
             yield (pg_constraint, con.oid, 0, pg_class, con.table_oid, a, "a")
+        if con.kind == "f":
+            # on the referenced key's unique index and columns: pg_restore -j
+            # adds the foreign key only once that key exists
+            idx = _fk_index(cat, con)
+            if idx:
+                yield (pg_constraint, con.oid, 0, pg_class, idx, 0, "n")
+            for a in con.ref_attnums:
+                yield (pg_constraint, con.oid, 0, pg_class, con.ref_table_oid, a, "n")
 
 
 _NEXTVAL = re.compile(r"nextval\(\s*(?:cast\(\s*)?'((?:[^']|'')+)'", re.I)
