@@ -25,6 +25,7 @@ from aiondb.sql.ddl_table import (
     _table_scope,
     _validate_generated,
     _visible_rows,
+    validate_existing_rows,
 )
 from aiondb.sql.expr import Col, compile_expr
 from aiondb.storage.catalog import (
@@ -297,7 +298,25 @@ def _a_drop_not_null(session: Session, txn: Transaction, cat: Catalog, tdef: Tab
 def _a_add_constraint(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
                       a: D.AlterAction) -> TableDef:
     return _add_table_constraint(session, txn, cat, tdef, a.node, None, None, set(),
-                                 creating=False)
+                                 creating=False, not_valid=a.not_valid)
+
+
+def _a_validate_constraint(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
+                           a: D.AlterAction) -> TableDef:
+    """VALIDATE CONSTRAINT: check the rows a NOT VALID constraint skipped."""
+    con = next((c for c in cat.constraints_of(tdef.oid) if c.name == a.new_name), None)
+    if con is None:
+        raise errors.UndefinedObject(
+            f'constraint "{a.new_name}" of relation "{tdef.name}" does not exist')
+    if con.kind not in ("c", "f"):
+        raise errors.WrongObjectType(
+            f'constraint "{con.name}" of relation "{tdef.name}" is not a foreign key or check '
+            "constraint")
+    if not con.validated:
+        validate_existing_rows(session, txn, cat, tdef, con)
+        cat.drop_constraint(con.oid)
+        cat.add_constraint(replace(con, validated=True))
+    return tdef
 
 
 def _a_drop_constraint(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
@@ -478,6 +497,7 @@ _ALTER_ACTIONS: dict[str, Any] = {
     "set_default": _a_set_default, "drop_default": _a_drop_default,
     "set_not_null": _a_set_not_null, "drop_not_null": _a_drop_not_null,
     "add_constraint": _a_add_constraint, "drop_constraint": _a_drop_constraint,
+    "validate_constraint": _a_validate_constraint,
     "rename_column": _a_rename_column, "rename_constraint": _a_rename_constraint,
     "rename": _a_rename, "set_schema": _a_set_schema, "add_identity": _a_add_identity,
     "drop_identity": _a_drop_identity, "alter_identity": _a_alter_identity, "noop": _a_noop,

@@ -89,6 +89,7 @@ class AlterAction:
     if_exists: bool = False
     if_not_exists: bool = False
     cascade: bool = False
+    not_valid: bool = False    # ADD CONSTRAINT ... NOT VALID
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,8 @@ def _alter_action(p: _P) -> AlterAction:
             not_valid = text.lower().endswith(" not valid")
             if not_valid:
                 text = text[: -len(" not valid")]
-            return AlterAction("add_constraint", node=parse_table_element(text))
+            return AlterAction("add_constraint", node=parse_table_element(text),
+                               not_valid=not_valid)
         p.word("column")
         ine = p.words("if", "not", "exists")
         text = p.fragment_until_comma()
@@ -321,8 +323,7 @@ def _alter_action(p: _P) -> AlterAction:
             return AlterAction("alter_identity", column=col, node=opts)
         raise p.error()
     if p.words("validate", "constraint"):
-        p.ident()      # constraints are checked against existing rows when added
-        return AlterAction("noop")
+        return AlterAction("validate_constraint", new_name=p.ident())
     if p.words("owner", "to") or p.words("set", "tablespace"):
         p.ident()
         return AlterAction("noop")

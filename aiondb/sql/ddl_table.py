@@ -422,13 +422,18 @@ def _attnums(tdef: TableDef, names: list[str]) -> tuple[int, ...]:
 
 def _add_table_constraint(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
                           el: exp.Expr, cname: str | None, col_name: str | None,
-                          used: set[str], creating: bool) -> TableDef:
+                          used: set[str], creating: bool, not_valid: bool = False) -> TableDef:
     if isinstance(el, exp.Constraint):
         cname = el.name
         inner = el.expressions[0] if el.expressions else None
         if inner is None:
             raise errors.SyntaxError("empty constraint")
         el = inner
+    if not_valid and not isinstance(el, (exp.CheckColumnConstraint, exp.ForeignKey)):
+        kind = "PRIMARY KEY" if isinstance(el, exp.PrimaryKey) else "UNIQUE"
+        raise errors.FeatureNotSupported(f"{kind} constraints cannot be marked NOT VALID")
+    # NOT VALID on a table being created: PostgreSQL marks it valid (no rows)
+    not_valid = not_valid and not creating
     if isinstance(el, (exp.PrimaryKey, exp.UniqueColumnConstraint)):
         deferred.reject_deferrable(el)
     if isinstance(el, exp.PrimaryKey):
@@ -477,18 +482,19 @@ def _add_table_constraint(session: Session, txn: Transaction, cat: Catalog, tdef
         used.add(name)
         text = _validate_check(session, cat, tdef, el.this)
         con = ConstraintDef(cat.allocate_oid(), name, "c", tdef.oid,
-                            expr=text)
-        if not creating:
+                            expr=text, validated=not not_valid)
+        if not creating and not not_valid:
             _check_rows(session, txn, cat, tdef, name, el.this)
         cat.add_constraint(con)
         return tdef
     if isinstance(el, exp.ForeignKey):
-        return _add_fk(session, txn, cat, tdef, el, cname, used, creating)
+        return _add_fk(session, txn, cat, tdef, el, cname, used, creating, not_valid)
     raise errors.FeatureNotSupported(f"constraint {_sql(el)} is not supported")
 
 
 def _add_fk(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
-            el: exp.ForeignKey, cname: str | None, used: set[str], creating: bool) -> TableDef:
+            el: exp.ForeignKey, cname: str | None, used: set[str], creating: bool,
+            not_valid: bool = False) -> TableDef:
     names = [i.name for i in el.expressions]
     attnums = _attnums(tdef, names)
     ref = el.args.get("reference")
@@ -552,8 +558,8 @@ def _add_fk(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
     con = ConstraintDef(cat.allocate_oid(), name, "f", tdef.oid, attnums,
                         ref_table_oid=parent.oid, ref_attnums=tuple(ref_attnums),
                         on_delete=on_delete, on_update=on_update, deferrable=deferrable,
-                        initially_deferred=initially_deferred)
-    if not creating:
+                        initially_deferred=initially_deferred, validated=not not_valid)
+    if not creating and not not_valid:
         _check_fk_rows(session, txn, cat, tdef, parent, con)
     cat.add_constraint(con)
     return tdef
@@ -577,6 +583,16 @@ def _check_unique(txn: Transaction, tdef: TableDef, idx: IndexDef) -> None:
                 f'could not create unique index "{idx.name}"',
                 detail=f"Key ({cols})=({', '.join(str(v) for v in vals)}) is duplicated.")
         seen[key] = True
+
+
+def validate_existing_rows(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
+                           con: ConstraintDef) -> None:
+    """The row checks ADD CONSTRAINT ... NOT VALID skipped (VALIDATE CONSTRAINT)."""
+    if con.kind == "c":
+        from aiondb.sql.bind_dml import parse_expression
+        _check_rows(session, txn, cat, tdef, con.name, parse_expression(con.expr or "true"))
+    else:
+        _check_fk_rows(session, txn, cat, tdef, cat.table(con.ref_table_oid), con)
 
 
 def _check_rows(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef, name: str,

@@ -69,6 +69,8 @@ class ConstraintDef:
     on_update: str = "a"
     deferrable: bool = False
     initially_deferred: bool = False
+    # ADD ... NOT VALID: existing rows were not checked (VALIDATE CONSTRAINT does)
+    validated: bool = True
 
 
 @dataclass(frozen=True)

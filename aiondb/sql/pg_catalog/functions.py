@@ -268,7 +268,8 @@ def constraint_definition(ctx: Any, con: ConstraintDef, pretty: bool) -> str:
         return ", ".join(qi(t.columns[t.position(a)].name) for a in attnums)
     if con.kind == "c":
         cols = table.columns if isinstance(table, TableDef) else ()
-        return f"CHECK ({deparse(con.expr or '', cols, pretty, T.BOOL)})"
+        text = f"CHECK ({deparse(con.expr or '', cols, pretty, T.BOOL)})"
+        return text if con.validated else text + " NOT VALID"
     if con.kind in ("p", "u"):
         text = f"{'PRIMARY KEY' if con.kind == 'p' else 'UNIQUE'} ({names(table, con.attnums)})"
     else:
@@ -283,7 +284,7 @@ def constraint_definition(ctx: Any, con: ConstraintDef, pretty: bool) -> str:
         text += " DEFERRABLE"
     if con.initially_deferred:
         text += " INITIALLY DEFERRED"
-    return text
+    return text if con.validated else text + " NOT VALID"
 
 
 @func("pg_get_constraintdef", (T.OID,), T.TEXT, needs_ctx=True)

@@ -244,7 +244,7 @@ def _pg_constraint(ctx: Any) -> Iterator[dict[str, Any]]:
         yield {"oid": c.oid, "conname": c.name,
                "connamespace": table.schema_oid if table is not None else 0,
                "contype": c.kind, "condeferrable": c.deferrable,
-               "condeferred": c.initially_deferred, "convalidated": True,
+               "condeferred": c.initially_deferred, "convalidated": c.validated,
                "conrelid": c.table_oid, "conindid": _fk_index(cat, c) if fk else c.index_oid,
                "confrelid": c.ref_table_oid, "confupdtype": c.on_update if fk else " ",
                "confdeltype": c.on_delete if fk else " ",
