@@ -60,6 +60,8 @@ def _minus(lsn: int, n: Decimal) -> int:
 def _to_lsn(v: Decimal) -> int:
     """As PostgreSQL: the numeric sum, rounded half away from zero; out of
     range is 22023 there, not 22003."""
+    if v.is_infinite():
+        raise errors.FeatureNotSupported("cannot convert infinity to pg_lsn")
     i = int(v.to_integral_value(ROUND_HALF_UP))
     if not 0 <= i <= _MAX:
         raise errors.InvalidParameterValue("pg_lsn out of range")

@@ -135,15 +135,14 @@ def load_checkpoint(db: Database, reader: CheckpointReader) -> int:
 class CheckpointStats:
     """Counters since the server started (pg_stat_bgwriter's checkpoint
     columns): checkpoints started on the interval and on request (CHECKPOINT,
-    WAL volume, shutdown), as PostgreSQL counts them, skipped ones included."""
+    WAL volume), as PostgreSQL counts them, skipped ones included; the time
+    and bytes of those written."""
 
     def __init__(self) -> None:
         self.timed = 0
         self.requested = 0
         self.write_ms = 0.0
         self.bytes = 0
-        self.last_lsn = 0
-        self.last_time: float | None = None     # time.time() of the last one written
 
 
 class TenantStore:
@@ -256,8 +255,6 @@ class TenantStore:
             st = self.stats
             st.write_ms += summary["seconds"] * 1000
             st.bytes += summary["bytes"]
-            st.last_lsn = lsn
-            st.last_time = time.time()
             _say(progress, f'checkpoint "{name}" ({why}) complete at LSN {format_lsn(lsn)}: '
                            f'{summary["tables"]} tables, {summary["rows"]} rows, '
                            f'{_fmt_bytes(summary["bytes"])} in {summary["seconds"]:.2f} s; '

@@ -12,6 +12,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from aiondb import errors
 from aiondb import types as T
 from aiondb.sql.dialect import AionDB
 from aiondb.sql.functions import ANY, func, srf
@@ -498,7 +499,6 @@ def _acldefault(ctx: Any, kind: str, owner: int) -> list[str]:
     ACLs with it to decide what to GRANT or REVOKE)."""
     rights = _DEFAULT_ACL.get(kind)
     if rights is None:
-        from aiondb import errors
         raise errors.InternalError(f"unrecognized object type abbreviation: {kind}")
     name = _userbyid(ctx, owner)
     world, own = rights
