@@ -59,7 +59,7 @@ class Binder(PredicateBinder, CallBinder):
     def literal(self, node: exp.Literal) -> Expr:
         text = node.this
         if node.is_string:
-            return Const(text, T.UNKNOWN)
+            return Const(text, T.UNKNOWN, node)
         if re.fullmatch(r"\d+", text):
             v = int(text)
             if v <= 2147483647:
@@ -102,11 +102,17 @@ class Binder(PredicateBinder, CallBinder):
                 return Const(None, target)
             if target.oid == T.UNKNOWN.oid:
                 return e
-            if target.oid in (T.REGCLASS.oid, T.REGTYPE.oid, T.REGPROC.oid,
-                              T.REGNAMESPACE.oid, T.REGROLE.oid):
-                return self._reg_const(e.value, target)
-            return Const(parse_text(target, e.value, self.session.tz,
-                                    self.session.statement_time()), target)
+            try:
+                if target.oid in (T.REGCLASS.oid, T.REGTYPE.oid, T.REGPROC.oid,
+                                  T.REGNAMESPACE.oid, T.REGROLE.oid):
+                    return self._reg_const(e.value, target)
+                return Const(parse_text(target, e.value, self.session.tz,
+                                        self.session.statement_time()), target)
+            except errors.DatabaseError as exc:
+                # as PostgreSQL: the literal is pointed at (LINE 1: ... ^)
+                if e.src is not None:
+                    errpos.locate(exc, e.src)
+                raise
         if isinstance(e, Const) and e.value is None:
             return Const(None, target)
         ctxt = casts.coercion(src, target)
@@ -306,11 +312,7 @@ class Binder(PredicateBinder, CallBinder):
     def _cast(self, node: exp.Cast, scope: Scope) -> Expr:
         target = resolve_type(node.args["to"])
         arg = self.expr(node.this, scope)
-        if arg.type.oid == T.UNKNOWN.oid and isinstance(arg, Const) and arg.value is not None:
-            if target.oid in (T.REGCLASS.oid, T.REGTYPE.oid, T.REGPROC.oid, T.REGNAMESPACE.oid,
-                              T.REGROLE.oid):
-                return self._reg_const(arg.value, target)
-        return self.coerce(arg, target, "e")
+        return self.coerce(arg, target, "e")    # a literal is read now (reg* names resolved)
 
     def _reg_const(self, text: str, target: T.SqlType) -> Expr:
         """A reg* literal ('seq'::regclass) names a catalog object: resolved now,

@@ -33,6 +33,8 @@ class Expr:
 class Const(Expr):
     value: Any
     type: T.SqlType
+    # a string literal's AST node: an error in reading it as a type points there
+    src: Any = field(default=None, compare=False, repr=False)
 
     def __hash__(self) -> int:
         return hash((self.type.oid, repr(self.value)))

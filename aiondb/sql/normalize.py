@@ -75,9 +75,11 @@ def _is_sign(minus: Token | None, before: Token | None) -> bool:
     return before.kind == "word" and before.value in _SIGN_CONTEXT_WORDS
 
 
-def normalize(sql: str) -> tuple[str, list[Any], list[T.SqlType]] | None:
+def normalize(sql: str, positions: list[int] | None = None
+              ) -> tuple[str, list[Any], list[T.SqlType]] | None:
     """(template text, literal values, their types), or None when the
-    statement is not worth or not safe to normalize."""
+    statement is not worth or not safe to normalize. With positions: also
+    where each literal starts in sql (an error in one points there)."""
     try:
         toks = tokenize(sql)
     except errors.DatabaseError:
@@ -136,6 +138,8 @@ def normalize(sql: str) -> tuple[str, list[Any], list[T.SqlType]] | None:
                 values.append(value)
                 types.append(t)
                 start = prev.pos if negative and prev is not None else tok.pos
+                if positions is not None:
+                    positions.append(tok.pos)
                 parts.append(sql[last:start])
                 parts.append(f"${len(values)}")
                 last = tok.pos + len(tok.text)

@@ -28,6 +28,7 @@ from aiondb.sql import settings as S
 from aiondb.sql import statements as st
 from aiondb.sql.bind_dml import StatementBinder
 from aiondb.sql.executor import ExecContext, build
+from aiondb.sql.normalize import normalize
 from aiondb.sql.plan import Plan
 from aiondb.sql.planner import optimize
 from aiondb.sql.prepared import Cursor, PlanEntry, Portal, PreparedStatement
@@ -413,7 +414,7 @@ class Session(NameResolutionMixin, ExtendedProtocolMixin):
         self.started = True
         try:
             return await self.in_transaction(lambda txn: ddl.execute_ddl(self, txn, ast))
-        except errpos.LOCATED as exc:     # CREATE VIEW / TABLE AS naming an unknown column
+        except errors.DatabaseError as exc:  # CREATE VIEW / TABLE AS: an unknown name, a bad literal
             errpos.statement_position(exc, ast, stmt.offset, stmt.text)
             raise
 
@@ -438,7 +439,10 @@ class Session(NameResolutionMixin, ExtendedProtocolMixin):
         ast = stmt.ast
         try:
             plan, kind, tag = _bind_statement(binder, ast)
-        except errpos.LOCATED as exc:
+        except errors.DatabaseError as exc:
+            # an unknown name, or a literal that is no value of its type
+            if not isinstance(exc, errpos.LOCATED) and getattr(exc, "ast_node", None) is None:
+                raise
             if stmt.params is not None and getattr(exc, "ast_node", None) is not None:
                 # a literal-normalized template: its offsets are not the text's,
                 # so bind the statement as written to report the position
@@ -474,7 +478,17 @@ class Session(NameResolutionMixin, ExtendedProtocolMixin):
             if declared.oid == T.UNKNOWN.oid and i < len(entry.param_types):
                 t = entry.param_types[i]
                 if t.oid not in (T.TEXT.oid, T.UNKNOWN.oid, T.NAME.oid) or t.typmod != -1:
-                    out[i] = self.text_to_value(t, v)
+                    try:
+                        out[i] = self.text_to_value(t, v)
+                    except errors.DatabaseError as exc:
+                        # as PostgreSQL: a literal that is no value of its type
+                        # is pointed at (LINE 1: ... ^)
+                        if exc.position is None:
+                            where: list[int] = []
+                            normalize(stmt.text, where)
+                            if i < len(where):
+                                exc.position = stmt.error_position(where[i])
+                        raise
         return out
 
     def text_to_value(self, t: T.SqlType, text: str) -> Any:

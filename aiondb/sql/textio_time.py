@@ -155,8 +155,12 @@ def _make_date(t: T.SqlType, text: str, y: int, m: int, d: int) -> dt.date:
         if y < 1 or y > 9999:
             raise errors.DatetimeFieldOverflow(
                 f'date out of range: "{text}"') from None
+        # as PostgreSQL: a month or day no calendar has may be fields read
+        # in the wrong order
         raise errors.DatetimeFieldOverflow(
-            f'date/time field value out of range: "{text}"') from None
+            f'date/time field value out of range: "{text}"',
+            hint='Perhaps you need a different "datestyle" setting.'
+            if not (1 <= m <= 12 and 1 <= d <= 31) else None) from None
 
 
 def _special_date(text: str, now: dt.datetime | None) -> dt.date | None:

@@ -349,8 +349,10 @@ async def _prepare_sql(session: Session, u: st.PrepareStmt, stmt: st.Statement) 
     oids = tuple(type_from_name(t).oid for t in u.param_types)
     try:
         session.prepare(u.name, u.statement.text, oids)
-    except errpos.LOCATED as exc:
-        if exc.position is not None:    # prepared from the inner text alone
+    except errors.DatabaseError as exc:
+        # an unknown name or a bad literal, positioned in the inner text alone
+        # (its syntax was checked with the whole statement)
+        if exc.position is not None:
             exc.position += u.statement.offset
         raise
     return _result("PREPARE")
@@ -402,7 +404,7 @@ async def _ddl(session: Session, u: Any, stmt: st.Statement) -> Result:
     from aiondb.sql import ddl
     try:
         return await session.in_transaction(lambda txn: ddl.execute_ddl(session, txn, u))
-    except errpos.LOCATED as exc:
+    except errors.DatabaseError as exc:
         # the query of CREATE MATERIALIZED VIEW / CREATE VIEW ... WITH (...),
         # parsed on its own at an offset within this statement
         inner = getattr(u, "statement", None) or getattr(u, "query", None)
