@@ -320,16 +320,23 @@ def drop(session: Session, txn: Transaction, node: D.DropStmt) -> Result:
                     continue
                 raise errors.InvalidSchemaName(f'schema "{name}" does not exist')
             members = [r for r in cat.relations.values() if r.schema_oid == sdef.oid]
-            if members and not node.cascade:
+            inside = frozenset(r.oid for r in members)
+            # as PostgreSQL reports them: an index or an owned sequence goes
+            # with its table, unnamed
+            listed = [r for r in members if not isinstance(r, IndexDef) and not (
+                isinstance(r, SequenceDef) and r.owned_by[0] in inside)]
+            if listed and not node.cascade:
                 raise errors.DependentObjectsStillExist(
                     f"cannot drop schema {name} because other objects depend on it",
-                    detail="\n".join(f"{_kind_name(r)} {name}.{r.name} depends on schema {name}"
-                                     for r in members[:10]),
+                    detail=_dependents_detail([f"{_kind_name(r)} {name}.{r.name} depends on "
+                                               f"schema {name}" for r in listed]),
                     hint="Use DROP ... CASCADE to drop the dependent objects too.")
+            cascaded = [f"{_kind_name(r)} {name}.{r.name}" for r in listed]
             for r in members:
                 if r.oid in cat.relations:
-                    _drop_relation(session, txn, cat, r, True)
+                    _drop_relation(session, txn, cat, r, True, inside, cascaded)
             cat.drop_schema(name)
+            _cascade_notice(session, cascaded)
         return _result(tag)
     # every name is resolved first: objects named together are dropped
     # together, and one depending on another of them does not block it
@@ -369,13 +376,26 @@ def drop(session: Session, txn: Transaction, node: D.DropStmt) -> Result:
             exc.message = "cannot drop desired object(s) because other objects depend on them"
             exc.args = (exc.message,)
         raise
+    _cascade_notice(session, cascaded)
+    return _result(tag)
+
+
+def _cascade_notice(session: Session, cascaded: list[str]) -> None:
+    """PostgreSQL's one notice for the statement, the objects in its detail."""
     if len(cascaded) == 1:
         session.notice(f"drop cascades to {cascaded[0]}")
     elif cascaded:
-        # PostgreSQL's one notice for the statement, the objects in its detail
         session.notice(f"drop cascades to {len(cascaded)} other objects",
-                       detail="\n".join(f"drop cascades to {c}" for c in cascaded))
-    return _result(tag)
+                       detail=_dependents_detail([f"drop cascades to {c}" for c in cascaded]))
+
+
+def _dependents_detail(lines: list[str]) -> str:
+    """At most 100 lines, as PostgreSQL reports them (the rest counted)."""
+    if len(lines) <= 100:
+        return "\n".join(lines)
+    more = len(lines) - 100
+    return "\n".join(lines[:100]) + \
+        f"\nand {more} other object{'s' if more > 1 else ''} (see server log for list)"
 
 
 def _cascades(session: Session, cascaded: list[str] | None, what: str) -> None:

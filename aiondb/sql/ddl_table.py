@@ -57,9 +57,13 @@ def _sql(node: exp.Expr) -> str:
 # --- helpers -------------------------------------------------------------------------------------------
 
 def _unique_name(cat: Catalog, schema_oid: int, base: str, used: set[str] | None = None) -> str:
+    """base, or base1, base2 ...: free among the schema's relations and the
+    constraints of its tables (PostgreSQL's ChooseConstraintName)."""
     base = base[:63]
     used = used or set()
-    names = {c.name for c in cat.constraints.values()} | used
+    rels = cat.relations
+    names = {c.name for c in cat.constraints.values()
+             if getattr(rels.get(c.table_oid), "schema_oid", None) == schema_oid} | used
     if (schema_oid, base) not in cat.names and base not in names:
         return base
     n = 1
