@@ -124,3 +124,20 @@ def test_parallel_directory_dump_and_restore(aion: AionServer, postgres: PgServe
     assert _contents(a.dsn("par_restored")) == _contents(a.dsn("par"))
     assert _normalized(_dump(bindir, a.host, a.port, a.user, "par_restored")) == \
         _normalized(_dump(bindir, a.host, a.port, a.user, "par"))
+
+
+def test_views_the_printer_does_not_model_dump_and_restore(aion: AionServer,
+                                                           postgres: PgServer) -> None:
+    """A view with WITH is dumped as its stored text, whose relations were
+    qualified when it was created: the dump (search_path '') restores."""
+    a, bindir = aion, postgres.bindir
+    _fresh(a.host, a.port, a.user, "ctev")
+    _psql(a.host, a.port, a.user, "ctev", "-c", "CREATE TABLE t (a int)",
+          "-c", "INSERT INTO t VALUES (1), (2)",
+          "-c", "CREATE VIEW v AS WITH w AS (SELECT a FROM t) SELECT a * 10 AS x FROM w")
+    dump = _dump(bindir, a.host, a.port, a.user, "ctev")
+    assert "FROM public.t" in dump
+    _fresh(a.host, a.port, a.user, "ctev_restored")
+    _psql(a.host, a.port, a.user, "ctev_restored", "-o", os.devnull, "-f", "-", input=dump)
+    with psycopg.connect(a.dsn("ctev_restored"), autocommit=True) as c:
+        assert c.execute("SELECT x FROM v ORDER BY x").fetchall() == [(10,), (20,)]

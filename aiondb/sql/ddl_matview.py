@@ -16,6 +16,7 @@ from aiondb.sql import ddl_parse as D
 from aiondb.sql import temp_tables
 from aiondb.sql.ddl_table import _binder, _result, _sql, check_pseudo_types
 from aiondb.sql.scope import Scope
+from aiondb.sql.view_names import qualify_relations
 from aiondb.storage.catalog import ColumnDef, MatViewDef, TableDef
 from aiondb.storage.table import NOT_INDEXED, TableData, index_key_fn, index_labels, key_has_null
 
@@ -54,7 +55,8 @@ def create_matview(session: Session, txn: Transaction, node: D.CreateMatView) ->
         raise errors.FeatureNotSupported("materialized views must not use temporary tables "
                                          "or views")
     mv = MatViewDef(cat.allocate_oid(), name, schema_oid, cols, (), "heap", (), len(cols) + 1,
-                    sql=_sql(node.query.ast), populated=node.with_data, depends=depends)
+                    sql=_sql(qualify_relations(session, cat, node.query.ast)),
+                    populated=node.with_data, depends=depends)
     cat.add_relation(mv)
     txn.create_table_data(mv)
     if not node.with_data:

@@ -26,6 +26,7 @@ from aiondb.sql.ddl_table import (
 )
 from aiondb.sql.index_keys import check_index_expression
 from aiondb.sql.scope import Scope
+from aiondb.sql.view_names import qualify_relations
 from aiondb.storage.catalog import (
     Catalog,
     ColumnDef,
@@ -154,14 +155,13 @@ def create_view(session: Session, txn: Transaction, node: exp.Create) -> Result:
     depends = tuple(sorted({p.table.oid for p in walk_plan(plan) if hasattr(p, "table") and
                             isinstance(p.table, TableDef)} | binder.views_read))
     existing = cat.lookup(schema_oid, table.name)
+    sql = _sql(qualify_relations(session, cat, query))
     if existing is not None:
         if not node.args.get("replace") or not isinstance(existing, ViewDef):
             raise errors.DuplicateTable(f'relation "{table.name}" already exists')
-        cat.replace_relation(ViewDef(existing.oid, table.name, schema_oid, _sql(query), cols,
-                                     depends))
+        cat.replace_relation(ViewDef(existing.oid, table.name, schema_oid, sql, cols, depends))
         return _result("CREATE VIEW")
-    cat.add_relation(ViewDef(cat.allocate_oid(), table.name, schema_oid, _sql(query), cols,
-                             depends))
+    cat.add_relation(ViewDef(cat.allocate_oid(), table.name, schema_oid, sql, cols, depends))
     return _result("CREATE VIEW")
 
 

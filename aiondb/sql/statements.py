@@ -17,6 +17,7 @@ from aiondb import errors
 from aiondb.sql.dialect import AionDB
 from aiondb.sql.lexer import split_statements, tokenize
 from aiondb.sql.stmt_nodes import (  # noqa: F401 - re-exported: callers use st.<Node>
+    AlterDatabaseOwner,
     BackupTenant,
     Begin,
     CheckpointStmt,

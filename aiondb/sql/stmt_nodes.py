@@ -88,6 +88,12 @@ class CreateDatabase:
 
 
 @dataclass(frozen=True)
+class AlterDatabaseOwner:
+    name: str
+    owner: str
+
+
+@dataclass(frozen=True)
 class DropDatabase:
     name: str
     if_exists: bool = False

@@ -10,6 +10,7 @@ from aiondb import errors
 from aiondb.sql.lexer import Token, TokenReader
 from aiondb.sql.stmt_copy import _parse_copy
 from aiondb.sql.stmt_nodes import (
+    AlterDatabaseOwner,
     BackupTenant,
     Begin,
     CheckpointStmt,
@@ -335,6 +336,14 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
         name = u.ident()
         # ignore WITH OWNER/ENCODING/TEMPLATE/LOCALE... options, as a convenience
         return CreateDatabase(name, ine)
+    if first == "alter" and second == "database" and len(toks) >= 6 and \
+            toks[3].value == "owner" and toks[4].value == "to":
+        u.i = 2
+        name = u.ident()
+        u.i = 5
+        owner = u.ident()
+        u.end()
+        return AlterDatabaseOwner(name, owner)
     if first == "drop" and second == "database":
         u.i = 2
         ie = u.words("if", "exists")

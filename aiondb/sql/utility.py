@@ -256,6 +256,18 @@ async def _create_database(session: Session, u: st.CreateDatabase, stmt: st.Stat
     return _result("CREATE DATABASE")
 
 
+async def _alter_database_owner(session: Session, u: st.AlterDatabaseOwner,
+                                stmt: st.Statement) -> Result:
+    """OWNER TO the one role there is (what pg_dump -C and pg_dumpall write):
+    nothing to change."""
+    if u.name not in session.engine.registry.names():
+        raise errors.InvalidCatalogName(f'database "{u.name}" does not exist')
+    if u.owner != session.user and u.owner not in ("current_user", "current_role",
+                                                   "session_user"):
+        raise errors.UndefinedObject(f'role "{u.owner}" does not exist')
+    return _result("ALTER DATABASE")
+
+
 async def _drop_database(session: Session, u: st.DropDatabase, stmt: st.Statement) -> Result:
     _no_block(session, "DROP DATABASE")
     reg = session.engine.registry
@@ -424,6 +436,7 @@ _HANDLERS: dict[type, Any] = {
     st.SetVar: _set, st.SetTransaction: _set_transaction, st.ResetVar: _reset,
     st.Show: _show, st.CheckpointStmt: _checkpoint, st.Discard: _discard,
     st.Deallocate: _deallocate, st.CreateDatabase: _create_database,
+    st.AlterDatabaseOwner: _alter_database_owner,
     st.DropDatabase: _drop_database, st.BackupTenant: _backup, st.RestoreTenant: _backup,
     st.NoOp: _noop, st.DeclareCursor: _declare, st.FetchStmt: _fetch,
     st.CloseCursor: _close_cursor, st.PrepareStmt: _prepare_sql, st.ExecuteStmt: _execute_sql,
