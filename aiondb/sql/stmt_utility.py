@@ -336,11 +336,13 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
         name = u.ident()
         # ignore WITH OWNER/ENCODING/TEMPLATE/LOCALE... options, as a convenience
         return CreateDatabase(name, ine)
-    if first == "alter" and second == "database" and len(toks) >= 6 and \
-            toks[3].value == "owner" and toks[4].value == "to":
+    if first == "alter" and second == "database" and len(toks) >= 4 and \
+            toks[3].value == "owner":
         u.i = 2
         name = u.ident()
-        u.i = 5
+        u.i = 4
+        if u.word("to") is None:
+            raise u.error()
         owner = u.ident()
         u.end()
         return AlterDatabaseOwner(name, owner)

@@ -499,7 +499,7 @@ def _acldefault(ctx: Any, kind: str, owner: int) -> list[str]:
     ACLs with it to decide what to GRANT or REVOKE)."""
     rights = _DEFAULT_ACL.get(kind)
     if rights is None:
-        raise errors.InternalError(f"unrecognized object type abbreviation: {kind}")
+        raise errors.InternalError(f"unrecognized objtype abbreviation: {kind}")
     name = _userbyid(ctx, owner)
     world, own = rights
     out = [f"={world}/{name}"] if world else []
