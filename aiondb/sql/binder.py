@@ -311,7 +311,15 @@ class Binder(PredicateBinder, CallBinder):
 
     def _cast(self, node: exp.Cast, scope: Scope) -> Expr:
         target = resolve_type(node.args["to"])
-        arg = self.expr(node.this, scope)
+        inner = node.this
+        if isinstance(inner, exp.Array) and inner.expressions and target.elem is not None and \
+                target.elem.elem is None:
+            # ARRAY[...]::type[]: as in PostgreSQL the elements take the element
+            # type (a bad literal among them is pointed at)
+            elems = [self.expr(e, scope) for e in inner.expressions]
+            if all(e.type.elem is None for e in elems):
+                return ArrayCtor([self.coerce(e, target.elem, "e") for e in elems], target)
+        arg = self.expr(inner, scope)
         return self.coerce(arg, target, "e")    # a literal is read now (reg* names resolved)
 
     def _reg_const(self, text: str, target: T.SqlType) -> Expr:

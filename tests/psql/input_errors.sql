@@ -29,3 +29,13 @@ PREPARE p3 AS SELECT nosuchcol;
 CREATE VIEW pv AS SELECT 'x'::int AS a;
 CREATE MATERIALIZED VIEW pm AS SELECT 'y'::int AS a;
 CREATE TABLE pt2 AS SELECT '2020-13-01'::date AS d;
+-- ARRAY[...]::type[]: the elements take the element type
+SELECT ARRAY['a','b']::int[];
+SELECT ARRAY['1','2']::int[], pg_typeof(ARRAY['1','2']::int[]);
+SELECT ARRAY[1.5, 2.5]::int[];
+SELECT ARRAY['1.5']::int[];
+SELECT ARRAY['2020-01-01', '2020-13-01']::date[];
+SELECT ARRAY[1, 2]::text[];
+SELECT ARRAY['x', NULL]::varchar(1)[];
+SELECT ARRAY['xy']::varchar(1)[];
+SELECT ARRAY[ARRAY['1'], ARRAY['2']]::int[];
