@@ -319,6 +319,7 @@ class Binder(PredicateBinder, CallBinder):
             elems = [self.expr(e, scope) for e in inner.expressions]
             if all(e.type.elem is None for e in elems):
                 return ArrayCtor([self.coerce(e, target.elem, "e") for e in elems], target)
+            return self.coerce(self._array_of(elems, inner), target, "e")
         arg = self.expr(inner, scope)
         return self.coerce(arg, target, "e")    # a literal is read now (reg* names resolved)
 
@@ -423,7 +424,9 @@ class Binder(PredicateBinder, CallBinder):
         return Case([(cond, self.coerce(a, t))], self.coerce(b, t) if b is not None else None, t)
 
     def _array(self, node: exp.Array, scope: Scope) -> Expr:
-        elems = [self.expr(e, scope) for e in node.expressions]
+        return self._array_of([self.expr(e, scope) for e in node.expressions], node)
+
+    def _array_of(self, elems: list[Expr], node: exp.Array) -> Expr:
         if not elems:
             if isinstance(node.parent, exp.Cast):     # ARRAY[]::int[]
                 return Const([], T.TEXT.array_of())
