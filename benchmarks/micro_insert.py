@@ -9,7 +9,7 @@ network. With --durable the tenant is in a temporary data directory
 sealed and written but the fsync wait is left out; --no-fsync also makes
 fdatasync a no-op, leaving only the Python work of the commit path.
 
-    python benchmarks/micro_insert.py [--durable [--sync] [--no-fsync]] [--clients N] [--profile]
+    python benchmarks/micro_insert.py [--durable [--sync] [--no-fsync]] [--clients N] [--profile [--profile-out FILE]]
         [--flush inline|process|thread] [--inserts N] [--rounds R]
 
 Under `valgrind --tool=callgrind` (small --inserts and --rounds) the
@@ -107,6 +107,8 @@ async def main(profile: bool, durable: bool, sync: bool = False, clients: int = 
         if prof:
             prof.disable()
     if prof:
+        if "--profile-out" in sys.argv:
+            prof.dump_stats(sys.argv[sys.argv.index("--profile-out") + 1])
         pstats.Stats(prof).sort_stats("tottime").print_stats(35)
     kind = (f"durable (synchronous_commit {'on' if sync else 'off'})" if durable
             else "ephemeral")

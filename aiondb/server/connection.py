@@ -169,7 +169,7 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
                             # no coroutine chain
                             self._commit_wait = None
                             try:
-                                await wait[1][1]
+                                await wait.flush
                             except Exception:  # noqa: BLE001 - sync_finish raises it
                                 pass
                             self._commit_flushed(wait)

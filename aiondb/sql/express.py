@@ -8,7 +8,8 @@ run per row besides NOT NULL: no CHECK constraint, foreign key, generated
 column, or expression/partial index key. The row is then the plan's
 template with the parameters dropped in, and it goes straight to
 Transaction.insert, which does the same locking, key and uniqueness checks
-as the executor. Anything unusual (a NULL in a NOT NULL column, a lock to
+as the executor; or, when the statement is the whole transaction, to
+storage/single_commit.py, which inserts and commits in one step. Anything unusual (a NULL in a NOT NULL column, a lock to
 wait for, a cast that needs the executor's context) returns False with
 nothing done, and the statement takes the general path, which reports or
 waits exactly as before."""
@@ -61,9 +62,9 @@ def plan_express_insert(plan: P.Plan, rules: Any) -> ExpressInsert | None:
     return ExpressInsert(plan.table, tuple(row), tuple(slots), tuple(rules.not_null))
 
 
-def run_express_insert(ex: ExpressInsert, txn: Transaction, params: list[Any]) -> bool:
-    """Insert the row into txn (a new implicit transaction). False, with
-    nothing done, when the general path must run the statement instead."""
+def express_row(ex: ExpressInsert, params: list[Any]) -> tuple | None:
+    """The row to insert; None when the general path must run the statement
+    (a NULL for a NOT NULL column, a cast that needs the executor)."""
     row = list(ex.template)
     for i, pos, cast in ex.slots:
         v = params[i]
@@ -73,14 +74,20 @@ def run_express_insert(ex: ExpressInsert, txn: Transaction, params: list[Any]) -
             except errors.DatabaseError:
                 raise
             except Exception:  # noqa: BLE001 - a cast that needs the executor's context
-                return False
+                return None
         row[pos] = v
     for pos in ex.not_null:
         if row[pos] is None:
-            return False
+            return None
+    return tuple(row)
+
+
+def insert_row(ex: ExpressInsert, txn: Transaction, row: tuple) -> bool:
+    """Insert the row into txn (a new implicit transaction). False, with
+    nothing done, when the general path must run the statement instead."""
     txn.begin_statement()
     try:
-        txn.insert(ex.table, tuple(row))
+        txn.insert(ex.table, row)
     except LockWait:
         txn.rollback_to_mark(0)
         return False

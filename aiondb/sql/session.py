@@ -114,6 +114,8 @@ class Session(NameResolutionMixin, ExtendedProtocolMixin):
         self.sleeps_done = 0
         self.started = False        # the running statement got past planning
         self.temp_on_commit: dict[int, str] = {}    # temp table oid → 'delete' | 'drop'
+        # an express INSERT's commit, begun at Execute, for the Sync to hand over
+        self.express_commit: Any = None
         self.deferred: Any = None     # deferred.DeferredState of the transaction, if any
         self.last_sequence_value: int | None = None
         self.sequence_values: dict[int, int] = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlglot import exp
 
@@ -15,14 +15,12 @@ from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import plan as P
 from aiondb.sql import statements as st
-from aiondb.sql.express import plan_express_insert, run_express_insert
+from aiondb.sql.express import express_row, insert_row, plan_express_insert
 from aiondb.sql.plan import OutCol
 from aiondb.sql.prepared import PlanEntry, Portal, PreparedStatement, text_param_decoder
 from aiondb.sql.results import INSERTED_ONE, STREAM_BATCH, Result, rows_then, settle
 from aiondb.sql.textio import UTC
-
-if TYPE_CHECKING:
-    from aiondb.storage.txn import Transaction
+from aiondb.storage import single_commit
 
 DML = (exp.Insert, exp.Update, exp.Delete)
 QUERY = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
@@ -260,9 +258,20 @@ class ExtendedProtocolMixin:
                 "read committed", "read uncommitted") or \
                 self.values["default_transaction_read_only"] == "on":
             return False
+        row = express_row(ex, params)
+        if row is None:
+            return False
         self.implicit_txn = True
         self.sleeps_done = 0
-        return run_express_insert(ex, self._ensure_txn(), params)
+        txn = self._ensure_txn()
+        if not self.temp_on_commit and self.deferred is None:
+            # the statement is the transaction: insert and commit in one step
+            done = single_commit.start(txn, ex.table, row)
+            if done is not False:
+                self._detach_for_commit()
+                self.express_commit = done      # sync_start hands it over
+                return True
+        return insert_row(ex, txn, row)
 
     def _format_decoders(self, entry: PlanEntry, formats: tuple[int, ...]
                          ) -> list[Callable[[bytes], Any]] | None:
@@ -297,8 +306,14 @@ class ExtendedProtocolMixin:
         """Sync without a coroutine when committing the implicit transaction
         needs nothing but its WAL flush (no deferred constraints, no ON COMMIT
         actions): the fast lane's Sync. True: done. False: use sync(). Else a
-        pending commit: wait until pending[1][1] (its flush) is done, then
-        sync_finish(pending). Raises the commit's error."""
+        PendingCommit: wait until its flush is done, then sync_finish(it).
+        Raises the commit's error."""
+        done = self.express_commit
+        if done is not None:        # committed, or committing, by _express
+            self.express_commit = None
+            if self.portals:
+                self.portals = {}
+            return done
         if self.in_block or self.failed or self.deferred is not None or self.temp_on_commit:
             return False
         if self.portals:
@@ -307,12 +322,11 @@ class ExtendedProtocolMixin:
         if txn is None:
             return True
         pending = txn.commit_start()
-        return True if pending is None else (txn, pending)
+        return True if pending is None else single_commit.TxnCommit(txn, pending)
 
     @staticmethod
-    def sync_finish(pending: tuple[Transaction, Any]) -> None:
-        txn, flush = pending
-        txn.commit_finish(flush)
+    def sync_finish(pending: single_commit.PendingCommit) -> None:
+        pending.finish()
 
     async def execute_portal(self, name: str, max_rows: int) -> tuple[Result, bool]:
         """Run (or continue) a portal. Returns (result, suspended)."""

@@ -24,6 +24,11 @@ class Durability(Protocol):
         log_commit_end; None when there is nothing to wait for
         (synchronous_commit off)."""
 
+    def log_write_start(self, xid: int, payload: bytearray, sync: bool
+                        ) -> asyncio.Future | None:
+        """log_commit_start for a commit payload the caller encoded itself
+        (payloads.encode_single_write)."""
+
     def log_commit_end(self, fut: asyncio.Future) -> None:
         """The flush `fut` is done (its exception, if any, is the commit's)."""
 

@@ -166,8 +166,12 @@ class TenantStore:
 
     def log_commit_start(self, db: Database, txn: Transaction,
                          cs: ChangeSet) -> asyncio.Future | None:
-        payload = payloads.encode_commit(cs)
-        lsn, prev, fut = self.wal.append(COMMIT, txn.xid, payload, txn.synchronous_commit)
+        return self.log_write_start(txn.xid, payloads.encode_commit(cs), txn.synchronous_commit)
+
+    def log_write_start(self, xid: int, payload: bytearray, sync: bool
+                        ) -> asyncio.Future | None:
+        """log_commit_start for a payload built by the caller (storage/single_commit.py)."""
+        lsn, prev, fut = self.wal.append(COMMIT, xid, payload, sync)
         if fut is None:
             self._check_wal_volume()
             return None

@@ -94,6 +94,15 @@ def encode_commit(cs: ChangeSet) -> bytearray:
     return out      # not copied into bytes: a big commit's payload is large
 
 
+def encode_single_write(oid: int, key: Any, row: tuple) -> bytearray:
+    """encode_commit's bytes for a change set of one row write to one table."""
+    out = bytearray(_ONE_TABLE_HEAD)
+    out += _II.pack(oid, 1)
+    encode_pairs(((key, row),), out, True)
+    out += _NO_SEQUENCES
+    return out
+
+
 def _encode_writes(oid: int, w: dict[Any, tuple | None], out: bytearray) -> None:
     out += _II.pack(oid, len(w))
     encode_pairs(w.items(), out, True)

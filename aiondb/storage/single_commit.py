@@ -1,0 +1,137 @@
+"""A one-row INSERT that is its transaction's only write, committed in one
+step (the commonest write: an autocommit INSERT of one row, as pgbench and
+applications send it).
+
+Transaction.insert followed by Transaction.commit does the same with the
+general machinery: an undo journal, a write set, a change set built for the
+WAL record and again to apply it, and five layers of commit calls. Here the
+row goes straight from the checks to the WAL record and, once durable, into
+the table. The checks are the general path's (table lock, row lock, key
+taken), and anything they would have to wait for or report (a lock held by
+another transaction, a duplicate key, a unique secondary index to claim)
+makes start() return False with nothing done: the general path then runs
+the statement and waits or reports exactly as before.
+
+The WAL record is the one Transaction.commit writes for the same row
+(payloads.encode_single_write), and the row is applied with the same
+TableData.apply, so recovery and the general path cannot tell the two apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiondb.storage import payloads
+from aiondb.storage.catalog import TableDef
+from aiondb.storage.database import Database
+from aiondb.storage.txn import Transaction
+
+
+class PendingCommit:
+    """A commit whose WAL flush is under way: wait for `flush`, then
+    finish(), which applies it or raises the flush's error."""
+
+    __slots__ = ("flush",)
+    flush: asyncio.Future
+
+    def finish(self) -> None:
+        raise NotImplementedError
+
+
+class TxnCommit(PendingCommit):
+    """Transaction.commit_start's pending commit."""
+
+    __slots__ = ("txn", "pending")
+
+    def __init__(self, txn: Transaction, pending: tuple[Any, asyncio.Future]) -> None:
+        self.txn = txn
+        self.pending = pending
+        self.flush = pending[1]
+
+    def finish(self) -> None:
+        self.txn.commit_finish(self.pending)
+
+
+class SingleInsertCommit(PendingCommit):
+    __slots__ = ("txn", "oid", "key", "row")
+
+    def __init__(self, txn: Transaction, oid: int, key: Any, row: tuple,
+                 flush: asyncio.Future) -> None:
+        self.txn = txn
+        self.oid = oid
+        self.key = key
+        self.row = row
+        self.flush = flush
+
+    def finish(self) -> None:
+        txn = self.txn
+        db = txn.db
+        try:
+            db.durability.log_commit_end(self.flush)  # type: ignore[union-attr]
+            self.flush.result()
+        except BaseException:
+            txn._finish("aborted")
+            raise
+        _apply(db, self.oid, self.key, self.row)
+        txn._finish("committed")
+
+
+def start(txn: Transaction, table: TableDef, row: tuple) -> SingleInsertCommit | bool:
+    """Insert `row` as the only write of `txn` (a new READ COMMITTED
+    transaction with nothing done yet) and start its commit. False: nothing
+    done, use the general path. True: committed and applied (nothing to wait
+    for). Else the pending commit. Raises, with txn aborted, if the commit
+    record cannot be written."""
+    db = txn.db
+    oid = table.oid
+    if db.read_only_reason is not None or txn.read_only or txn.state != "active" or \
+            txn.writes or txn.pending or txn.ddl or txn.sequences:
+        return False
+    td = db.tables.get(oid)
+    key_fn = td.key_fn if td is not None else None
+    if key_fn is None or td.definition is not table or db.exclusive_locks.get(oid) is not None \
+            or txn.catalog.unique_secondary_indexes(oid):
+        return False
+    key = key_fn(row)
+    lk = (oid, key)
+    locks = db.row_locks
+    if lk in locks or key in td.rows:
+        return False
+    # the general path's bookkeeping: DDL on the table waits for this
+    # transaction, and so does a writer of the same key, until it ends
+    txn.queried = True
+    txn.touched.add(oid)
+    users = db.table_users.get(oid)
+    if users is None:
+        db.table_users[oid] = {txn}
+    else:
+        users.add(txn)
+    locks[lk] = txn
+    txn.row_locks.append(lk)
+    dur = db.durability
+    if dur is not None:
+        try:
+            fut = dur.log_write_start(txn.xid, payloads.encode_single_write(oid, key, row),
+                                      txn.synchronous_commit)
+        except BaseException:
+            txn._finish("aborted")
+            raise
+        if fut is not None:
+            return SingleInsertCommit(txn, oid, key, row, fut)
+    _apply(db, oid, key, row)
+    txn._finish("committed")
+    return True
+
+
+def _apply(db: Database, oid: int, key: Any, row: tuple) -> None:
+    """Database.apply_changes for one inserted row."""
+    seq = db.commit_seq = db.commit_seq + 1
+    td = db.tables.get(oid)
+    if td is None:
+        return
+    keep = bool(db.snapshots)
+    td.apply(key, row, seq, keep)
+    td.last_commit_seq = seq
+    if keep:
+        db._versioned.add(td)
