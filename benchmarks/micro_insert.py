@@ -10,6 +10,7 @@ sealed and written but the fsync wait is left out; --no-fsync also makes
 fdatasync a no-op, leaving only the Python work of the commit path.
 
     python benchmarks/micro_insert.py [--durable [--sync] [--no-fsync]] [--clients N] [--profile [--profile-out FILE]]
+        [--asyncio]
         [--flush inline|process|thread] [--inserts N] [--rounds R]
 
 Under `valgrind --tool=callgrind` (small --inserts and --rounds) the
@@ -20,6 +21,9 @@ pgbench clients do: concurrent commits share a WAL flush.
 
 --sync keeps synchronous_commit on (each commit waits for its flush; with
 --no-fsync that wait is only the event loop's turn).
+
+The event loop is uvloop's, as in the server, unless --asyncio (or uvloop
+is not installed).
 
 --flush MODE is the WAL flush mode (default inline: in process mode the
 fdatasync runs in the sync process, which --no-fsync cannot reach, and this
@@ -123,5 +127,11 @@ if __name__ == "__main__":
     mode = sys.argv[sys.argv.index("--flush") + 1] if "--flush" in sys.argv else "inline"
     n_ins = int(sys.argv[sys.argv.index("--inserts") + 1]) if "--inserts" in sys.argv else 20000
     n_rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
+    if "--asyncio" not in sys.argv:
+        try:
+            import uvloop   # the server's loop (cli.py), unless told otherwise
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        except ImportError:
+            pass
     asyncio.run(main("--profile" in sys.argv, "--durable" in sys.argv, "--sync" in sys.argv,
                      n_clients, mode, n_ins, n_rounds))

@@ -126,6 +126,8 @@ class Sealer:
 
     def __init__(self, data_key: bytes) -> None:
         self._aead = AESGCM(data_key)
+        # the bound C method itself: one Python call less per WAL record
+        self.seal = self._aead.encrypt  # type: ignore[method-assign]
 
     def seal(self, nonce: bytes, plaintext: bytes, ad: bytes) -> bytes:
         return self._aead.encrypt(nonce, plaintext, ad)

@@ -299,7 +299,7 @@ class WalWriter:
         sync process is syncing was written before it was handed over."""
         return self._inflight.end if self._inflight is not None else self.flushed
 
-    def _buffer(self, seg: _Seg, rec: bytes) -> None:
+    def _buffer(self, seg: _Seg, rec: bytes | bytearray) -> None:
         p = self._pending
         if p and p[-1][0] is seg:
             buf = p[-1][2]
@@ -307,8 +307,8 @@ class WalWriter:
                 buf = p[-1][2] = bytearray(buf)
             buf += rec
         else:
-            # kept as it is: a big record is not copied again (a second record
-            # for the same write turns it into a bytearray)
+            # kept as it is (encode_record's fresh bytearray): a big record is
+            # not copied again, and the batch's next records extend it
             p.append([seg, self.end - seg.start, rec])
 
     def _schedule(self, soon: bool) -> None:

@@ -120,7 +120,7 @@ def encode_segment_header(tenant_oid: int, start: int, size: int) -> bytes:
 
 def encode_record(lsn: int, prev: int, sync: int, rtype: int, xid: int, ts: int,
                   payload: bytes | bytearray, sealer: Sealer | PlainSealer, ad_tenant: bytes,
-                  epoch: int) -> bytes:
+                  epoch: int) -> bytearray:
     length = REC_HDR_SIZE + len(payload) + sealer.overhead + 4
     if sealer.encrypted:
         hdr = REC_HDR.pack(length, lsn, prev, sync, rtype, FLAG_SEALED, 0, epoch, xid, ts)
@@ -128,8 +128,11 @@ def encode_record(lsn: int, prev: int, sync: int, rtype: int, xid: int, ts: int,
     else:
         hdr = REC_HDR.pack(length, lsn, prev, sync, rtype, 0, 0, epoch, xid, ts)
         body = payload
-    # one copy of the body, however big (the CRC continues from the header's)
-    return b"".join((hdr, body, CRC.pack(crc32c(body, crc32c(hdr)))))
+    # one copy of the body, however big, and one CRC call over header and body
+    rec = bytearray(hdr)
+    rec += body
+    rec += CRC.pack(crc32c(rec))
+    return rec
 
 
 @dataclass(slots=True)

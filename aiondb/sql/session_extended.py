@@ -261,17 +261,19 @@ class ExtendedProtocolMixin:
         row = express_row(ex, params)
         if row is None:
             return False
-        self.implicit_txn = True
         self.sleeps_done = 0
-        txn = self._ensure_txn()
         if not self.temp_on_commit and self.deferred is None:
-            # the statement is the transaction: insert and commit in one step
+            # the statement is the whole transaction: insert and commit in one
+            # step, without making it the session's (nothing else runs in it)
+            txn = self.db.begin()
+            txn.synchronous_commit = self.values.get("synchronous_commit") != "off"
             done = single_commit.start(txn, ex.table, row)
             if done is not False:
-                self._detach_for_commit()
                 self.express_commit = done      # sync_start hands it over
                 return True
-        return insert_row(ex, txn, row)
+            txn.rollback()                      # empty: nothing to undo
+        self.implicit_txn = True
+        return insert_row(ex, self._ensure_txn(), row)
 
     def _format_decoders(self, entry: PlanEntry, formats: tuple[int, ...]
                          ) -> list[Callable[[bytes], Any]] | None:
