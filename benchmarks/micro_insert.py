@@ -129,7 +129,7 @@ if __name__ == "__main__":
     n_rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
     if "--asyncio" not in sys.argv:
         try:
-            import uvloop   # the server's loop (cli.py), unless told otherwise
+            import uvloop  # the server's loop (cli.py), unless told otherwise
             asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
         except ImportError:
             pass
