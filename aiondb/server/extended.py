@@ -8,9 +8,13 @@ from typing import Any
 
 from aiondb import errors
 from aiondb.server.output import OutputMixin, _formats, _row_description, _row_encoders, as_db_error
-from aiondb.sql.results import STREAM_BATCH, Result
+from aiondb.sql.results import INSERTED_ONE, STREAM_BATCH, Result
 from aiondb.wire import codec
 from aiondb.wire import messages as m
+
+_INSERTED_ONE = codec.BIND_COMPLETE + codec.command_complete(INSERTED_ONE.tag)
+_INSERTED_ONE_DESCRIBED = codec.BIND_COMPLETE + codec.NO_DATA + \
+    codec.command_complete(INSERTED_ONE.tag)
 
 
 class ExtendedQueryMixin(OutputMixin):
@@ -104,6 +108,10 @@ class ExtendedQueryMixin(OutputMixin):
                 return None
             dec.consume_group(size)
             write = self.write
+            if res is INSERTED_ONE and not session.notices:
+                # the express INSERT's answer, the commonest: prebuilt
+                write(_INSERTED_ONE_DESCRIBED if describe else _INSERTED_ONE)
+                return self._fast_sync(session)
             write(codec.BIND_COMPLETE)
             cols = res.columns
             if cols is None:
@@ -126,6 +134,10 @@ class ExtendedQueryMixin(OutputMixin):
                     write(data_row([None if v is None else e(v)
                                     for v, e in zip(r, encs, strict=True)]))
             write(codec.command_complete(res.tag))
+        return self._fast_sync(session)
+
+    def _fast_sync(self, session: Any) -> bool:
+        """The fast lane group's Sync (see _fast_group)."""
         try:
             done = session.sync_start()
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
