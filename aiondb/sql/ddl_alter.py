@@ -18,13 +18,13 @@ from aiondb.sql.ddl_table import (
     _column_constraint,
     _column_type,
     _new_sequence,
-    _qualified,
     _result,
     _rewrite,
     _sql,
     _table_scope,
     _validate_generated,
     _visible_rows,
+    nextval_default,
     validate_existing_rows,
 )
 from aiondb.sql.expr import Col, compile_expr
@@ -35,6 +35,7 @@ from aiondb.storage.catalog import (
     MatViewDef,
     SequenceDef,
     TableDef,
+    ViewDef,
 )
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ def alter(session: Session, txn: Transaction, node: D.AlterTable) -> Result:
                 for con in list(cat.constraints.values()):
                     if isinstance(rel, IndexDef) and con.index_oid == rel.oid:
                         cat.replace_constraint(replace(con, name=a.new_name))
+            elif a.kind == "set_schema" and isinstance(rel, (SequenceDef, ViewDef)):
+                _move_relation(cat, rel, a.new_name or "")
             elif a.kind != "noop":
                 raise errors.WrongObjectType(f'"{rel.name}" is not a table')
         return _result(tag)
@@ -124,7 +127,7 @@ def _a_add_column(session: Session, txn: Transaction, cat: Catalog, tdef: TableD
         seq = replace(seq, owned_by=(tdef.oid, col.attnum))
         cat.replace_relation(seq)
         txn.db.seq_values.setdefault(seq.oid, [seq.start, False])
-        col = replace(col, default=f"nextval('{_qualified(cat, seq)}'::regclass)",
+        col = replace(col, default=nextval_default(seq),
                       sequence_oid=seq.oid, not_null=True)
         new = _replace_col(cat, new, col)
     binder = _binder(session, cat)
@@ -408,15 +411,28 @@ def _a_rename(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
     return new
 
 
+def _move_relation(cat: Catalog, rel: Any, schema: str) -> Any:
+    """SET SCHEMA for one relation (defaults naming it are bound by OID)."""
+    sdef = cat.schema(schema)
+    if sdef is None:
+        raise errors.InvalidSchemaName(f'schema "{schema}" does not exist')
+    if sdef.oid != rel.schema_oid and (sdef.oid, rel.name) in cat.names:
+        raise errors.DuplicateTable(f'relation "{rel.name}" already exists in schema '
+                                    f'"{sdef.name}"')
+    new = replace(rel, schema_oid=sdef.oid)
+    cat.replace_relation(new)
+    return new
+
+
 def _a_set_schema(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,
                   a: D.AlterAction) -> TableDef:
-    sdef = cat.schema(a.new_name or "")
-    if sdef is None:
-        raise errors.InvalidSchemaName(f'schema "{a.new_name}" does not exist')
-    new = replace(tdef, schema_oid=sdef.oid)
-    cat.replace_relation(new)
+    new = _move_relation(cat, tdef, a.new_name or "")
     for idx in cat.indexes_of(tdef.oid):
-        cat.replace_relation(replace(idx, schema_oid=sdef.oid))
+        cat.replace_relation(replace(idx, schema_oid=new.schema_oid))
+    # the sequences its columns own move with it, as in PostgreSQL
+    for rel in list(cat.relations.values()):
+        if isinstance(rel, SequenceDef) and rel.owned_by and rel.owned_by[0] == tdef.oid:
+            _move_relation(cat, rel, a.new_name or "")
     return new
 
 
@@ -454,7 +470,7 @@ def _a_add_identity(session: Session, txn: Transaction, cat: Catalog, tdef: Tabl
     txn.db.seq_values.setdefault(seq.oid, [seq.start, False])
     return _replace_col(cat, tdef, replace(
         col, identity=a.new_name, sequence_oid=seq.oid, not_null=True,
-        default=f"nextval('{_qualified(cat, seq)}'::regclass)"))
+        default=nextval_default(seq)))
 
 
 def _a_drop_identity(session: Session, txn: Transaction, cat: Catalog, tdef: TableDef,

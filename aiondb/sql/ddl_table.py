@@ -16,6 +16,7 @@ from aiondb.sql.binder import resolve_type
 from aiondb.sql.dialect import AionDB
 from aiondb.sql.expr import compile_expr
 from aiondb.sql.scope import Scope
+from aiondb.sql.view_names import bind_relation_constants
 from aiondb.storage.catalog import (
     Catalog,
     ColumnDef,
@@ -109,7 +110,7 @@ def _bind_default(session: Session, cat: Catalog, col: ColumnDef, node: exp.Expr
         raise errors.FeatureNotSupported(
             "cannot use column reference in DEFAULT expression") from None
     binder.coerce(e, col.type, "a", col.name)
-    return _sql(node)
+    return _sql(bind_relation_constants(session, cat, node))
 
 
 def _validate_generated(session: Session, cat: Catalog, tdef: TableDef) -> None:
@@ -174,11 +175,10 @@ def _new_sequence(cat: Catalog, schema_oid: int, table: str, col: str, t: T.SqlT
     return seq
 
 
-def _qualified(cat: Catalog, rel: Any) -> str:
-    s = cat.schema_by_oid(rel.schema_oid)
-    if s is None or s.name == "public":
-        return rel.name
-    return f"{s.name}.{rel.name}"
+def nextval_default(seq: Any) -> str:
+    """A serial or identity column's default: its sequence bound by OID, as
+    in PostgreSQL (pg_get_expr prints the name)."""
+    return f"nextval('{seq.oid}'::regclass)"
 
 
 # --- CREATE TABLE ----------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def create_table(session: Session, txn: Transaction, node: exp.Create) -> Result
         seq = replace(seq, owned_by=(oid, col.attnum))
         cat.replace_relation(seq)
         txn.db.seq_values.setdefault(seq.oid, [seq.start, False])
-        cols[pos] = replace(col, default=f"nextval('{_qualified(cat, seq)}'::regclass)",
+        cols[pos] = replace(col, default=nextval_default(seq),
                             sequence_oid=seq.oid, not_null=True)
     tdef = replace(tdef, columns=tuple(cols))
     cat.replace_relation(tdef)

@@ -5,6 +5,7 @@ object descriptions and the small helpers psql 15's describe queries use."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -18,7 +19,7 @@ from aiondb.sql.dialect import AionDB
 from aiondb.sql.functions import ANY, func, srf
 from aiondb.sql.pg_catalog import exprtree as X
 from aiondb.sql.pg_catalog.analyze import Analyzer
-from aiondb.sql.pg_catalog.deparse import print_expr
+from aiondb.sql.pg_catalog.deparse import print_expr, quote_literal
 from aiondb.sql.pg_catalog.deparse import quote_ident as qi
 from aiondb.sql.pg_catalog.pg_type import row_type_relation
 from aiondb.sql.pg_catalog.registry import (
@@ -92,8 +93,26 @@ def stored_default(col: ColumnDef) -> str | None:
     return None if isinstance(node, exp.Null) else col.default
 
 
+# a relation constant stored by OID (sql/view_names.py bind_relation_constants)
+_REGCLASS_OID = re.compile(r"'(\d+)'::regclass|CAST\('(\d+)' AS REGCLASS\)", re.I)
+
+
+def named_relations(ctx: Any, text: str) -> str:
+    """Expression text with its relation OIDs as names, as regclass prints
+    them: bare where visible on the search_path, else schema-qualified."""
+    if "'" not in text:
+        return text
+
+    def name(m: re.Match) -> str:
+        oid = int(m.group(1) or m.group(2))
+        if oid not in ctx.catalog.relations:
+            return m.group(0)
+        return f"{quote_literal(relation_name(ctx, oid))}::regclass"
+    return _REGCLASS_OID.sub(name, text)
+
+
 def default_text(ctx: Any, rel: Any, col: ColumnDef, pretty: bool) -> str:
-    return deparse(col.default or "", rel.columns, pretty, col.type)
+    return deparse(named_relations(ctx, col.default or ""), rel.columns, pretty, col.type)
 
 
 def _rel_columns(ctx: Any, oid: int) -> tuple[ColumnDef, ...]:
@@ -102,7 +121,7 @@ def _rel_columns(ctx: Any, oid: int) -> tuple[ColumnDef, ...]:
 
 
 def _get_expr(ctx: Any, tree: str, relid: int, pretty: bool = False) -> str:
-    return deparse(str(tree), _rel_columns(ctx, relid), bool(pretty),
+    return deparse(named_relations(ctx, str(tree)), _rel_columns(ctx, relid), bool(pretty),
                    getattr(tree, "target", None))
 
 

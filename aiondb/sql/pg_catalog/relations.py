@@ -351,6 +351,10 @@ def _sequences_in(cat: Catalog, table: TableDef, default: str) -> Iterator[int]:
     """The sequences a default's nextval('name') calls name."""
     for m in _NEXTVAL.finditer(default):
         name = m.group(1).replace("''", "'")
+        if name.isdigit():          # bound by OID (sql/view_names.py)
+            if isinstance(cat.relations.get(int(name)), SequenceDef):
+                yield int(name)
+            continue
         schema, _, rel = name.rpartition(".")
         schema_oid = table.schema_oid
         if schema:
