@@ -10,6 +10,11 @@ Life of a COMMIT (durable tenant):
     Database.apply_changes applies the same change set in memory (or the
     flush's error is raised and nothing is applied).
 
+A one-row INSERT that is its own transaction takes a shorter path with the
+same record and the same apply (storage/single_commit.py): start() checks,
+locks and calls TenantStore.log_write_start with the encoded row; finish()
+does log_commit_end and applies the row.
+
 Recovery (DurableRegistry.open → recover_tenant): load the newest valid
 checkpoint (falling back to an older one), then decode each WAL record after
 its LSN and apply it with the same Database.apply_changes.
