@@ -188,6 +188,33 @@ class AionDB(Postgres):
                 node.set("overriding", overriding)
             return node
 
+        # CREATE TABLE's table constraints take NOT VALID after CHECK (...) and
+        # FOREIGN KEY ... REFERENCES, as in PostgreSQL, which marks them valid
+        # (a new table has no rows); column constraints do not
+        _table_constraint = 0
+
+        def _parse_constraint(self) -> exp.Expr | None:
+            self._table_constraint += 1
+            try:
+                return super()._parse_constraint()
+            finally:
+                self._table_constraint -= 1
+
+        def _parse_check_constraint(self) -> exp.CheckColumnConstraint | None:
+            node = super()._parse_check_constraint()
+            if node is not None and self._table_constraint:
+                self._match_text_seq("NOT", "VALID")
+            return node
+
+        def _parse_foreign_key(self) -> exp.ForeignKey:
+            node = super()._parse_foreign_key()
+            if self._table_constraint and self._match_text_seq("NOT", "VALID"):
+                more = self._parse_key_constraint_options()     # DEFERRABLE ... after it
+                ref = node.args.get("reference")
+                if more and ref is not None:
+                    ref.set("options", [*(ref.args.get("options") or []), *more])
+            return node
+
         def _parse_type(self, parse_interval: bool = True,
                         fallback_to_identifier: bool = False) -> exp.Expr | None:
             # sqlglot reads `timestamptz '...'::date` as timestamptz('...'::date);
