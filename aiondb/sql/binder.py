@@ -310,7 +310,11 @@ class Binder(PredicateBinder, CallBinder):
         raise errors.SyntaxError('syntax error at or near "?"')
 
     def _cast(self, node: exp.Cast, scope: Scope) -> Expr:
-        target = resolve_type(node.args["to"])
+        try:
+            target = resolve_type(node.args["to"])
+        except errors.UndefinedObject as exc:
+            errpos.locate(exc, node.args["to"])     # PostgreSQL points at the type name
+            raise
         inner = node.this
         if isinstance(inner, exp.Array) and inner.expressions and target.elem is not None and \
                 target.elem.elem is None:

@@ -188,6 +188,16 @@ class AionDB(Postgres):
                 node.set("overriding", overriding)
             return node
 
+        def _parse_unary(self) -> exp.Expr | None:
+            # a prefix operator keeps where it is written, so an error about it
+            # (`- true`: no such operator) can point at it as PostgreSQL does
+            tok = self._curr
+            node = super()._parse_unary()
+            if isinstance(node, (exp.Neg, exp.BitwiseNot)) and tok is not None and \
+                    "start" not in node.meta:
+                node.meta.update(line=tok.line, col=tok.col, start=tok.start, end=tok.end)
+            return node
+
         # CREATE TABLE's table constraints take NOT VALID after CHECK (...) and
         # FOREIGN KEY ... REFERENCES, as in PostgreSQL, which marks them valid
         # (a new table has no rows); column constraints do not

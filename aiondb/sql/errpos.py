@@ -1,4 +1,5 @@
-"""Error positions for name-resolution errors (42703, 42P01, 42883).
+"""Error positions for name-resolution errors (42703, 42P01, 42883, and an
+unknown type in a cast: 42704).
 
 PostgreSQL reports where in the query the unknown column, relation or
 function is written. The binder does not know the query text (it may be
@@ -32,12 +33,18 @@ def node_start(node: exp.Expr, text: str = "") -> int | None:
                 return max(ends) + 1 + len(gap) - len(stripped)
         return None
     if isinstance(node, (exp.Neg, exp.BitwiseNot)) and text:
-        # a prefix operator: the last character before its operand
+        # a prefix operator: where the parser saw it (dialect._parse_unary),
+        # else the last character before its operand
+        if node.meta and "start" in node.meta:
+            return node.meta["start"]
         starts = _span(node.this, "start")
         if starts:
             before = text[:min(starts)].rstrip(" \t\r\n(")
             return len(before) - 1 if before else None
         return None
+    if isinstance(node, exp.DataType):
+        starts = _span(node, "start")
+        return min(starts) if starts else None
     if isinstance(node, (exp.Column, exp.Table)):
         starts = [p.meta.get("start") for p in node.parts if isinstance(p, exp.Identifier)]
         starts = [s for s in starts if s is not None]

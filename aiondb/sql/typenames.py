@@ -133,7 +133,13 @@ def resolve_type(node: exp.Expr) -> T.SqlType:
             name = kind.sql(dialect=AionDB) if isinstance(kind, exp.Expr) else str(kind)
             return type_from_name(name)
         if node.this == exp.DType.ARRAY and node.expressions:
-            return resolve_type(node.expressions[0]).array_of()
+            try:
+                return resolve_type(node.expressions[0]).array_of()
+            except errors.UndefinedObject as exc:
+                m = re.fullmatch(r'type "(.*)" does not exist', str(exc.message))
+                if m is None:
+                    raise
+                raise errors.UndefinedObject(f'type "{m.group(1)}[]" does not exist') from None
         if node.this in (exp.DType.SERIAL, exp.DType.BIGSERIAL, exp.DType.SMALLSERIAL):
             raise errors.UndefinedObject(f'type "{node.this.value.lower()}" does not exist')
         return type_from_name(_DTYPE_TEXT.get(node.this, None) or sqlglot_type_text(node)) \

@@ -39,3 +39,12 @@ SELECT ARRAY[1, 2]::text[];
 SELECT ARRAY['x', NULL]::varchar(1)[];
 SELECT ARRAY['xy']::varchar(1)[];
 SELECT ARRAY[ARRAY['1'], ARRAY['2']]::int[];
+-- an unknown type in a cast, a prefix operator on TRUE / NULL
+SELECT 1::nosuchtype;
+SELECT cast('x' AS nosuch);
+SELECT ARRAY[1]::nosuchtype[];
+SELECT - true;
+SELECT 1 + - false;
+SELECT -'abc'::text;
+SELECT ~ true;
+\echo done
