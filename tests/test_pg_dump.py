@@ -141,3 +141,26 @@ def test_views_the_printer_does_not_model_dump_and_restore(aion: AionServer,
     _psql(a.host, a.port, a.user, "ctev_restored", "-o", os.devnull, "-f", "-", input=dump)
     with psycopg.connect(a.dsn("ctev_restored"), autocommit=True) as c:
         assert c.execute("SELECT x FROM v ORDER BY x").fetchall() == [(10,), (20,)]
+
+
+def test_pg_dumpall_restores_into_another_server(aion: AionServer, postgres: PgServer) -> None:
+    """The whole cluster (its one role, every database) through pg_dumpall and
+    psql, as onto a PostgreSQL cluster where the role exists: the only error
+    is CREATE ROLE's "already exists"."""
+    a = aion
+    _fresh(a.host, a.port, a.user, "dumped")
+    _psql(a.host, a.port, a.user, "dumped", "-o", os.devnull, "-f", str(SCHEMAS[0]))
+    script = _run([os.path.join(postgres.bindir, "pg_dumpall"), "-h", a.host, "-p", str(a.port),
+                   "-U", a.user])
+    other = start_aiondb("--ephemeral", env={"AIONDB_USER": "postgres"}, user="postgres")
+    try:
+        r = subprocess.run(["psql", "-X", "-q", "-h", other.host, "-p", str(other.port),
+                            "-U", other.user, "-d", "postgres", "-o", os.devnull, "-f", "-"],
+                           input=script, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        errors = [line.split("ERROR:", 1)[1].strip() for line in r.stderr.splitlines()
+                  if "ERROR:" in line]
+        assert errors == [f'role "{a.user}" already exists']
+        assert _contents(other.dsn("dumped")) == _contents(a.dsn("dumped"))
+    finally:
+        other.stop()

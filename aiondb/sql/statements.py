@@ -37,6 +37,7 @@ from aiondb.sql.stmt_nodes import (  # noqa: F401 - re-exported: callers use st.
     Release,
     ResetVar,
     RestoreTenant,
+    RoleStmt,
     Rollback,
     RollbackTo,
     SavepointStmt,

@@ -88,6 +88,16 @@ class CreateDatabase:
 
 
 @dataclass(frozen=True)
+class RoleStmt:
+    """CREATE / ALTER ROLE (or USER): AionDB has one role, so only what
+    leaves it as it is is accepted (what pg_dumpall writes for it)."""
+    verb: str                   # "CREATE" | "ALTER"
+    kind: str                   # "ROLE" | "USER"
+    name: str
+    options: tuple[str, ...]    # the tokens after the name, as written
+
+
+@dataclass(frozen=True)
 class AlterDatabaseOwner:
     name: str
     owner: str

@@ -29,6 +29,7 @@ from aiondb.sql.stmt_nodes import (
     Release,
     ResetVar,
     RestoreTenant,
+    RoleStmt,
     Rollback,
     RollbackTo,
     SavepointStmt,
@@ -336,6 +337,20 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
         name = u.ident()
         # ignore WITH OWNER/ENCODING/TEMPLATE/LOCALE... options, as a convenience
         return CreateDatabase(name, ine)
+    if first in ("create", "alter") and second in ("role", "user") and len(toks) >= 3:
+        u.i = 2
+        name = u.ident()
+        opts: list[str] = []
+        while not u.at_end():
+            tok = u.peek()
+            u.i += 1
+            if tok is None or tok.text == ";":
+                continue
+            if opts and opts[-1] == "-" and tok.kind == "number":
+                opts[-1] += tok.text            # CONNECTION LIMIT -1
+            else:
+                opts.append(tok.text)
+        return RoleStmt(first.upper(), second.upper(), name, tuple(opts))
     if first == "alter" and second == "database" and len(toks) >= 4 and \
             toks[3].value == "owner":
         u.i = 2
@@ -482,7 +497,7 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
                                                               "trigger", "extension",
                                                               "type", "domain", "rule",
                                                               "aggregate", "operator",
-                                                              "role", "user", "policy",
+                                                              "policy",
                                                               "publication", "subscription",
                                                               "tablespace", "server")):
         if first == "create" and second == "extension":
@@ -492,7 +507,7 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
     if first == "create" and second == "or" and len(toks) > 3 and toks[3].value in (
             "function", "procedure", "trigger", "rule"):
         raise errors.FeatureNotSupported(f"CREATE {toks[3].value.upper()} is not supported")
-    if first == "alter" and second in ("system", "database", "role", "user", "extension"):
+    if first == "alter" and second in ("system", "database", "extension"):
         raise errors.FeatureNotSupported(f"ALTER {second.upper()} is not supported")
     if first == "call":
         raise errors.FeatureNotSupported("CALL is not supported (no stored procedures)")

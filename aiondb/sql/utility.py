@@ -268,6 +268,40 @@ async def _alter_database_owner(session: Session, u: st.AlterDatabaseOwner,
     return _result("ALTER DATABASE")
 
 
+# what the one role has (pg_roles): ALTER ROLE may restate it, as pg_dumpall does
+_ROLE_HAS = {"with", "superuser", "inherit", "createrole", "createdb", "login", "replication",
+             "bypassrls"}
+_SELF = ("current_user", "current_role", "session_user")
+
+
+async def _role(session: Session, u: st.RoleStmt, stmt: st.Statement) -> Result:
+    """AionDB has one role, the server's user. CREATE ROLE of that name
+    fails as in PostgreSQL (it exists); ALTER ROLE that leaves it as it is
+    (pg_dumpall's `ALTER ROLE aion WITH SUPERUSER ... LOGIN ...`) succeeds;
+    anything else would need a second role or a changed one."""
+    me = session.user
+    name = me if u.verb == "ALTER" and u.name in _SELF else u.name
+    if u.verb == "CREATE":
+        if name == me:
+            raise errors.DuplicateObject(f'role "{name}" already exists')
+        raise errors.FeatureNotSupported(
+            f"CREATE {u.kind} is not supported: AionDB has one role, \"{me}\"")
+    if name != me:
+        raise errors.UndefinedObject(f'role "{name}" does not exist')
+    opts = list(u.options)
+    low = [o.lower() for o in opts]
+    for i in range(len(low) - 2):
+        if low[i:i + 3] == ["connection", "limit", "-1"]:      # no limit: as it is
+            del opts[i:i + 3], low[i:i + 3]
+            break
+    if not set(low) <= _ROLE_HAS:
+        asked = " ".join(o for o, w in zip(opts, low, strict=True) if w not in _ROLE_HAS)
+        raise errors.FeatureNotSupported(
+            f"ALTER {u.kind} ... {asked} is not supported: AionDB has one role, \"{me}\", "
+            "with every attribute")
+    return _result("ALTER ROLE")
+
+
 async def _drop_database(session: Session, u: st.DropDatabase, stmt: st.Statement) -> Result:
     _no_block(session, "DROP DATABASE")
     reg = session.engine.registry
@@ -436,7 +470,7 @@ _HANDLERS: dict[type, Any] = {
     st.SetVar: _set, st.SetTransaction: _set_transaction, st.ResetVar: _reset,
     st.Show: _show, st.CheckpointStmt: _checkpoint, st.Discard: _discard,
     st.Deallocate: _deallocate, st.CreateDatabase: _create_database,
-    st.AlterDatabaseOwner: _alter_database_owner,
+    st.AlterDatabaseOwner: _alter_database_owner, st.RoleStmt: _role,
     st.DropDatabase: _drop_database, st.BackupTenant: _backup, st.RestoreTenant: _backup,
     st.NoOp: _noop, st.DeclareCursor: _declare, st.FetchStmt: _fetch,
     st.CloseCursor: _close_cursor, st.PrepareStmt: _prepare_sql, st.ExecuteStmt: _execute_sql,

@@ -1,0 +1,10 @@
+-- The one role (the suite runs as "postgres" on both servers): what
+-- pg_dumpall writes for it behaves as on a PostgreSQL cluster where the role
+-- exists (CREATE fails, ALTER restating its attributes succeeds).
+CREATE ROLE postgres;
+CREATE USER postgres;
+ALTER ROLE postgres WITH SUPERUSER INHERIT CREATEROLE CREATEDB LOGIN REPLICATION BYPASSRLS;
+ALTER ROLE CURRENT_USER WITH LOGIN;
+ALTER USER postgres LOGIN CONNECTION LIMIT -1;
+ALTER ROLE nobody WITH LOGIN;
+\du
