@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+from typing import Any
 
 import pytest
 from helpers_recovery import add_index, create_table, open_registry, reopen, rows_of, table
@@ -14,6 +15,7 @@ from helpers_recovery import add_index, create_table, open_registry, reopen, row
 from aiondb import errors
 from aiondb.recovery.fakefs import FaultyFS, MemoryFS
 from aiondb.storage import payloads, single_commit
+from aiondb.storage.catalog import TableDef
 from aiondb.storage.database import ChangeSet, Database
 from aiondb.storage.txn import REPEATABLE_READ
 
@@ -79,16 +81,21 @@ def test_hands_back_what_it_does_not_take() -> None:
     asyncio.run(go())
 
 
+async def _registry_with_table(fs: Any) -> tuple[Any, Database, TableDef]:
+    """A durable tenant with an empty table t (id int8 primary key, v text)."""
+    reg = await open_registry(fs)
+    db = reg.get("postgres")
+    txn = db.begin()
+    create_table(txn, "t")
+    await txn.commit()
+    return reg, db, table(db, "t")
+
+
 def test_durable_commit_waits_for_its_flush_and_recovers() -> None:
     mem = MemoryFS()
 
     async def go() -> None:
-        reg = await open_registry(mem)
-        db = reg.get("postgres")
-        txn = db.begin()
-        create_table(txn, "t")
-        await txn.commit()
-        t = table(db, "t")
+        reg, db, t = await _registry_with_table(mem)
         reader = db.begin(REPEATABLE_READ)
         reader.begin_statement()            # its snapshot: before the insert
         ins = db.begin()
@@ -114,12 +121,7 @@ def test_failed_flush_is_an_error_and_applies_nothing() -> None:
     fs = FaultyFS(mem)
 
     async def go() -> None:
-        reg = await open_registry(fs)
-        db = reg.get("postgres")
-        txn = db.begin()
-        create_table(txn, "t")
-        await txn.commit()
-        t = table(db, "t")
+        reg, db, t = await _registry_with_table(fs)
         fs.fail_after(1, errno.EIO, only=".wal", persistent=False)
         ins = db.begin()
         pending = single_commit.start(ins, t, (1, "lost"))
