@@ -74,3 +74,12 @@ def test_importing_is_checked(dsn: str) -> None:
         worker.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         worker.execute(f"SET TRANSACTION SNAPSHOT '{sid}'")    # a READ COMMITTED exporter's: fine
         assert worker.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_snapshot_stays_in_its_database(dsn: str) -> None:
+    other = psycopg.conninfo.make_conninfo(dsn, dbname="postgres")
+    with psycopg.connect(dsn) as leader, psycopg.connect(other) as worker:
+        sid = leader.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        worker.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="different database"):
+            worker.execute(f"SET TRANSACTION SNAPSHOT '{sid}'")

@@ -178,6 +178,11 @@ def _import_snapshot(session: Session, sid: str) -> None:
                                           "query")
     exported = session.db.exported_snapshot(sid)
     if exported is None:
+        reg = session.engine.registry
+        for name in reg.names():
+            if name != session.db.name and reg.get(name).exported_snapshot(sid) is not None:
+                raise errors.FeatureNotSupported(
+                    "cannot import a snapshot from a different database")
         raise errors.InvalidParameterValue(f'invalid snapshot identifier: "{sid}"')
     seq, exporter_iso = exported
     if iso == "serializable" and exporter_iso != "serializable":

@@ -207,7 +207,9 @@ class Database:
         hold = object()
         self.snapshots[hold] = seq   # type: ignore[index] - keeps the versions it needs
         self._exports += 1
-        sid = f"{txn.xid:08X}-{seq:08X}-{self._exports}"
+        # the tenant's oid first: an id is unique across databases, so
+        # importing it into another is recognised as such
+        sid = f"{self.oid:08X}-{txn.xid:08X}-{self._exports}"
         self.exported[sid] = (txn, seq, hold)
         return sid
 
