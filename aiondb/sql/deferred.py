@@ -20,7 +20,7 @@ from aiondb import errors
 
 if TYPE_CHECKING:
     from aiondb.sql.dml import ForeignKey
-    from aiondb.sql.executor import ExecContext
+    from aiondb.sql.exec_base import ExecContext
     from aiondb.sql.session import Session
     from aiondb.storage.catalog import ConstraintDef
 

@@ -15,7 +15,9 @@ from typing import Any
 from aiondb import errors
 from aiondb.sql import deferred
 from aiondb.sql import plan as P
-from aiondb.sql.executor import ExecContext, Operator, ValuesOp, build
+from aiondb.sql.exec_base import ExecContext, Operator
+from aiondb.sql.exec_scan import ValuesOp
+from aiondb.sql.executor import build
 from aiondb.sql.expr import Compiled, compile_expr
 from aiondb.sql.textio import format_text
 from aiondb.storage.catalog import ConstraintDef, IndexDef, TableDef

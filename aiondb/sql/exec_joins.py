@@ -18,7 +18,9 @@ from typing import Any
 
 from aiondb import types as T
 from aiondb.sql import plan as P
-from aiondb.sql.executor import ExecContext, KeyLookupOp, Operator, _maybe, build, hashable
+from aiondb.sql.exec_base import ExecContext, Operator, _maybe, hashable
+from aiondb.sql.exec_scan import KeyLookupOp
+from aiondb.sql.executor import build
 from aiondb.sql.expr import Col, Expr, compile_expr
 
 # what one index lookup costs, in inner rows hashed, besides fetching its

@@ -3,58 +3,42 @@ prepared statement) and runs them against a transaction.
 
 `build(plan)` → Operator; `op.rows(ctx)` yields tuples. ExecContext carries
 everything an execution needs (transaction, parameters, session settings).
+
+This module holds the plan → operator registry and the operators over an
+input (filter, project, sort, limit, set operations, CTEs, row locks);
+exec_base.py has ExecContext and Operator, exec_scan.py the leaf operators,
+exec_joins.py the joins, exec_subquery.py subqueries in expressions.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from typing import Any
 
 from aiondb import errors
-from aiondb import types as T
 from aiondb.sql import plan as P
-from aiondb.sql.expr import Compiled, SubqueryExpr, compile_expr
-from aiondb.storage.table import NULL_KEY, index_key, index_key_fn
-
-
-class ExecContext:
-    """Per-execution state. `outer` is the stack of correlation values."""
-
-    __slots__ = ("txn", "session", "params", "outer", "tz", "statement_time",
-                 "transaction_time", "catalog", "cache", "db", "cte_results", "rules_for",
-                 "work_tables", "notices")
-
-    def __init__(self, txn: Any, session: Any, params: list[Any], catalog: Any,
-                 tz: dt.tzinfo, statement_time: dt.datetime,
-                 transaction_time: dt.datetime) -> None:
-        self.txn = txn
-        self.session = session
-        self.params = params
-        self.outer: list[list[Any]] = []
-        self.tz = tz
-        self.statement_time = statement_time
-        self.transaction_time = transaction_time
-        self.catalog = catalog
-        self.cache: dict[int, Any] = {}
-        self.db = txn.db if txn is not None else None
-        self.cte_results: dict[int, Any] = {}           # id → CteBuffer
-        self.work_tables: dict[int, list[tuple]] = {}
-        self.rules_for: Callable[[int], Any] | None = None
-        self.notices: list[str] = []
-
-    def resolve_reg(self, t: T.SqlType, v: Any) -> Any:
-        return self.session.resolve_reg(t, v, self)
-
-
-class Operator:
-    __slots__ = ()
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        raise NotImplementedError
-
+from aiondb.sql.exec_base import (
+    ExecContext,
+    Operator,
+    _maybe,
+    hashable,
+    row_key,
+    sort_rows,
+    sort_value_fn,
+)
+from aiondb.sql.exec_scan import (
+    EmptyOp,
+    FunctionScanOp,
+    KeyLookupOp,
+    KeyRangeOp,
+    ResultOp,
+    ScanOp,
+    SystemScanOp,
+    ValuesOp,
+)
+from aiondb.sql.expr import compile_expr
 
 _BUILDERS: dict[type, Callable[[Any], Operator]] = {}
 
@@ -71,188 +55,6 @@ def build(plan: P.Plan) -> Operator:
     if fn is None:
         raise errors.InternalError(f"no executor for {type(plan).__name__}")
     return fn(plan)
-
-
-def _maybe(e: Any) -> Compiled | None:
-    return None if e is None else compile_expr(e)
-
-
-def _filtered(it: Iterable[tuple], pred: Compiled | None, ctx: ExecContext) -> Iterable[tuple]:
-    if pred is None:
-        return it
-    return (r for r in it if pred(r, ctx) is True)
-
-
-# --- leaves -----------------------------------------------------------------------------------
-
-class ResultOp(Operator):
-    __slots__ = ("exprs",)
-
-    def __init__(self, p: P.Result) -> None:
-        self.exprs = [compile_expr(e) for e in p.exprs]
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        return (tuple(e((), ctx) for e in self.exprs),)
-
-
-class ValuesOp(Operator):
-    __slots__ = ("rowfns",)
-
-    def __init__(self, p: P.Values) -> None:
-        self.rowfns = [[compile_expr(e) for e in r] for r in p.rows]
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        return [tuple(e((), ctx) for e in r) for r in self.rowfns]
-
-
-class EmptyOp(Operator):
-    __slots__ = ()
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        return ()
-
-
-class ScanOp(Operator):
-    __slots__ = ("oid", "with_key", "pred")
-
-    def __init__(self, p: P.Scan) -> None:
-        self.oid = p.table.oid
-        self.with_key = p.with_key
-        self.pred = _maybe(p.filter)
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        if self.with_key:
-            it: Iterable[tuple] = (row + (key,) for key, row in ctx.txn.scan_items(self.oid))
-        else:
-            it = ctx.txn.scan(self.oid)
-        return _filtered(it, self.pred, ctx)
-
-
-class KeyLookupOp(Operator):
-    __slots__ = ("oid", "keys", "index_oid", "with_key", "pred", "single")
-
-    def __init__(self, p: P.KeyLookup) -> None:
-        self.oid = p.table.oid
-        self.keys = [compile_expr(k) for k in p.keys]
-        self.index_oid = p.index.oid if p.index is not None else None
-        self.with_key = p.with_key
-        self.pred = _maybe(p.filter)
-        self.single = len(self.keys) == 1
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        return self.lookup((), ctx)
-
-    def lookup(self, outer: tuple, ctx: ExecContext) -> Iterable[tuple]:
-        """The rows for keys computed over `outer` (an index nested-loop join's
-        outer row; () for constant / parameter keys)."""
-        if self.single:
-            v = self.keys[0](outer, ctx)
-            if v is None:
-                return ()
-            key: Any = v
-        else:
-            vals = [k(outer, ctx) for k in self.keys]
-            if any(v is None for v in vals):
-                return ()
-            key = tuple(vals)
-        txn = ctx.txn
-        if self.index_oid is None:
-            row = txn.get(self.oid, key)
-            if row is None:
-                return ()
-            if self.pred is not None and self.pred(row, ctx) is not True:
-                return ()
-            return ((row + (key,)) if self.with_key else row,)
-        ikey = index_key((key,) if self.single else key)
-        found = txn.index_lookup(self.oid, self.index_oid, ikey)
-        out = [(r + (k,)) if self.with_key else r for k, r in found]
-        return _filtered(out, self.pred, ctx)
-
-
-class KeyRangeOp(Operator):
-    __slots__ = ("oid", "index_oid", "lo", "hi", "lo_inc", "hi_inc", "reverse", "with_key",
-                 "pred", "single", "key_pos")
-
-    def __init__(self, p: P.KeyRange) -> None:
-        self.oid = p.table.oid
-        self.index_oid = p.index.oid if p.index is not None else None
-        self.lo = [compile_expr(e) for e in p.lo] if p.lo else None
-        self.hi = [compile_expr(e) for e in p.hi] if p.hi else None
-        self.lo_inc = p.lo_inclusive
-        self.hi_inc = p.hi_inclusive
-        self.reverse = p.reverse
-        self.with_key = p.with_key
-        self.pred = _maybe(p.filter)
-        ncols = len(p.index.attnums) if p.index is not None else len(p.table.pk)
-        self.single = ncols == 1
-        # a bounded scan of a secondary index must skip its NULL keys (they sort
-        # last, and no comparison is true for them); primary keys are never NULL
-        self.key_pos: Any = None
-        if p.index is not None and (p.lo or p.hi):
-            a = p.index.attnums[0]
-            # an expression key: its value is the index key function's
-            self.key_pos = p.table.position(a) if a else index_key_fn(p.table, p.index)
-
-    def _bound(self, fns: list[Compiled] | None, ctx: ExecContext) -> tuple[bool, Any]:
-        if fns is None:
-            return True, None
-        vals = [f((), ctx) for f in fns]
-        if any(v is None for v in vals):
-            return False, None  # comparison with NULL: no rows
-        if self.index_oid is None:
-            return True, vals[0] if self.single else tuple(vals)
-        return True, index_key(vals) if self.single else tuple(vals)
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        ok1, lo = self._bound(self.lo, ctx)
-        ok2, hi = self._bound(self.hi, ctx)
-        if not (ok1 and ok2):
-            return ()
-        txn = ctx.txn
-        if self.index_oid is None:
-            it = txn.pk_range(self.oid, lo, hi, self.lo_inc, self.hi_inc, self.reverse)
-        else:
-            # (the planner gives multi-column indexes no bounds: they are scanned for order)
-            it = txn.index_range(self.oid, self.index_oid, lo, hi, self.lo_inc,
-                                 self.hi_inc, self.reverse)
-        if isinstance(self.key_pos, int):
-            pos = self.key_pos
-            it = ((k, r) for k, r in it if r[pos] is not None)
-        elif self.key_pos is not None:
-            kf = self.key_pos
-            it = ((k, r) for k, r in it if kf(r) is not NULL_KEY)
-        out = ((r + (k,)) if self.with_key else r for k, r in it)
-        return _filtered(out, self.pred, ctx)
-
-
-class SystemScanOp(Operator):
-    __slots__ = ("producer", "pred")
-
-    def __init__(self, p: P.SystemScan) -> None:
-        self.producer = p.producer
-        self.pred = _maybe(p.filter)
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        return _filtered(self.producer(ctx), self.pred, ctx)
-
-
-class FunctionScanOp(Operator):
-    __slots__ = ("fn", "args", "ordinality", "strict")
-
-    def __init__(self, p: P.FunctionScan) -> None:
-        self.fn = p.fn.impl
-        self.strict = p.fn.strict
-        self.args = [compile_expr(a) for a in p.args]
-        self.ordinality = p.ordinality
-
-    def rows(self, ctx: ExecContext) -> Iterable[tuple]:
-        vals = [a((), ctx) for a in self.args]
-        if self.strict and any(v is None for v in vals):
-            return ()
-        it = self.fn(ctx, *vals)
-        if self.ordinality:
-            return (r + (i,) for i, r in enumerate(it, 1))
-        return it
 
 
 class ProjectSetOp(Operator):
@@ -355,23 +157,6 @@ class LimitOp(Operator):
         return out
 
 
-def hashable(v: Any) -> Any:
-    """A hashable stand-in for values used as grouping / distinct keys."""
-    if isinstance(v, list):
-        return ("\0list", tuple(hashable(x) for x in v))
-    if isinstance(v, dict):
-        return ("\0dict", tuple(sorted((k, hashable(x)) for k, x in v.items())))
-    return v
-
-
-def row_key(row: tuple) -> Any:
-    try:
-        hash(row)
-        return row
-    except TypeError:
-        return tuple(hashable(v) for v in row)
-
-
 class DistinctOp(Operator):
     __slots__ = ("input", "on")
 
@@ -402,46 +187,6 @@ class SortOp(Operator):
         data = list(self.input.rows(ctx))
         sort_rows(data, self.keys, ctx)
         return data
-
-
-def sort_value_fn(t: T.SqlType) -> Callable[[Any], Any] | None:
-    """Maps a value to something Python orders like PostgreSQL does."""
-    if t.oid == T.BPCHAR.oid:
-        return lambda v: v.rstrip(" ")
-    if t.oid in (T.FLOAT4.oid, T.FLOAT8.oid, T.NUMERIC.oid):
-        # NaN sorts above every number (x != x only for NaN)
-        return lambda v: (1, 0) if v != v else (0, v)
-    if t.oid == T.JSONB.oid:
-        from aiondb.sql.fn_core import _jsonb_cmp_key
-        return _jsonb_cmp_key
-    if t.elem is not None:
-        return lambda v: [(1, 0) if x is None else (0, x) for x in v]
-    if t.oid == T.RECORD.oid:
-        return lambda v: [(1, 0) if x is None else (0, x) for x in v]
-    return None
-
-
-def sort_rows(data: list, keys: list[tuple[Compiled, bool, bool | None, Any]],
-              ctx: ExecContext) -> None:
-    """Stable multi-pass sort, last key first. NULLs sort as larger than any
-    value (PostgreSQL: NULLS LAST for ASC, NULLS FIRST for DESC by default)."""
-    for fn, desc, nulls_first, conv in reversed(keys):
-        nf = desc if nulls_first is None else nulls_first
-        null_key = (-1, 0) if nf != desc else (1, 0)
-        if conv is None:
-            def key(r: tuple, fn: Compiled = fn, nk: tuple = null_key) -> Any:
-                v = fn(r, ctx)
-                return nk if v is None else (0, v)
-        else:
-            def key(r: tuple, fn: Compiled = fn, nk: tuple = null_key,
-                    conv: Callable = conv) -> Any:
-                v = fn(r, ctx)
-                return nk if v is None else (0, conv(v))
-        try:
-            data.sort(key=key, reverse=desc)
-        except TypeError as exc:
-            raise errors.UndefinedFunction(f"could not identify an ordering operator: {exc}"
-                                           ) from None
 
 
 # --- set operations -------------------------------------------------------------------------------------
@@ -634,109 +379,6 @@ class LockRowsOp(Operator):
                                                   ) from None
                 raise
             yield r
-
-
-# --- subqueries in expressions ----------------------------------------------------------------------------
-
-def compile_subquery(e: SubqueryExpr) -> Compiled:
-    op = build(e.plan)
-    corr = [compile_expr(c) for c in e.corr]
-    arg = compile_expr(e.arg) if e.arg is not None else None
-    kind = e.kind
-    cmp = e.cmp
-    negate = e.negate
-    key = id(e)
-
-    def run(row: tuple, ctx: ExecContext) -> Iterable[tuple]:
-        if not corr:
-            cached = ctx.cache.get(key)
-            if cached is None:
-                cached = ctx.cache[key] = list(op.rows(ctx))
-            return cached
-        ctx.outer.append([c(row, ctx) for c in corr])
-        try:
-            return list(op.rows(ctx)) if kind != "exists" else _first_only(op.rows(ctx))
-        finally:
-            ctx.outer.pop()
-
-    if kind == "scalar":
-        def scalar(row: tuple, ctx: ExecContext) -> Any:
-            rows = run(row, ctx)
-            if not rows:
-                return None
-            if len(rows) > 1:
-                raise errors.CardinalityViolation(
-                    "more than one row returned by a subquery used as an expression")
-            return rows[0][0]
-        return scalar
-    if kind == "row":
-        # (a, b) = (SELECT x, y ...): the row's values, shared by the columns
-        # assigned from it (one run per outer row, remembered for the next call)
-        memo_key = (key, "row")
-
-        def row_value(row: tuple, ctx: ExecContext) -> Any:
-            marker = [c(row, ctx) for c in corr] if corr else None
-            memo = ctx.cache.get(memo_key)
-            if memo is not None and memo[0] == marker and memo[1] is row:
-                return memo[2]
-            rows = run(row, ctx)
-            if len(rows) > 1:
-                raise errors.CardinalityViolation(
-                    "more than one row returned by a subquery used as an expression")
-            value = rows[0] if rows else None
-            ctx.cache[memo_key] = (marker, row, value)
-            return value
-        return row_value
-    if kind == "exists":
-        def exists(row: tuple, ctx: ExecContext) -> Any:
-            found = bool(run(row, ctx))
-            return not found if negate else found
-        return exists
-    if kind == "array":
-        return lambda row, ctx: [r[0] for r in run(row, ctx)]
-    assert arg is not None and cmp is not None
-    if kind == "any":
-        def any_(row: tuple, ctx: ExecContext) -> Any:
-            v = arg(row, ctx)
-            rows = run(row, ctx)
-            if not rows:
-                return negate
-            if v is None:
-                return None
-            null = False
-            for r in rows:
-                w = r[0] if len(r) == 1 else r
-                res = cmp(v, w) if w is not None else None
-                if res is True:
-                    return not negate
-                if res is None:
-                    null = True
-            return None if null else negate
-        return any_
-
-    def all_(row: tuple, ctx: ExecContext) -> Any:
-        v = arg(row, ctx)
-        rows = run(row, ctx)
-        if not rows:
-            return True
-        if v is None:
-            return None
-        null = False
-        for r in rows:
-            w = r[0]
-            res = cmp(v, w) if w is not None else None
-            if res is False:
-                return False
-            if res is None:
-                null = True
-        return None if null else True
-    return all_
-
-
-def _first_only(it: Iterable[tuple]) -> list[tuple]:
-    for r in it:
-        return [r]
-    return []
 
 
 for _p, _o in ((P.Result, ResultOp), (P.Values, ValuesOp), (P.Empty, lambda p: EmptyOp()),

@@ -683,7 +683,7 @@ def _c_row(e: RowCtor) -> Compiled:
 
 
 def _c_subquery(e: SubqueryExpr) -> Compiled:
-    from aiondb.sql.executor import compile_subquery
+    from aiondb.sql.exec_subquery import compile_subquery
     return compile_subquery(e)
 
 

@@ -45,7 +45,7 @@ class _NoSession:
         return _EPOCH
 
     def const_context(self) -> Any:
-        from aiondb.sql.executor import ExecContext
+        from aiondb.sql.exec_base import ExecContext
         return ExecContext(None, self, [], None, dt.UTC, _EPOCH, _EPOCH)
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import statements as st
-from aiondb.sql.executor import Operator
+from aiondb.sql.exec_base import Operator
 from aiondb.sql.plan import OutCol, Plan
 from aiondb.sql.results import Result
 

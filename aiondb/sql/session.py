@@ -27,7 +27,8 @@ from aiondb.sql import deferred, errpos, temp_tables
 from aiondb.sql import settings as S
 from aiondb.sql import statements as st
 from aiondb.sql.bind_dml import StatementBinder
-from aiondb.sql.executor import ExecContext, build
+from aiondb.sql.exec_base import ExecContext
+from aiondb.sql.executor import build
 from aiondb.sql.normalize import normalize
 from aiondb.sql.plan import Plan
 from aiondb.sql.planner import optimize

@@ -22,7 +22,7 @@ from aiondb.storage.catalog import (
 )
 
 if TYPE_CHECKING:
-    from aiondb.sql.executor import ExecContext
+    from aiondb.sql.exec_base import ExecContext
 
 
 class NameResolutionMixin:
