@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiondb import types as T
-from aiondb.sql.expr import Call, Col, Const, Expr, Param, SubqueryExpr, compile_expr, walk
+from aiondb.sql.expr import Call, Col, Const, Expr, Param, SubqueryExpr, walk
+from aiondb.sql.expr_compile import compile_expr
 from aiondb.sql.fn_core import NUM
 
 # column types whose equal values are indistinguishable to any function (not

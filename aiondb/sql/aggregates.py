@@ -12,7 +12,7 @@ from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import plan as P
 from aiondb.sql.exec_base import ExecContext, Operator, hashable, sort_rows, sort_value_fn
-from aiondb.sql.expr import compile_expr
+from aiondb.sql.expr_compile import compile_expr
 from aiondb.sql.fn_core import NUM, numeric_div
 from aiondb.sql.functions import (
     AGGREGATES,

@@ -343,7 +343,7 @@ class CallBinder:
         range_key: Expr | None = None
         if mode == "range":
             range_key = order[0][0] if len(order) == 1 else None
-        from aiondb.sql.expr import compile_expr
+        from aiondb.sql.expr_compile import compile_expr
 
         def bound(value: Any, side: Any) -> tuple[str, Any]:
             v = value if isinstance(value, str) else (value.name if isinstance(value, exp.Var)
@@ -383,7 +383,7 @@ class CallBinder:
     def _range_ops(self, ktype: T.SqlType) -> tuple[Any, Any, Any, Any]:
         """(key + offset, key - offset, key < threshold, key > threshold) as
         functions over a row (value, other) for RANGE offset frames."""
-        from aiondb.sql.expr import compile_expr
+        from aiondb.sql.expr_compile import compile_expr
         otype = _range_offset_type(ktype)
         key, off = Col(0, ktype), Col(1, otype)
         plus = self.operator("+", key, off, fold=False)

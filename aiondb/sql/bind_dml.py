@@ -14,7 +14,8 @@ from aiondb.sql import plan as P
 from aiondb.sql.bind_query import QueryBinder, figure_colname
 from aiondb.sql.dialect import AionDB
 from aiondb.sql.dml import ForeignKey, TableRules
-from aiondb.sql.expr import Call, Col, Const, Expr, compile_expr
+from aiondb.sql.expr import Call, Col, Const, Expr
+from aiondb.sql.expr_compile import compile_expr
 from aiondb.sql.scope import Scope, ScopeEntry
 from aiondb.storage.catalog import ColumnDef, IndexDef, TableDef
 from aiondb.storage.table import index_key_fn

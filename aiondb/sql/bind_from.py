@@ -294,7 +294,7 @@ class FromBinder:
             from aiondb.sql.functions import SrfDef
 
             def one(ctx: Any, *vals: Any, _call: Any = call) -> Any:
-                from aiondb.sql.expr import compile_expr
+                from aiondb.sql.expr_compile import compile_expr
                 return [(compile_expr(_call)((), ctx),)]
             d = SrfDef(name, (), lambda ts: [(name, call.type)], one, False)
             cols = [(name, call.type)]

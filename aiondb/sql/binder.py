@@ -143,7 +143,7 @@ class Binder(PredicateBinder, CallBinder):
         from aiondb.sql.expr import walk
         if any(isinstance(n, Call) and n.needs_ctx for n in walk(e)):
             return e
-        from aiondb.sql.expr import compile_expr
+        from aiondb.sql.expr_compile import compile_expr
         try:
             value = compile_expr(e)((), self.session.const_context())
         except errors.DatabaseError:

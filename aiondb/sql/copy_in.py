@@ -434,7 +434,7 @@ class CopyIn:
     def insert_all(self, txn: Any) -> int:
         from aiondb.sql.bind_dml import StatementBinder, parse_expression
         from aiondb.sql.dml import check_fks_out, check_row, with_generated
-        from aiondb.sql.expr import compile_expr
+        from aiondb.sql.expr_compile import compile_expr
         from aiondb.sql.scope import Scope
         session = self.session
         cat = session.current_catalog()

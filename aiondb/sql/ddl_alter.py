@@ -27,7 +27,8 @@ from aiondb.sql.ddl_table import (
     nextval_default,
     validate_existing_rows,
 )
-from aiondb.sql.expr import Col, compile_expr
+from aiondb.sql.expr import Col
+from aiondb.sql.expr_compile import compile_expr
 from aiondb.storage.catalog import (
     Catalog,
     ColumnDef,

@@ -14,7 +14,7 @@ from aiondb.sql import ddl_parse as D
 from aiondb.sql import deferred, temp_tables
 from aiondb.sql.binder import resolve_type
 from aiondb.sql.dialect import AionDB
-from aiondb.sql.expr import compile_expr
+from aiondb.sql.expr_compile import compile_expr
 from aiondb.sql.scope import Scope
 from aiondb.sql.view_names import bind_relation_constants
 from aiondb.storage.catalog import (

@@ -18,7 +18,7 @@ from aiondb.sql import plan as P
 from aiondb.sql.exec_base import ExecContext, Operator
 from aiondb.sql.exec_scan import ValuesOp
 from aiondb.sql.executor import build
-from aiondb.sql.expr import Compiled, compile_expr
+from aiondb.sql.expr_compile import Compiled, compile_expr
 from aiondb.sql.textio import format_text
 from aiondb.storage.catalog import ConstraintDef, IndexDef, TableDef
 from aiondb.storage.table import NOT_INDEXED, index_key, index_key_fn, key_has_null

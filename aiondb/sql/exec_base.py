@@ -14,7 +14,7 @@ from typing import Any
 
 from aiondb import errors
 from aiondb import types as T
-from aiondb.sql.expr import Compiled, compile_expr
+from aiondb.sql.expr_compile import Compiled, compile_expr
 
 
 class ExecContext:

@@ -21,7 +21,8 @@ from aiondb.sql import plan as P
 from aiondb.sql.exec_base import ExecContext, Operator, _maybe, hashable
 from aiondb.sql.exec_scan import KeyLookupOp
 from aiondb.sql.executor import build
-from aiondb.sql.expr import Col, Expr, compile_expr
+from aiondb.sql.expr import Col, Expr
+from aiondb.sql.expr_compile import compile_expr
 
 # what one index lookup costs, in inner rows hashed, besides fetching its
 # matches (measured: a 10-row match list costs about 14 rows hashed)

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiondb.sql import plan as P
 from aiondb.sql.exec_base import ExecContext, Operator, _filtered, _maybe
-from aiondb.sql.expr import Compiled, compile_expr
+from aiondb.sql.expr_compile import Compiled, compile_expr
 from aiondb.storage.table import NULL_KEY, index_key, index_key_fn
 
 

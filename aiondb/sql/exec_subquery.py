@@ -13,7 +13,8 @@ from typing import Any
 from aiondb import errors
 from aiondb.sql.exec_base import ExecContext
 from aiondb.sql.executor import build
-from aiondb.sql.expr import Compiled, SubqueryExpr, compile_expr
+from aiondb.sql.expr import SubqueryExpr
+from aiondb.sql.expr_compile import Compiled, compile_expr
 
 
 def compile_subquery(e: SubqueryExpr) -> Compiled:

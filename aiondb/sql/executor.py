@@ -38,7 +38,7 @@ from aiondb.sql.exec_scan import (
     SystemScanOp,
     ValuesOp,
 )
-from aiondb.sql.expr import compile_expr
+from aiondb.sql.expr_compile import compile_expr
 
 _BUILDERS: dict[type, Callable[[Any], Operator]] = {}
 

@@ -26,9 +26,9 @@ from aiondb.sql.expr import (
     SrfCall,
     SubqueryExpr,
     WindowCall,
-    compile_expr,
     walk,
 )
+from aiondb.sql.expr_compile import compile_expr
 from aiondb.storage.catalog import IndexDef, TableDef
 from aiondb.storage.table import NOT_INDEXED, NULL_KEY
 
