@@ -26,7 +26,7 @@ from aiondb.sql.ddl_table import (
 )
 from aiondb.sql.index_keys import check_index_expression
 from aiondb.sql.scope import Scope
-from aiondb.sql.view_names import qualify_relations
+from aiondb.sql.view_names import qualify_relations, relation_constants
 from aiondb.storage.catalog import (
     Catalog,
     ColumnDef,
@@ -490,16 +490,25 @@ def _drop_relation(session: Session, txn: Transaction, cat: Catalog, rel: Any,
         cat.drop_relation(rel.oid)
         return
     if isinstance(rel, SequenceDef):
-        users = [t for t in cat.tables() for c in t.columns if c.sequence_oid == rel.oid]
+        # serial / identity columns, and defaults that call nextval on it
+        # (bound by OID: sql/view_names.py)
+        def uses(c: Any) -> bool:
+            return c.sequence_oid == rel.oid or rel.oid in relation_constants(c.default)
+        users = [(t, c) for t in cat.tables() if t.oid not in dropping
+                 for c in t.columns if uses(c)]
         if users and not cascade:
+            t, c = users[0]
             raise errors.DependentObjectsStillExist(
                 f"cannot drop sequence {rel.name} because other objects depend on it",
-                detail=f"default value for column of table {users[0].name} depends on sequence "
-                       f"{rel.name}",
+                detail=f"default value for column {c.name} of table {t.name} depends on "
+                       f"sequence {rel.name}",
                 hint="Use DROP ... CASCADE to drop the dependent objects too.")
-        for t in users:
-            cols = tuple(replace(c, default=None, sequence_oid=0) if c.sequence_oid == rel.oid
-                         else c for c in t.columns)
+        for t, c in users:
+            _cascades(session, cascaded, f"default value for column {c.name} of table {t.name}")
+        for t in {id(t): t for t, _c in users}.values():
+            t = cat.relations[t.oid]
+            cols = tuple(replace(c, default=None, sequence_oid=0) if uses(c) else c
+                         for c in t.columns)
             cat.replace_relation(replace(t, columns=cols))
         cat.drop_relation(rel.oid)
 

@@ -9,10 +9,10 @@ column, or expression/partial index key. The row is then the plan's
 template with the parameters dropped in, and it goes straight to
 Transaction.insert, which does the same locking, key and uniqueness checks
 as the executor; or, when the statement is the whole transaction, to
-storage/single_commit.py, which inserts and commits in one step. Anything unusual (a NULL in a NOT NULL column, a lock to
-wait for, a cast that needs the executor's context) returns False with
-nothing done, and the statement takes the general path, which reports or
-waits exactly as before."""
+storage/single_commit.py, which inserts and commits in one step. Anything
+unusual (a NULL in a NOT NULL column, a lock to wait for, a cast that needs
+the executor's context) returns False with nothing done, and the statement
+takes the general path, which reports or waits exactly as before."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ visible (pg_catalog/functions.py)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlglot import exp
@@ -21,6 +22,15 @@ from aiondb import types as T
 
 # functions whose first argument is a regclass
 _REGCLASS_FIRST = {"nextval", "currval", "setval"}
+# a relation constant as bind_relation_constants stores it (either spelling)
+REGCLASS_OID = re.compile(r"'(\d+)'::regclass|CAST\('(\d+)' AS REGCLASS\)", re.I)
+
+
+def relation_constants(text: str | None) -> set[int]:
+    """The OIDs of the relations a stored default names (bound by OID)."""
+    if not text or "'" not in text:
+        return set()
+    return {int(m.group(1) or m.group(2)) for m in REGCLASS_OID.finditer(text)}
 
 
 def qualify_relations(session: Any, cat: Any, query: exp.Expr) -> exp.Expr:

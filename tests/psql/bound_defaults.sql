@@ -42,3 +42,11 @@ ALTER TABLE bd.bd_clash SET SCHEMA public;
 ALTER SEQUENCE bd.bd_free SET SCHEMA nowhere;
 CREATE TABLE bd.bd_ud (id int);
 ALTER TABLE bd.bd_ud SET SCHEMA public;
+-- a default that calls nextval depends on its sequence, as a serial column's does
+CREATE SEQUENCE bd_dep;
+CREATE TABLE bd_dt (a int DEFAULT nextval('bd_dep'), b serial);
+DROP SEQUENCE bd_dep;
+DROP SEQUENCE bd_dt_b_seq;
+DROP SEQUENCE bd_dep CASCADE;
+DROP SEQUENCE bd_dt_b_seq CASCADE;
+\d bd_dt

@@ -28,6 +28,7 @@ from aiondb.sql.pg_catalog.registry import (
     SYSTEM_OIDS,
     rowtype_oid,
 )
+from aiondb.sql.view_names import REGCLASS_OID
 from aiondb.storage.catalog import (
     BOOTSTRAP_ROLE_OID,
     ColumnDef,
@@ -93,12 +94,9 @@ def stored_default(col: ColumnDef) -> str | None:
     return None if isinstance(node, exp.Null) else col.default
 
 
-# a relation constant stored by OID (sql/view_names.py bind_relation_constants)
-_REGCLASS_OID = re.compile(r"'(\d+)'::regclass|CAST\('(\d+)' AS REGCLASS\)", re.I)
-
-
 def named_relations(ctx: Any, text: str) -> str:
-    """Expression text with its relation OIDs as names, as regclass prints
+    """Expression text with its relation OIDs (bound by
+    sql/view_names.py bind_relation_constants) as names, as regclass prints
     them: bare where visible on the search_path, else schema-qualified."""
     if "'" not in text:
         return text
@@ -108,7 +106,7 @@ def named_relations(ctx: Any, text: str) -> str:
         if oid not in ctx.catalog.relations:
             return m.group(0)
         return f"{quote_literal(relation_name(ctx, oid))}::regclass"
-    return _REGCLASS_OID.sub(name, text)
+    return REGCLASS_OID.sub(name, text)
 
 
 def default_text(ctx: Any, rel: Any, col: ColumnDef, pretty: bool) -> str:
