@@ -276,7 +276,11 @@ class WalWriter:
         prev = self.last
         rec = encode_record(lsn, prev, self.flushed, rtype, xid, time.time_ns() // 1000,
                             payload, self.sealer, self.ad_tenant, self.epoch)
-        self._buffer(seg, rec)
+        p = self._pending
+        if p and p[-1][0] is seg and type(p[-1][2]) is bytearray:
+            p[-1][2] += rec      # the batch's write to this segment grows (_buffer)
+        else:
+            self._buffer(seg, rec)
         self.last = lsn
         n = len(rec)
         self.end = lsn + n
@@ -285,9 +289,13 @@ class WalWriter:
         if self._next is None and self.end - seg.start > seg.size // 2:
             self._precreate()
         if sync:
-            fut = self.loop().create_future()
+            loop = self._loop
+            if loop is None or not loop.is_running():
+                loop = self.loop()
+            fut = loop.create_future()
             self._waiters.append((self.end, fut))
-            self._schedule(True)
+            if self._flush_handle is None or not self._flush_soon:
+                self._schedule(True)    # else the flush to come takes this record too
             return lsn, prev, fut
         self._async_in_batch = True
         self._schedule(False)
