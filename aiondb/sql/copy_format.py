@@ -265,7 +265,7 @@ def field_converter(t: T.SqlType, tz: Any, binary: bool = False) -> Any:
         return lambda b: decode_binary(t, b)
     if t.oid in (T.INT2.oid, T.INT4.oid, T.INT8.oid):
         hi = T.INT_RANGES[t.oid][1]
-        from aiondb.sql.textio import parse_int
+        from aiondb.sql.textio_parse import parse_int
 
         def conv_int(v: str) -> int:
             if v.isascii() and v.isdigit():     # plain ASCII digits: int() is exact

@@ -364,7 +364,7 @@ def _decode(s: str, fmt: str) -> bytes:
     except ValueError:
         raise errors.InvalidParameterValue(f"invalid {f} data") from None
     if f == "escape":
-        from aiondb.sql.textio import parse_bytea
+        from aiondb.sql.textio_parse import parse_bytea
         return parse_bytea(s)
     raise errors.InvalidParameterValue(f'unrecognized encoding: "{fmt}"')
 

@@ -90,7 +90,7 @@ def text_param_decoder(t: T.SqlType, session: Session) -> Callable[[bytes], Any]
     """Text-format parameter bytes → value of type t."""
     if t.oid in (T.INT2.oid, T.INT4.oid, T.INT8.oid):
         lo, hi, _ = T.INT_RANGES[t.oid]
-        from aiondb.sql.textio import parse_int
+        from aiondb.sql.textio_parse import parse_int
 
         def dec_int(raw: bytes) -> int:
             try:
