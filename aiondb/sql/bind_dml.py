@@ -426,7 +426,7 @@ class StatementBinder(QueryBinder):
         """ON CONFLICT (columns / expressions) [WHERE predicate]: the primary key
         or the unique index with exactly those keys (a partial one only when
         the WHERE repeats its predicate)."""
-        from aiondb.sql.ddl_table import _sql
+        from aiondb.sql.ddl_common import _sql
         attnums: list[int] = []
         exprs: list[str] = []
         for k in keys:

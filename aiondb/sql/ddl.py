@@ -12,6 +12,7 @@ from aiondb import errors
 from aiondb.sql import ddl_parse as D
 from aiondb.sql.ddl_alter import alter
 from aiondb.sql.ddl_comment import CommentStmt, comment
+from aiondb.sql.ddl_common import _sql
 from aiondb.sql.ddl_matview import create_matview, refresh_matview
 from aiondb.sql.ddl_objects import (
     alter_schema,
@@ -23,7 +24,7 @@ from aiondb.sql.ddl_objects import (
     drop,
     truncate,
 )
-from aiondb.sql.ddl_table import _sql, create_table
+from aiondb.sql.ddl_table import create_table
 from aiondb.sql.ddl_view_opts import CreateViewWith, create_view_with
 
 if TYPE_CHECKING:

@@ -10,22 +10,21 @@ from sqlglot import exp
 from aiondb import errors
 from aiondb.sql import ddl_parse as D
 from aiondb.sql.binder import type_from_name
+from aiondb.sql.ddl_common import _binder, _result, _sql, _table_scope
+from aiondb.sql.ddl_constraints import (
+    _add_table_constraint,
+    _rewrite,
+    _visible_rows,
+    validate_existing_rows,
+)
 from aiondb.sql.ddl_objects import apply_sequence_options
 from aiondb.sql.ddl_table import (
-    _add_table_constraint,
     _bind_default,
-    _binder,
     _column_constraint,
     _column_type,
     _new_sequence,
-    _result,
-    _rewrite,
-    _sql,
-    _table_scope,
     _validate_generated,
-    _visible_rows,
     nextval_default,
-    validate_existing_rows,
 )
 from aiondb.sql.expr import Col
 from aiondb.sql.expr_compile import compile_expr

@@ -97,7 +97,7 @@ def _relation(session: Session, names: tuple[str, ...]) -> object:
 
 
 def comment(session: Session, txn: Transaction, node: CommentStmt) -> Result:
-    from aiondb.sql.ddl_table import _result
+    from aiondb.sql.ddl_common import _result
     cat = txn.begin_ddl()
     if node.kind == "schema":
         if len(node.names) != 1:

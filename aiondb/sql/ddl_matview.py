@@ -14,7 +14,7 @@ from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import ddl_parse as D
 from aiondb.sql import temp_tables
-from aiondb.sql.ddl_table import _binder, _result, _sql, check_pseudo_types
+from aiondb.sql.ddl_common import _binder, _result, _sql, check_pseudo_types
 from aiondb.sql.scope import Scope
 from aiondb.sql.view_names import qualify_relations
 from aiondb.storage.catalog import ColumnDef, MatViewDef, TableDef

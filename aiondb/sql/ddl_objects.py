@@ -13,10 +13,8 @@ from aiondb.sql import ddl_parse as D
 from aiondb.sql import temp_tables
 from aiondb.sql.bind_query import figure_colname
 from aiondb.sql.binder import type_from_name
-from aiondb.sql.ddl_table import (
-    _attnums,
+from aiondb.sql.ddl_common import (
     _binder,
-    _check_unique,
     _lookup_table,
     _result,
     _sql,
@@ -24,6 +22,7 @@ from aiondb.sql.ddl_table import (
     _unique_name,
     check_pseudo_types,
 )
+from aiondb.sql.ddl_constraints import _attnums, _check_unique
 from aiondb.sql.index_keys import check_index_expression
 from aiondb.sql.scope import Scope
 from aiondb.sql.view_names import qualify_relations, relation_constants
