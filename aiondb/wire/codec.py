@@ -1,5 +1,6 @@
 """Sans-IO codec for PostgreSQL protocol 3.0: bytes in → messages out, and
-backend message encoders (values in → bytes out). No sockets here.
+backend message encoders (values in → bytes out; they are in
+codec_backend.py and re-exported here). No sockets here.
 
 Every malformed input raises errors.ProtocolViolation (08P01) naming what is
 wrong; the caller sends it and closes the connection.
@@ -11,13 +12,41 @@ import struct
 
 from aiondb import errors
 from aiondb.wire import messages as m
+from aiondb.wire.codec_backend import (  # noqa: F401 - re-exported: codec is the module callers use
+    BIND_COMPLETE,
+    CLOSE_COMPLETE,
+    COPY_DONE,
+    EMPTY_QUERY,
+    NO_DATA,
+    PARSE_COMPLETE,
+    PORTAL_SUSPENDED,
+    READY_FAILED,
+    READY_IDLE,
+    READY_IN_TXN,
+    SSL_NO,
+    auth_cleartext,
+    auth_ok,
+    auth_sasl,
+    auth_sasl_continue,
+    auth_sasl_final,
+    backend_key_data,
+    command_complete,
+    copy_data,
+    copy_in_response,
+    copy_out_response,
+    data_row,
+    error_response,
+    negotiate_protocol_version,
+    notice_response,
+    parameter_description,
+    parameter_status,
+    ready_for_query,
+    row_description,
+)
 
 _I32 = struct.Struct("!i")
 _I16 = struct.Struct("!h")
 _HDR = struct.Struct("!ci")
-_I32_PAIR = struct.Struct("!ii")
-_PACK_I32 = _I32.pack
-_PACK_I16 = _I16.pack
 _UNPACK_I32 = _I32.unpack_from
 _UNPACK_I16 = _I16.unpack_from
 
@@ -491,154 +520,3 @@ class FrontendDecoder:
         if self._pos > 65536 and self._pos * 2 > len(self._buf):
             del self._buf[:self._pos]
             self._pos = 0
-
-
-# ---------------------------------------------------------------------------
-# Backend encoders. Each returns the complete framed message.
-
-
-def _frame(kind: bytes, body: bytes) -> bytes:
-    return kind + _PACK_I32(len(body) + 4) + body
-
-
-def auth_ok() -> bytes:
-    return b"R\x00\x00\x00\x08\x00\x00\x00\x00"
-
-
-def auth_cleartext() -> bytes:
-    return b"R\x00\x00\x00\x08\x00\x00\x00\x03"
-
-
-def auth_sasl(mechanisms: list[str]) -> bytes:
-    body = _PACK_I32(10) + b"".join(mm.encode() + b"\0" for mm in mechanisms) + b"\0"
-    return _frame(b"R", body)
-
-
-def auth_sasl_continue(data: bytes) -> bytes:
-    return _frame(b"R", _PACK_I32(11) + data)
-
-
-def auth_sasl_final(data: bytes) -> bytes:
-    return _frame(b"R", _PACK_I32(12) + data)
-
-
-def parameter_status(name: str, value: str) -> bytes:
-    return _frame(b"S", name.encode() + b"\0" + value.encode() + b"\0")
-
-
-def backend_key_data(pid: int, secret: int) -> bytes:
-    return _frame(b"K", _I32_PAIR.pack(pid, secret))
-
-
-READY_IDLE = b"Z\x00\x00\x00\x05I"
-READY_IN_TXN = b"Z\x00\x00\x00\x05T"
-READY_FAILED = b"Z\x00\x00\x00\x05E"
-_READY = {"I": READY_IDLE, "T": READY_IN_TXN, "E": READY_FAILED}
-
-
-def ready_for_query(status: str) -> bytes:
-    return _READY[status]
-
-
-PARSE_COMPLETE = b"1\x00\x00\x00\x04"
-BIND_COMPLETE = b"2\x00\x00\x00\x04"
-CLOSE_COMPLETE = b"3\x00\x00\x00\x04"
-NO_DATA = b"n\x00\x00\x00\x04"
-PORTAL_SUSPENDED = b"s\x00\x00\x00\x04"
-EMPTY_QUERY = b"I\x00\x00\x00\x04"
-COPY_DONE = b"c\x00\x00\x00\x04"
-SSL_NO = b"N"
-
-
-def command_complete(tag: str) -> bytes:
-    return _frame(b"C", tag.encode() + b"\0")
-
-
-def parameter_description(oids: list[int] | tuple[int, ...]) -> bytes:
-    return _frame(b"t", _PACK_I16(len(oids)) + b"".join(_PACK_I32(o if o < 2**31 else o - 2**32)
-                                                         for o in oids))
-
-
-_FIELD = struct.Struct("!ihihih")
-
-
-def row_description(
-    fields: list[tuple[str, int, int, int, int, int]], formats: list[int] | tuple[int, ...]
-) -> bytes:
-    """fields: (name, table_oid, column_attnum, type_oid, type_size, type_modifier)."""
-    parts = [_PACK_I16(len(fields))]
-    for (name, table_oid, attnum, type_oid, size, typmod), fmt in zip(fields, formats,
-                                                                      strict=True):
-        parts.append(name.encode() + b"\0")
-        parts.append(_FIELD.pack(table_oid, attnum, type_oid, size, typmod, fmt))
-    return _frame(b"T", b"".join(parts))
-
-
-def data_row(values: list[bytes | None] | tuple[bytes | None, ...]) -> bytes:
-    """Encode a DataRow from already-encoded column values (None = NULL)."""
-    parts = [_PACK_I16(len(values))]
-    append = parts.append
-    for v in values:
-        if v is None:
-            append(b"\xff\xff\xff\xff")
-        else:
-            append(_PACK_I32(len(v)))
-            append(v)
-    body = b"".join(parts)
-    return b"D" + _PACK_I32(len(body) + 4) + body
-
-
-def _error_fields(
-    severity: str, code: str, message: str, detail: str | None, hint: str | None,
-    position: int | None,
-) -> bytes:
-    parts = [b"S", severity.encode(), b"\0", b"V", severity.encode(), b"\0",
-             b"C", code.encode(), b"\0", b"M", message.encode("utf-8", "replace"), b"\0"]
-    if detail:
-        parts += [b"D", detail.encode("utf-8", "replace"), b"\0"]
-    if hint:
-        parts += [b"H", hint.encode("utf-8", "replace"), b"\0"]
-    if position:
-        parts += [b"P", str(position).encode(), b"\0"]
-    parts.append(b"\0")
-    return b"".join(parts)
-
-
-_OBJECT_FIELDS = (("context", b"W"), ("schema", b"s"), ("table", b"t"), ("column", b"c"),
-                  ("constraint", b"n"))
-
-
-def error_response(err: errors.DatabaseError, severity: str | None = None) -> bytes:
-    sev = severity or err.severity
-    body = _error_fields(sev, err.sqlstate, err.message, err.detail, err.hint, err.position)
-    extra = [code + value.encode("utf-8", "replace") + b"\0"
-             for attr, code in _OBJECT_FIELDS if (value := getattr(err, attr, None))]
-    if extra:
-        body = body[:-1] + b"".join(extra) + b"\0"
-    return _frame(b"E", body)
-
-
-def notice_response(message: str, severity: str = "NOTICE", code: str = "00000",
-                    detail: str | None = None, hint: str | None = None) -> bytes:
-    return _frame(b"N", _error_fields(severity, code, message, detail, hint, None))
-
-
-def copy_in_response(ncols: int, binary: bool = False) -> bytes:
-    fmt = 1 if binary else 0
-    return _frame(b"G", bytes([fmt]) + _PACK_I16(ncols) + _PACK_I16(fmt) * ncols)
-
-
-def copy_out_response(ncols: int, binary: bool = False) -> bytes:
-    fmt = 1 if binary else 0
-    return _frame(b"H", bytes([fmt]) + _PACK_I16(ncols) + _PACK_I16(fmt) * ncols)
-
-
-def copy_data(data: bytes) -> bytes:
-    return b"d" + _PACK_I32(len(data) + 4) + data
-
-
-def negotiate_protocol_version(newest: int, unknown_options: list[str]) -> bytes:
-    """`newest`: the full version code we speak (PostgreSQL 15 sends 3.0 as 196608)."""
-    body = _PACK_I32(newest) + _PACK_I32(len(unknown_options)) + b"".join(
-        o.encode() + b"\0" for o in unknown_options)
-    return _frame(b"v", body)
