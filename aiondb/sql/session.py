@@ -1,8 +1,9 @@
 """A client session: settings, transaction state and statement execution.
 The extended protocol's side (prepared statements, portals, the fast lane)
 is in session_extended.py, name resolution for the binder in
-session_names.py; Session inherits both. The server (top layer) drives it;
-this module never touches sockets.
+session_names.py, SET/SHOW and the reported parameters in
+session_settings.py; Session inherits all three. The server (top layer)
+drives it; this module never touches sockets.
 
 Transactions follow PostgreSQL: statements outside BEGIN run in an implicit
 transaction that ends with the simple Query message (or at Sync in the
@@ -36,6 +37,7 @@ from aiondb.sql.prepared import Cursor, PlanEntry, Portal, PreparedStatement
 from aiondb.sql.results import Result, collect
 from aiondb.sql.session_extended import DML, QUERY, ExtendedProtocolMixin
 from aiondb.sql.session_names import NameResolutionMixin
+from aiondb.sql.session_settings import SettingsMixin
 from aiondb.sql.textio import UTC, get_timezone, parse_text
 from aiondb.storage.catalog import Catalog
 from aiondb.storage.database import Database
@@ -69,7 +71,7 @@ class Engine:
         return self.statements.parse(sql, normalize_literals)
 
 
-class Session(NameResolutionMixin, ExtendedProtocolMixin):
+class Session(NameResolutionMixin, ExtendedProtocolMixin, SettingsMixin):
     def __init__(self, engine: Engine, db: Database, user: str, startup: dict[str, str],
                  pid: int) -> None:
         self.engine = engine
@@ -132,14 +134,6 @@ class Session(NameResolutionMixin, ExtendedProtocolMixin):
             return "T"
         return "I"
 
-    def reported_parameters(self) -> list[tuple[str, str]]:
-        return [(s.display or s.name, self.values[s.name]) for s in S.REPORTED]
-
-    def take_reported_changes(self) -> list[tuple[str, str]]:
-        out = self.changed_reported
-        self.changed_reported = []
-        return out
-
     def take_notices(self) -> list[tuple[str, str, str | None, str | None]]:
         out = self.notices
         self.notices = []
@@ -158,87 +152,6 @@ class Session(NameResolutionMixin, ExtendedProtocolMixin):
         now = self.stmt_started_at
         ctx = ExecContext(None, self, [], self.db.catalog, self.tz, now, now)
         return ctx
-
-    # --- settings -----------------------------------------------------------------------------------
-    def set_value(self, name: str, value: str | None, local: bool = False) -> None:
-        if value is None:
-            s = S.lookup(name)
-            value = s.default if s is not None else ""
-            if s is not None and s.name == "synchronous_commit":
-                value = "on" if getattr(self.engine.config, "synchronous_commit", True) else "off"
-        s, checked = S.check_value(name, value)
-        key = s.name if s is not None else name.lower()
-        old = self.values.get(key, "")
-        if key == "transaction_isolation":
-            self._set_txn_isolation(checked)
-            return
-        if key == "transaction_read_only":
-            if self.txn is not None:
-                self.txn.read_only = checked == "on"
-            self.block_read_only = checked == "on"
-            return
-        if self.in_block:
-            (self._local_settings if local else self._txn_settings_undo).append((key, old))
-        elif local:
-            self.notice("SET LOCAL can only be used in transaction blocks", "WARNING")
-            return
-        self._apply_value(key, checked)
-        if key == "synchronous_commit" and checked == "off" and old != "off" and \
-                getattr(self.engine.config, "backend", "memory") == "durable":
-            self.notice("synchronous_commit is off: COMMIT returns before its WAL record is "
-                        "flushed, so a crash can lose the last few milliseconds of commits "
-                        "(never part of a transaction)")
-
-    def _apply_value(self, key: str, value: str) -> None:
-        self.values[key] = value
-        if key == "timezone":
-            self.tz = get_timezone(value)
-        s = S.lookup(key)
-        if s is not None and s.reported:
-            self.changed_reported.append((s.display or s.name, value))
-
-    def _set_txn_isolation(self, level: str) -> None:
-        if self.txn is not None and (self.txn.snapshot is not None or self.txn.queried):
-            raise errors.ActiveSqlTransaction(
-                "SET TRANSACTION ISOLATION LEVEL must be called before any query")
-        if self.txn is not None and self.txn.savepoints:
-            raise errors.ActiveSqlTransaction(
-                "SET TRANSACTION ISOLATION LEVEL must not be called in a subtransaction")
-        if self.txn is not None:
-            from aiondb.storage.txn import READ_COMMITTED
-            self.txn.isolation = READ_COMMITTED if level == "read uncommitted" else level
-        self.block_isolation = level
-
-    def show(self, name: str) -> tuple[str, str]:
-        low = name.lower()
-        if low == "transaction_isolation":
-            iso = self.txn.isolation if self.txn is not None else (
-                self.block_isolation or self.values["default_transaction_isolation"])
-            return "transaction_isolation", iso
-        if low == "transaction_read_only":
-            ro = self.txn.read_only if self.txn is not None else self.values[
-                "default_transaction_read_only"] == "on"
-            return "transaction_read_only", "on" if ro else "off"
-        s = S.lookup(low)
-        if s is None:
-            if low in self.values:
-                return low, self.values[low]
-            raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
-        return s.display or s.name, self.values[s.name]   # PostgreSQL's column name
-
-    def search_path(self) -> list[str]:
-        out = []
-        for part in self.values["search_path"].split(","):
-            p = part.strip()
-            if p.startswith('"') and p.endswith('"'):
-                p = p[1:-1]
-            else:
-                p = p.lower()
-            if p == "$user":
-                p = self.user
-            if p:
-                out.append(p)
-        return out
 
     # --- transactions ------------------------------------------------------------------------------
     def _ensure_txn(self) -> Transaction:

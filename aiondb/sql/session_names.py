@@ -30,7 +30,7 @@ class NameResolutionMixin:
 
     engine: Any
     _rules: dict[tuple[int, int], Any]
-    search_path: Callable[[], list[str]]     # Session's (settings)
+    search_path: Callable[[], list[str]]     # session_settings.SettingsMixin's
 
     def resolve_relation(self, catalog: Catalog, schema: str | None,
                          name: str) -> tuple[Relation | None, Any]:
