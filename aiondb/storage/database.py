@@ -176,6 +176,20 @@ class Database:
             if isinstance(self.catalog.relations.get(oid), SequenceDef):
                 self.seq_values[oid] = list(state)
 
+    def apply_insert(self, oid: int, key: Any, row: tuple) -> None:
+        """apply_changes for a commit of one inserted row and nothing else
+        (storage/single_commit.py), without building a change set: keep the
+        two in step."""
+        seq = self.commit_seq = self.commit_seq + 1
+        td = self.tables.get(oid)
+        if td is None:
+            return
+        keep = bool(self.snapshots)
+        td.apply(key, row, seq, keep)
+        td.last_commit_seq = seq
+        if keep:
+            self._versioned.add(td)
+
     def install_catalog(self, catalog: Catalog, skip: Any = ()) -> None:
         """Adopt a committed catalog: drop data of dropped tables, create data
         for new ones, rebuild indexes where definitions changed."""

@@ -14,7 +14,8 @@ the statement and waits or reports exactly as before.
 
 The WAL record is the one Transaction.commit writes for the same row
 (payloads.encode_single_write), and the row is applied with the same
-TableData.apply, so recovery and the general path cannot tell the two apart.
+TableData.apply (Database.apply_insert), so recovery and the general path
+cannot tell the two apart.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from typing import Any
 
 from aiondb.storage import payloads
 from aiondb.storage.catalog import TableDef
-from aiondb.storage.database import Database
 from aiondb.storage.txn import Transaction
 
 
@@ -73,7 +73,7 @@ class SingleInsertCommit(PendingCommit):
         except BaseException:
             txn._finish("aborted")
             raise
-        _apply(db, self.oid, self.key, self.row)
+        db.apply_insert(self.oid, self.key, self.row)
         txn._finish("committed")
 
 
@@ -101,12 +101,7 @@ def start(txn: Transaction, table: TableDef, row: tuple) -> SingleInsertCommit |
     # the general path's bookkeeping: DDL on the table waits for this
     # transaction, and so does a writer of the same key, until it ends
     txn.queried = True
-    txn.touched.add(oid)
-    users = db.table_users.get(oid)
-    if users is None:
-        db.table_users[oid] = {txn}
-    else:
-        users.add(txn)
+    txn._touch(oid)             # (no exclusive lock: checked above)
     locks[lk] = txn
     txn.row_locks.append(lk)
     dur = db.durability
@@ -119,19 +114,7 @@ def start(txn: Transaction, table: TableDef, row: tuple) -> SingleInsertCommit |
             raise
         if fut is not None:
             return SingleInsertCommit(txn, oid, key, row, fut)
-    _apply(db, oid, key, row)
+    db.apply_insert(oid, key, row)
     txn._finish("committed")
     return True
 
-
-def _apply(db: Database, oid: int, key: Any, row: tuple) -> None:
-    """Database.apply_changes for one inserted row."""
-    seq = db.commit_seq = db.commit_seq + 1
-    td = db.tables.get(oid)
-    if td is None:
-        return
-    keep = bool(db.snapshots)
-    td.apply(key, row, seq, keep)
-    td.last_commit_seq = seq
-    if keep:
-        db._versioned.add(td)
