@@ -310,11 +310,19 @@ class Binder(PredicateBinder, CallBinder):
         raise errors.SyntaxError('syntax error at or near "?"')
 
     def _cast(self, node: exp.Cast, scope: Scope) -> Expr:
+        to = node.args["to"]
         try:
-            target = resolve_type(node.args["to"])
+            target = resolve_type(to)
         except errors.UndefinedObject as exc:
-            errpos.locate(exc, node.args["to"])     # PostgreSQL points at the type name
-            raise
+            err: errors.DatabaseError = exc
+            kind = to.args.get("kind")
+            if isinstance(kind, exp.Dot) and isinstance(kind.this, exp.Identifier) and \
+                    kind.this.name not in ("pg_catalog", "public") and \
+                    self.catalog.schema(kind.this.name) is None:
+                # schema.type: PostgreSQL looks the schema up first
+                err = errors.InvalidSchemaName(f'schema "{kind.this.name}" does not exist')
+            errpos.locate(err, to)      # PostgreSQL points at the type name
+            raise err from None
         inner = node.this
         if isinstance(inner, exp.Array) and inner.expressions and target.elem is not None and \
                 target.elem.elem is None:

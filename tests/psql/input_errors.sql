@@ -42,6 +42,9 @@ SELECT ARRAY[ARRAY['1'], ARRAY['2']]::int[];
 -- an unknown type in a cast, a prefix operator on TRUE / NULL
 SELECT 1::nosuchtype;
 SELECT cast('x' AS nosuch);
+SELECT 'a'::text, 2::nosuch.typ;
+SELECT 2::public.nosuch;
+SELECT 2::"My S".typ;
 SELECT ARRAY[1]::nosuchtype[];
 SELECT - true;
 SELECT 1 + - false;
