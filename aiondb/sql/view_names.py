@@ -80,6 +80,8 @@ def bind_relation_constants(session: Any, cat: Any, node: exp.Expr) -> exp.Expr:
             oid = int(resolve_reg(session, T.REGCLASS, lit.this, _Ctx))
         except errors.DatabaseError:
             continue
+        if oid not in cat.relations:
+            continue        # a system catalog: its name never changes
         new = exp.Literal.string(str(oid))
         lit.replace(exp.Cast(this=new, to=exp.DataType.build("regclass", dialect="postgres"))
                     if cast else new)

@@ -50,3 +50,5 @@ DROP SEQUENCE bd_dt_b_seq;
 DROP SEQUENCE bd_dep CASCADE;
 DROP SEQUENCE bd_dt_b_seq CASCADE;
 \d bd_dt
+CREATE TABLE bd_sys (r regclass DEFAULT 'pg_class'::regclass);
+\d bd_sys
