@@ -337,7 +337,7 @@ def _classify(text: str, offset: int, toks: list[Token]) -> Any:
         name = u.ident()
         # ignore WITH OWNER/ENCODING/TEMPLATE/LOCALE... options, as a convenience
         return CreateDatabase(name, ine)
-    if first in ("create", "alter") and second in ("role", "user") and len(toks) >= 3:
+    if first in ("create", "alter") and second in ("role", "user"):
         u.i = 2
         name = u.ident()
         opts: list[str] = []

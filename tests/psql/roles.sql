@@ -7,4 +7,8 @@ ALTER ROLE postgres WITH SUPERUSER INHERIT CREATEROLE CREATEDB LOGIN REPLICATION
 ALTER ROLE CURRENT_USER WITH LOGIN;
 ALTER USER postgres LOGIN CONNECTION LIMIT -1;
 ALTER ROLE nobody WITH LOGIN;
+-- a missing name, sent without ';' (with one PostgreSQL says 'at or near ";"',
+-- where AionDB's hand-parsed utility statements all say 'at end of input')
+CREATE ROLE \g
+ALTER USER \g
 \du
