@@ -61,7 +61,10 @@ CASES = {
     "bad-input": ("(a int primary key, b bigint, c text)",
                   {"i": "insert into {t} values ($1, $2, $3)"},
                   [("i", b"1", b"99999999999", b"t"), ("i", b"x", b"1", b"t"),
-                   ("i", b"99999999999", b"1", b"t"), ("i", b"2", b"1", b"\xff")]),
+                   ("i", b"99999999999", b"1", b"t"), ("i", b"2", b"1", b"\xff"),
+                   # Python's int() takes "1_0"; PostgreSQL 15 does not
+                   ("i", b"1_0", b"1", b"t"), ("i", b"4", b"2_000", b"t"),
+                   ("i", b" 5 ", b"+3", b"t"), ("i", b"-0", b"-9223372036854775808", b"t")]),
 }
 
 

@@ -21,30 +21,25 @@ from aiondb import types as T
 from aiondb.sql.textio_time import _invalid, type_label
 from aiondb.values import JSON_NULL
 
-_INT_RE = re.compile(r"^\s*([+-]?)\s*(\d+)\s*$")
-_INT_UNDERSCORE_RE = re.compile(r"^\s*([+-]?)(\d+(?:_\d+)*)\s*$")
+# PostgreSQL 15's pg_strtoint: spaces, a sign, digits, spaces (underscores
+# and hexadecimal came in 16)
+_INT_RE = re.compile(r"^\s*([+-]?)(\d+)\s*$", re.ASCII)
 
 
 def parse_int(t: T.SqlType, text: str) -> int:
-    m = _INT_RE.match(text) or _INT_UNDERSCORE_RE.match(text)
+    m = _INT_RE.match(text)
     if m is None:
-        m2 = re.match(r"^\s*([+-]?)0[xX]([0-9a-fA-F]+)\s*$", text)
-        if m2 is None:
-            raise _invalid(t, text)
-        value = int(m2.group(2), 16)
-        if m2.group(1) == "-":
-            value = -value
-    else:
-        value = int(m.group(2).replace("_", ""))
-        if m.group(1) == "-":
-            value = -value
+        raise _invalid(t, text)
+    value = int(m.group(2))
+    if m.group(1) == "-":
+        value = -value
     lo, hi, label = T.INT_RANGES[t.oid]
     if not lo <= value <= hi:
         raise errors.NumericValueOutOfRange(f'value "{text}" is out of range for type {label}')
     return value
 
 
-_NUMERIC_RE = re.compile(r"^\s*[+-]?(\d+(_\d+)*\.?\d*(_\d+)*|\.\d+)([eE][+-]?\d+)?\s*$")
+_NUMERIC_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$", re.ASCII)
 
 
 def parse_numeric(t: T.SqlType, text: str) -> Decimal:
@@ -59,7 +54,7 @@ def parse_numeric(t: T.SqlType, text: str) -> Decimal:
     if not _NUMERIC_RE.match(s):
         raise _invalid(T.NUMERIC, text)
     try:
-        value = Decimal(s.replace("_", ""))
+        value = Decimal(s)
     except InvalidOperation:
         raise _invalid(T.NUMERIC, text) from None
     if t.typmod != -1:
@@ -79,7 +74,7 @@ def parse_float(t: T.SqlType, text: str) -> float:
     if special is not None:
         return special
     try:
-        if not re.match(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", s):
+        if not re.match(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", s, re.ASCII):
             raise ValueError
         value = float(s)
     except ValueError:
