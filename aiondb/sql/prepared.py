@@ -97,7 +97,9 @@ def text_param_decoder(t: T.SqlType, session: Session) -> Callable[[bytes], Any]
                 v = int(raw)
             except ValueError:
                 return parse_int(t, _utf8(raw))
-            if lo <= v <= hi and b"_" not in raw:
+            # 95 is "_" (int() allows it, PostgreSQL does not); an int, because
+            # `b"_" in raw` first tries b"_" as an int and builds a TypeError
+            if lo <= v <= hi and 95 not in raw:
                 return v
             return parse_int(t, _utf8(raw))
         return dec_int
