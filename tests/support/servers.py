@@ -62,6 +62,13 @@ class AionServer:
 _LISTEN_RE = re.compile(r"listening on ([\w.:]+):(\d+)")
 
 
+def server_python() -> str:
+    """The interpreter AionDB servers run on: this one, or the one
+    AIONDB_SERVER_PYTHON names (benchmarks compare interpreter builds: see
+    docs/performance.md, "The interpreter's build")."""
+    return os.environ.get("AIONDB_SERVER_PYTHON") or sys.executable
+
+
 def start_aiondb(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
                  user: str = "aion", password: str | None = None,
                  data_dir: str | None = None) -> AionServer:
@@ -74,7 +81,7 @@ def start_aiondb(*args: str, env: dict[str, str] | None = None, timeout: float =
     full_env.update(env or {})
     log = tempfile.NamedTemporaryFile(prefix="aiondb-test-", suffix=".log", delete=False)
     log.close()
-    proc = subprocess.Popen([sys.executable, "-m", "aiondb", *flags], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([server_python(), "-m", "aiondb", *flags], stdout=subprocess.PIPE,
                             stderr=open(log.name, "w"), env=full_env, text=True)
     deadline = time.monotonic() + timeout
     lines = []
