@@ -99,6 +99,10 @@ def _segment_pool() -> concurrent.futures.ThreadPoolExecutor:
     return _SEGMENT_POOL
 
 
+# append's on_done: called with None once the record is durable, or with the
+# error that made it fail
+Hook = Callable[[BaseException | None], None]
+
 # a record's length field is a u32; one transaction is one record
 MAX_RECORD_LEN = 2**32 - 1
 
@@ -106,12 +110,15 @@ MAX_RECORD_LEN = 2**32 - 1
 class _Batch:
     """One flush: the pending writes, their waiters, and the LSN range."""
 
-    __slots__ = ("pending", "waiters", "start", "start_last", "end", "end_last", "had_async")
+    __slots__ = ("pending", "waiters", "hooks", "start", "start_last", "end", "end_last",
+                 "had_async")
 
-    def __init__(self, pending: list[list], waiters: list[tuple[int, asyncio.Future]],
-                 start: int, start_last: int, end: int, end_last: int, had_async: bool) -> None:
+    def __init__(self, pending: list[list], waiters: list[tuple[int, asyncio.Future | None]],
+                 hooks: list[Hook], start: int, start_last: int, end: int, end_last: int,
+                 had_async: bool) -> None:
         self.pending = pending
-        self.waiters = waiters
+        self.waiters = waiters      # (end, future or None when a hook waits instead)
+        self.hooks = hooks
         self.start = start
         self.start_last = start_last
         self.end = end
@@ -147,7 +154,8 @@ class WalWriter:
         self.fatal: str | None = None
         # pending batch: [segment, offset in it, bytes], in LSN order
         self._pending: list[list] = []
-        self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._waiters: list[tuple[int, asyncio.Future | None]] = []
+        self._hooks: list[Hook] = []
         self._async_in_batch = False
         self._flush_handle: asyncio.Handle | asyncio.TimerHandle | None = None
         self._flush_soon = False
@@ -248,10 +256,13 @@ class WalWriter:
             loop = self._loop = asyncio.get_running_loop()
         return loop
 
-    def append(self, rtype: int, xid: int, payload: bytes | bytearray, sync: bool = True
-               ) -> tuple[int, int, asyncio.Future | None]:
+    def append(self, rtype: int, xid: int, payload: bytes | bytearray, sync: bool = True,
+               on_done: Hook | None = None) -> tuple[int, int, asyncio.Future | None]:
         """Buffer one record. Returns (its LSN, the previous record's LSN, a
-        future resolved when it is durable, or None when sync is False)."""
+        future resolved when it is durable, or None when sync is False or
+        on_done is given). on_done (sync only) is called instead, from the
+        event loop, as soon as the flush's outcome is known: no future, no
+        callback scheduled (the commonest commit waits this way)."""
         if self.fatal is not None:
             raise errors.IoError(f'the WAL of tenant "{self.tenant_name}" is unusable: '
                                  f"{self.fatal}")
@@ -289,10 +300,14 @@ class WalWriter:
         if self._next is None and self.end - seg.start > seg.size // 2:
             self._precreate()
         if sync:
-            loop = self._loop
-            if loop is None or not loop.is_running():
-                loop = self.loop()
-            fut = loop.create_future()
+            if on_done is None:
+                loop = self._loop
+                if loop is None or not loop.is_running():
+                    loop = self.loop()
+                fut = loop.create_future()
+            else:
+                fut = None
+                self._hooks.append(on_done)
             self._waiters.append((self.end, fut))
             if self._flush_handle is None or not self._flush_soon:
                 self._schedule(True)    # else the flush to come takes this record too
@@ -412,9 +427,9 @@ class WalWriter:
         seg.file.close()
 
     def _take_batch(self) -> _Batch:
-        batch = _Batch(self._pending, self._waiters, self.flushed, self.flushed_last,
-                       self.end, self.last, self._async_in_batch)
-        self._pending, self._waiters, self._async_in_batch = [], [], False
+        batch = _Batch(self._pending, self._waiters, self._hooks, self.flushed,
+                       self.flushed_last, self.end, self.last, self._async_in_batch)
+        self._pending, self._waiters, self._hooks, self._async_in_batch = [], [], [], False
         return batch
 
     def _write(self, pending: list[list]) -> None:
@@ -438,10 +453,21 @@ class WalWriter:
             self.flushed_last = batch.end_last
             self._close_retired(batch.pending)
             for _end, fut in batch.waiters:
-                if not fut.done():
+                if fut is not None and not fut.done():
                     fut.set_result(None)
+            if batch.hooks:
+                self._call_hooks(batch.hooks, None)
             return
         self._fail(batch, exc)
+
+    def _call_hooks(self, hooks: list[Hook],
+                    error: Callable[[], BaseException] | None) -> None:
+        """Each hook with None, or with its own instance of error()."""
+        for hook in hooks:
+            try:
+                hook(None if error is None else error())
+            except Exception:  # noqa: BLE001 - the other commits still finish
+                log.exception('tenant "%s": finishing a commit failed', self.tenant_name)
 
     def _close_retired(self, pending: list[list]) -> None:
         """Close segments left behind by a switch once their last write is done."""
@@ -457,8 +483,9 @@ class WalWriter:
         # log: they fail with it
         pending = batch.pending + self._pending
         waiters = batch.waiters + self._waiters
+        hooks = batch.hooks + self._hooks
         had_async = batch.had_async or self._async_in_batch
-        self._pending, self._waiters, self._async_in_batch = [], [], False
+        self._pending, self._waiters, self._hooks, self._async_in_batch = [], [], [], False
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
@@ -498,8 +525,10 @@ class WalWriter:
             msg = (f'could not write the WAL of tenant "{self.tenant_name}": {why}; '
                    f"the transaction was not committed")
         for _end, fut in waiters:
-            if not fut.done():
+            if fut is not None and not fut.done():
                 fut.set_exception(cls(msg))
+        if hooks:
+            self._call_hooks(hooks, lambda: cls(msg))
 
     def _rewind(self, first: _Seg | None, start: int, start_last: int) -> None:
         """After zeroing a failed batch: continue at its start. Segments the
@@ -592,9 +621,10 @@ class WalWriter:
             except OSError as exc:
                 self._complete(batch, exc)
         for _end, fut in self._waiters:
-            if not fut.done():
+            if fut is not None and not fut.done():
                 fut.set_exception(errors.AdminShutdown("the server is shutting down"))
-        self._waiters = []
+        hooks, self._waiters, self._hooks = self._hooks, [], []
+        self._call_hooks(hooks, lambda: errors.AdminShutdown("the server is shutting down"))
         if self._next is not None:
             try:
                 nxt = self._next.result()

@@ -53,6 +53,18 @@ class _Runner:
         yielded.add_done_callback(self.step)
 
 
+class _NextTurn:
+    """`await _NEXT_TURN`: continue in a later callback of the loop."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Any:
+        yield None
+
+
+_NEXT_TURN = _NextTurn()
+
+
 class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio.Protocol):
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -165,14 +177,17 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
                             self._continuation = None
                             await cont
                         elif wait is not None:
-                            # the commit waits for its WAL flush: the bare future,
-                            # no coroutine chain
+                            # the commit waits for its WAL flush, no coroutine chain
+                            # (a one-row commit is resumed by the WAL's completion
+                            # itself: see SingleInsertCommit)
                             self._commit_wait = None
                             try:
-                                await wait.flush
+                                await wait
                             except Exception:  # noqa: BLE001 - sync_finish raises it
                                 pass
                             self._commit_flushed(wait)
+                            if conn.decoder.buffered:
+                                await _NEXT_TURN   # not inside the WAL's completion
                         else:
                             await self._on_sync(m.SYNC)
                     if self._write_paused:

@@ -14,6 +14,10 @@ from aiondb.storage.table import TableData
 from aiondb.storage.txn import READ_COMMITTED, Transaction
 
 
+class CommitWaiter(Protocol):
+    def flushed(self, error: BaseException | None) -> None: ...
+
+
 class Durability(Protocol):
     """Implemented by the recovery layer for durable tenants."""
 
@@ -24,10 +28,15 @@ class Durability(Protocol):
         log_commit_end; None when there is nothing to wait for
         (synchronous_commit off)."""
 
-    def log_write_start(self, xid: int, payload: bytearray, sync: bool
-                        ) -> asyncio.Future | None:
+    def log_write_start(self, xid: int, payload: bytearray, sync: bool,
+                        waiter: CommitWaiter | None = None) -> asyncio.Future | None:
         """log_commit_start for a commit payload the caller encoded itself
-        (payloads.encode_single_write)."""
+        (payloads.encode_single_write). With a waiter (and sync), no future:
+        waiter.flushed(error or None) is called once the flush's outcome is
+        known, and the waiter then calls log_write_end."""
+
+    def log_write_end(self, waiter: CommitWaiter) -> None:
+        """log_commit_end for a waiter of log_write_start."""
 
     def log_commit_end(self, fut: asyncio.Future) -> None:
         """The flush `fut` is done (its exception, if any, is the commit's)."""

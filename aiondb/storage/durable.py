@@ -53,7 +53,7 @@ from aiondb.recovery.wal import COMMIT, WalWriter, format_lsn
 from aiondb.recovery.walformat import WalCorruption, WalScanner, quarantine
 from aiondb.storage import payloads, records
 from aiondb.storage.catalog import Catalog
-from aiondb.storage.database import ChangeSet, Database
+from aiondb.storage.database import ChangeSet, CommitWaiter, Database
 from aiondb.storage.registry import DEFAULT_TENANT, Progress, TenantRegistry
 from aiondb.storage.txn import Transaction
 
@@ -163,8 +163,8 @@ class TenantStore:
         self.wal = wal
         self.checkpoint_lsn = checkpoint_lsn
         # commits appended but not yet applied, in LSN order:
-        # flush future → (LSN, previous LSN)
-        self.inflight: dict[asyncio.Future, tuple[int, int]] = {}
+        # flush future or CommitWaiter → (LSN, previous LSN)
+        self.inflight: dict[Any, tuple[int, int]] = {}
         self.ckpt_lock = asyncio.Lock()
         self._ckpt_task: asyncio.Task | None = None
         self.stats = CheckpointStats()
@@ -173,9 +173,13 @@ class TenantStore:
                          cs: ChangeSet) -> asyncio.Future | None:
         return self.log_write_start(txn.xid, payloads.encode_commit(cs), txn.synchronous_commit)
 
-    def log_write_start(self, xid: int, payload: bytearray, sync: bool
-                        ) -> asyncio.Future | None:
+    def log_write_start(self, xid: int, payload: bytearray, sync: bool,
+                        waiter: CommitWaiter | None = None) -> asyncio.Future | None:
         """log_commit_start for a payload built by the caller (storage/single_commit.py)."""
+        if waiter is not None and sync:
+            lsn, prev, _ = self.wal.append(COMMIT, xid, payload, True, waiter.flushed)
+            self.inflight[waiter] = (lsn, prev)
+            return None
         lsn, prev, fut = self.wal.append(COMMIT, xid, payload, sync)
         if fut is None:
             self._check_wal_volume()
@@ -187,6 +191,10 @@ class TenantStore:
         del self.inflight[fut]
         if not fut.cancelled() and fut.exception() is None:
             self._check_wal_volume()
+
+    def log_write_end(self, waiter: CommitWaiter) -> None:
+        del self.inflight[waiter]
+        self._check_wal_volume()
 
     def _check_wal_volume(self) -> None:
         if self.wal.end - self.checkpoint_lsn > self.registry.settings.max_wal_size:
@@ -210,8 +218,10 @@ class TenantStore:
         commit still to be applied, else the end of the log. Commits whose
         flush failed are skipped: they will never be applied, and their LSNs
         are reused (so the live entries are in LSN order)."""
-        for fut, (lsn, prev) in self.inflight.items():
-            if not (fut.done() and fut.exception() is not None):
+        for key, (lsn, prev) in self.inflight.items():
+            # (a waiter leaves as soon as its flush's outcome is known)
+            if not isinstance(key, asyncio.Future) or \
+                    not (key.done() and key.exception() is not None):
                 return lsn, prev
         return self.wal.end, self.wal.last
 

@@ -21,6 +21,8 @@ cannot tell the two apart.
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Generator
 from typing import Any
 
 from aiondb.storage import payloads
@@ -29,11 +31,13 @@ from aiondb.storage.txn import Transaction
 
 
 class PendingCommit:
-    """A commit whose WAL flush is under way: wait for `flush`, then
-    finish(), which applies it or raises the flush's error."""
+    """A commit whose WAL flush is under way: await it, then finish(),
+    which applies it or raises the flush's error."""
 
-    __slots__ = ("flush",)
-    flush: asyncio.Future
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        raise NotImplementedError
 
     def finish(self) -> None:
         raise NotImplementedError
@@ -42,39 +46,81 @@ class PendingCommit:
 class TxnCommit(PendingCommit):
     """Transaction.commit_start's pending commit."""
 
-    __slots__ = ("txn", "pending")
+    __slots__ = ("txn", "pending", "flush")
 
     def __init__(self, txn: Transaction, pending: tuple[Any, asyncio.Future]) -> None:
         self.txn = txn
         self.pending = pending
         self.flush = pending[1]
 
+    def __await__(self) -> Generator[Any, None, None]:
+        return self.flush.__await__()
+
     def finish(self) -> None:
         self.txn.commit_finish(self.pending)
 
 
 class SingleInsertCommit(PendingCommit):
-    __slots__ = ("txn", "oid", "key", "row")
+    """Waits without a future: the WAL calls flushed() as soon as the
+    flush's outcome is known, which applies the row (or ends the
+    transaction as aborted) there and then and resumes whoever awaits.
+    Awaitable the way asyncio tasks and the server's runner await futures
+    (it yields itself; add_done_callback), with none of a future's
+    scheduling: the commit path's commonest wait, so its cheapest."""
 
-    def __init__(self, txn: Transaction, oid: int, key: Any, row: tuple,
-                 flush: asyncio.Future) -> None:
+    __slots__ = ("txn", "oid", "key", "row", "done", "error", "_callback",
+                 "_asyncio_future_blocking")
+
+    def __init__(self, txn: Transaction, oid: int, key: Any, row: tuple) -> None:
         self.txn = txn
         self.oid = oid
         self.key = key
         self.row = row
-        self.flush = flush
+        self.done = False
+        self.error: BaseException | None = None
+        self._callback: Any = None
+        self._asyncio_future_blocking = False
 
-    def finish(self) -> None:
+    def flushed(self, error: BaseException | None) -> None:
         txn = self.txn
         db = txn.db
-        try:
-            db.durability.log_commit_end(self.flush)  # type: ignore[union-attr]
-            self.flush.result()
-        except BaseException:
+        db.durability.log_write_end(self)  # type: ignore[union-attr]
+        if error is None:
+            db.apply_insert(self.oid, self.key, self.row)
+            txn._finish("committed")
+        else:
+            self.error = error
             txn._finish("aborted")
-            raise
-        db.apply_insert(self.oid, self.key, self.row)
-        txn._finish("committed")
+        self.done = True
+        cb = self._callback
+        if cb is not None:
+            self._callback = None
+            cb(self)
+
+    def add_done_callback(self, cb: Any, *, context: Any = None) -> None:
+        if context is not None:
+            cb = functools.partial(context.run, cb)
+        if self.done:
+            asyncio.get_running_loop().call_soon(cb, self)
+        else:
+            self._callback = cb
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:   # (asyncio tasks ask)
+        return asyncio.get_running_loop()
+
+    def result(self) -> None:
+        """(asyncio tasks call it on wake-up; finish() reports the outcome)"""
+
+    def __await__(self) -> Generator[Any, None, None]:
+        if not self.done:
+            self._asyncio_future_blocking = True
+            yield self
+
+    def finish(self) -> None:
+        if not self.done:
+            raise RuntimeError("the commit's flush is not done")
+        if self.error is not None:
+            raise self.error
 
 
 def start(txn: Transaction, table: TableDef, row: tuple) -> SingleInsertCommit | bool:
@@ -106,14 +152,15 @@ def start(txn: Transaction, table: TableDef, row: tuple) -> SingleInsertCommit |
     txn.row_locks.append(lk)
     dur = db.durability
     if dur is not None:
+        sync = txn.synchronous_commit
+        pc = SingleInsertCommit(txn, oid, key, row) if sync else None
         try:
-            fut = dur.log_write_start(txn.xid, payloads.encode_single_write(oid, key, row),
-                                      txn.synchronous_commit)
+            dur.log_write_start(txn.xid, payloads.encode_single_write(oid, key, row), sync, pc)
         except BaseException:
             txn._finish("aborted")
             raise
-        if fut is not None:
-            return SingleInsertCommit(txn, oid, key, row, fut)
+        if pc is not None:
+            return pc
     db.apply_insert(oid, key, row)
     txn._finish("committed")
     return True

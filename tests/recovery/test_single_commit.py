@@ -104,7 +104,7 @@ def test_durable_commit_waits_for_its_flush_and_recovers() -> None:
         # not visible before it is durable, and its key is locked
         assert rows_of(db, "t") == {}
         assert db.row_locks[(t.oid, 1)] is ins
-        await pending.flush
+        await pending
         pending.finish()
         assert rows_of(db, "t") == {1: (1, "a")}
         assert reader.get(t.oid, 1) is None     # the old snapshot keeps its view
@@ -126,7 +126,7 @@ def test_failed_flush_is_an_error_and_applies_nothing() -> None:
         ins = db.begin()
         pending = single_commit.start(ins, t, (1, "lost"))
         assert isinstance(pending, single_commit.SingleInsertCommit)
-        await asyncio.wait([pending.flush])
+        await pending
         with pytest.raises(errors.IoError):
             pending.finish()
         assert ins.state == "aborted"
@@ -135,7 +135,7 @@ def test_failed_flush_is_an_error_and_applies_nothing() -> None:
         again = db.begin()
         pending = single_commit.start(again, t, (1, "kept"))
         assert not isinstance(pending, bool)
-        await pending.flush
+        await pending
         pending.finish()
         await reg.close()
 
