@@ -105,7 +105,8 @@ class Session(NameResolutionMixin, ExtendedProtocolMixin, SettingsMixin):
         self.cursors: dict[str, Cursor] = {}
         self.notices: list[tuple[str, str, str | None, str | None]] = []
         self.txn_started_at: dt.datetime | None = None
-        self.stmt_started_at = dt.datetime.now(UTC)
+        self._stmt_t = time.time()      # when the statement started (see stmt_started_at)
+        self._stmt_dt: dt.datetime | None = None
         self._rules: dict[tuple[int, int], Any] = {}
         self._waiting: asyncio.Future | None = None
         self.cancel_requested = False
@@ -144,6 +145,20 @@ class Session(NameResolutionMixin, ExtendedProtocolMixin, SettingsMixin):
         """code: the SQLSTATE PostgreSQL gives this notice (e.g. 25P01 for "there
         is no transaction in progress"); None means 00000, or 01000 for a WARNING."""
         self.notices.append((severity, message, code, detail))
+
+    @property
+    def stmt_started_at(self) -> dt.datetime:
+        """statement_timestamp(): the datetime is made on first use (most
+        statements never ask; the fast lane only notes the time)."""
+        v = self._stmt_dt
+        if v is None:
+            v = self._stmt_dt = dt.datetime.fromtimestamp(self._stmt_t, UTC)
+        return v
+
+    @stmt_started_at.setter
+    def stmt_started_at(self, value: dt.datetime) -> None:
+        self._stmt_dt = value
+        self._stmt_t = value.timestamp()
 
     def statement_time(self) -> dt.datetime:
         return self.stmt_started_at

@@ -4,9 +4,9 @@ Bind + Execute, and the express INSERT. Session (session.py) inherits it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from itertools import islice
+from time import time as _time
 from typing import Any
 
 from sqlglot import exp
@@ -19,7 +19,6 @@ from aiondb.sql.express import express_row, insert_row, plan_express_insert
 from aiondb.sql.plan import OutCol
 from aiondb.sql.prepared import PlanEntry, Portal, PreparedStatement, text_param_decoder
 from aiondb.sql.results import INSERTED_ONE, STREAM_BATCH, Result, rows_then, settle
-from aiondb.sql.textio import UTC
 from aiondb.storage import single_commit
 
 DML = (exp.Insert, exp.Update, exp.Delete)
@@ -183,7 +182,8 @@ class ExtendedProtocolMixin:
                 len(entry.param_types) > len(p.params):
             return None
         self.cancel_requested = False
-        self.stmt_started_at = dt.datetime.now(UTC)
+        self._stmt_t = _time()
+        self._stmt_dt = None
         if entry.read_only and self.txn is None and not self.in_block:
             res = self._run_autocommit_read(entry, p.params, STREAM_BATCH)
         else:
@@ -230,7 +230,8 @@ class ExtendedProtocolMixin:
             del self.portals[""]     # Bind replaces the unnamed portal
         self.current_query = ps.sql
         self.cancel_requested = False
-        self.stmt_started_at = dt.datetime.now(UTC)
+        self._stmt_t = _time()
+        self._stmt_dt = None
         if self.txn is None and not self.in_block:
             if entry.read_only:
                 res = self._run_autocommit_read(entry, params, STREAM_BATCH)
