@@ -76,6 +76,12 @@ def encode_pairs(items: Iterable[tuple[Any, tuple | None]], out: bytearray,
             encode_row(row, out)
 
 
+def encoder_for(key: Any, row: tuple, flagged: bool) -> Encoder:
+    """The (cached) encoder of this (key, row)'s shape, for a caller that
+    keeps it to try on the next row first (it checks the shape itself)."""
+    return _cached(_cache, (flagged, (type(key), *map(type, row))), _make)
+
+
 def _make(shape: tuple[type, ...], flagged: bool) -> Encoder:
     """Generate the encoder for one shape."""
     body: list[str] = []       # statements before the packing (string encodes)

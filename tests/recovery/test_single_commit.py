@@ -21,9 +21,13 @@ from aiondb.storage.txn import REPEATABLE_READ
 
 
 def test_record_is_the_one_the_general_path_writes() -> None:
-    row = (7, "seven")
-    general = payloads.encode_commit(ChangeSet(writes={1234: {7: row}}))
-    assert payloads.encode_single_write(1234, 7, row) == general
+    # rows of one table in turn: the encoder kept from the last row must
+    # notice a new shape (a NULL, a big int, a long string, another type)
+    rows = [(7, "seven"), (8, "eight"), (9, None), (2**70, "big"), (10, "x" * 300),
+            (11, 1.5), (12, "twelve")]
+    for row in rows:
+        general = payloads.encode_commit(ChangeSet(writes={1234: {row[0]: row}}))
+        assert payloads.encode_single_write(1234, row[0], row) == general, row
 
 
 def test_commits_and_applies_at_once_without_durability() -> None:
