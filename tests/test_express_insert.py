@@ -7,13 +7,15 @@ and a key another session holds uncommitted (the insert waits)."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
+from typing import Any
 
 import psycopg
 import pytest
 
-from tests.support.servers import AionServer, PgServer, fresh_database
+from tests.support.servers import AionServer, PgServer, fresh_database, start_aiondb
 from tests.test_protocol_differential import no_internal_errors  # noqa: F401
 from tests.test_protocol_raw import run_case
 from tests.wire import rawclient as w
@@ -129,3 +131,34 @@ def test_express_insert_waits_for_an_uncommitted_key(aiondb: AionServer,
     with psycopg.connect(dsn) as c:
         rows = c.execute(f"select b from {table}").fetchall()
     assert rows == ([("holder",)] if holder_ends == "commit" else [("waiter",)])
+
+
+def test_pipelined_one_row_commits_on_a_durable_server(postgres: PgServer,
+                                                       tmp_path: Any) -> None:
+    """Many `Bind, Execute, Sync` groups sent at once to a durable server:
+    each one-row commit waits for its flush (SingleInsertCommit) and the
+    next group runs only after it, in order, a duplicate failing alone; the
+    replies are PostgreSQL's, and every acknowledged row is there after a
+    restart."""
+    key = secrets.token_hex(32)
+    env = {"AIONDB_MASTER_KEY": key}
+    srv = start_aiondb("--data-dir", str(tmp_path / "d"), env=env)
+    keys = [*range(1, 30), 7, *range(30, 61)]       # 7 twice: one error mid-way
+    steps = [w.query("create table {t} (id int8 primary key, v text)"),
+             w.parse("i", "insert into {t} values ($1, $2)") + w.SYNC,
+             b"".join(_run("i", str(k).encode(), b"v%d" % k, describe=k % 2 == 0)
+                      for k in keys),
+             w.query("select count(*), sum(id) from {t}")]
+    try:
+        db = fresh_database("pipe", srv, postgres)
+        got = run_case(srv.host, srv.port, "aion", db, "piped", steps)
+        assert got == run_case(postgres.host, postgres.port, "postgres", db, "piped", steps)
+    finally:
+        srv.stop()
+    srv = start_aiondb("--data-dir", str(tmp_path / "d"), env=env)
+    try:
+        with psycopg.connect(srv.dsn("pipe")) as c:
+            assert c.execute("select count(*), min(id), max(id) from piped").fetchone() \
+                == (60, 1, 60)
+    finally:
+        srv.stop()

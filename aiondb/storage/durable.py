@@ -12,8 +12,9 @@ Life of a COMMIT (durable tenant):
 
 A one-row INSERT that is its own transaction takes a shorter path with the
 same record and the same apply (storage/single_commit.py): start() checks,
-locks and calls TenantStore.log_write_start with the encoded row; finish()
-does log_commit_end and applies the row.
+locks and calls TenantStore.log_write_start with the encoded row and itself
+as the waiter; the WAL calls its flushed() when the flush's outcome is
+known, which does log_write_end and applies the row (no future).
 
 Recovery (DurableRegistry.open → recover_tenant): load the newest valid
 checkpoint (falling back to an older one), then decode each WAL record after
