@@ -19,6 +19,7 @@ from aiondb.server.startup import StartupMixin
 from aiondb.sql import statements as st
 from aiondb.sql.copy import CopyIn
 from aiondb.sql.session import Session
+from aiondb.storage.single_commit import SingleInsertCommit
 from aiondb.wire import messages as m
 from aiondb.wire.connection import Authenticated, CancelReceived, ServerConnection, State
 
@@ -130,9 +131,47 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
     # --- processing -----------------------------------------------------------------------------------
     def _start(self) -> None:
         self.busy = True
-        if self.session is not None:
-            self.session.running = True     # pg_stat_activity's "active"
-        _Runner(self._process(), self._processing_done, self.server.loop).step()
+        session = self.session
+        conn = self.conn
+        if session is not None:
+            session.running = True     # pg_stat_activity's "active"
+        if session is None or conn.state is not State.READY or conn.skip_until_sync or \
+                self.copy_in is not None or self.closed:
+            _Runner(self._process(), self._processing_done, self.server.loop).step()
+            return
+        # The fast lane's commonest runs need no coroutine: a group answered at
+        # once, or a one-row commit that the WAL's completion finishes
+        try:
+            synced = self._fast_group()
+        except BaseException as exc:  # noqa: BLE001 - as _Runner reports it
+            self._processing_done(exc)
+            return
+        if synced is True and not self._write_paused and not conn.decoder.buffered:
+            self._processing_done(None)
+            return
+        if synced is False and self._continuation is None:
+            wait = self._commit_wait
+            if type(wait) is SingleInsertCommit and not wait.done:
+                self._commit_wait = None
+                wait.add_done_callback(self._fast_commit_done)
+                return
+        _Runner(self._process(synced), self._processing_done, self.server.loop).step()
+
+    def _fast_commit_done(self, wait: SingleInsertCommit) -> None:
+        """_start's one-row commit, once its flush is done (called by the WAL's
+        completion): answer, and go on in a later turn if more has arrived."""
+        try:
+            self._commit_flushed(wait)
+        except BaseException as exc:  # noqa: BLE001 - as _Runner reports it
+            self._processing_done(exc)
+            return
+        if self._write_paused or self.conn.decoder.buffered:
+            self.server.loop.call_soon(self._continue_processing)
+            return
+        self._processing_done(None)
+
+    def _continue_processing(self) -> None:
+        _Runner(self._process(True), self._processing_done, self.server.loop).step()
 
     def _processing_done(self, exc: BaseException | None) -> None:
         self.busy = False
@@ -158,10 +197,16 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
             self._read_paused = False
             self.transport.resume_reading()
 
-    async def _process(self) -> None:
+    async def _process(self, group: bool | None = None) -> None:
+        """Handle buffered messages until none is complete. group: the outcome
+        of the fast-lane group _start already ran (see _fast_group)."""
         conn = self.conn
         while not self.closed:
-            if conn.state is State.COPY_IN and self.copy_in is not None:
+            synced = group
+            group = None
+            if synced is not None:
+                pass        # the group _start ran
+            elif conn.state is State.COPY_IN and self.copy_in is not None:
                 data = conn.decoder.take_copy_data()
                 if data:
                     self.copy_in.feed(data)
@@ -169,33 +214,33 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
             elif conn.state is State.READY and self.session is not None and \
                     not conn.skip_until_sync and self.copy_in is None:
                 synced = self._fast_group()
-                if synced is not None:
-                    if not synced:
-                        cont = self._continuation
-                        wait = self._commit_wait
-                        if cont is not None:
-                            self._continuation = None
-                            await cont
-                        elif wait is not None:
-                            # the commit waits for its WAL flush, no coroutine chain
-                            # (a one-row commit is resumed by the WAL's completion
-                            # itself: see SingleInsertCommit)
-                            self._commit_wait = None
-                            try:
-                                await wait
-                            except Exception:  # noqa: BLE001 - sync_finish raises it
-                                pass
-                            self._commit_flushed(wait)
-                            if conn.decoder.buffered:
-                                await _NEXT_TURN   # not inside the WAL's completion
-                        else:
-                            await self._on_sync(m.SYNC)
-                    if self._write_paused:
-                        self.flush()
-                        await self.drain()
-                    if not conn.decoder.buffered:
-                        break          # the common case: nothing more has arrived
-                    continue
+            if synced is not None:
+                if not synced:
+                    cont = self._continuation
+                    wait = self._commit_wait
+                    if cont is not None:
+                        self._continuation = None
+                        await cont
+                    elif wait is not None:
+                        # the commit waits for its WAL flush, no coroutine chain
+                        # (a one-row commit is resumed by the WAL's completion
+                        # itself: see SingleInsertCommit)
+                        self._commit_wait = None
+                        try:
+                            await wait
+                        except Exception:  # noqa: BLE001 - sync_finish raises it
+                            pass
+                        self._commit_flushed(wait)
+                        if conn.decoder.buffered:
+                            await _NEXT_TURN   # not inside the WAL's completion
+                    else:
+                        await self._on_sync(m.SYNC)
+                if self._write_paused:
+                    self.flush()
+                    await self.drain()
+                if not conn.decoder.buffered:
+                    break          # the common case: nothing more has arrived
+                continue
             try:
                 ev = conn.next_event()
             except errors.DatabaseError as exc:
