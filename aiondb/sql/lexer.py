@@ -134,9 +134,20 @@ def tokenize(sql: str, start: int = 0, end: int | None = None) -> list[Token]:
         elif kind == "word":
             out.append(Token("word", text, text.lower(), i))
         else:
+            if kind == "number" and m.end() < end:
+                junk = _WORD_RE.match(sql, m.end(), end)
+                if junk is not None:
+                    # PostgreSQL 15: "1_000", "0x1f", "1and" are not a number
+                    # followed by a name
+                    raise errors.SyntaxError(
+                        f'trailing junk after numeric literal at or near '
+                        f'"{sql[i:junk.end()]}"', position=i + 1)
             out.append(Token(kind, text, text, i))
         i = m.end()
     return out
+
+
+_WORD_RE = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z_0-9$\u0080-\U0010ffff]*")
 
 
 _SPLIT_RE = re.compile(r"""
