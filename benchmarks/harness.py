@@ -98,7 +98,7 @@ def machine_info() -> dict[str, Any]:
 def _server_python() -> str:
     """The AionDB server's interpreter: path, version, and how it was built
     (a shared libpython without profile-guided optimisation, pyenv's default,
-    runs the server ≈ 15 % slower than a distribution's static PGO build)."""
+    runs the server 10–20 % slower than a distribution's static PGO build)."""
     exe = _servers.server_python()
     code = ("import sys, sysconfig as s; a = s.get_config_var('CONFIG_ARGS') or ''; "
             "print(sys.version.split()[0], 'shared libpython' if s.get_config_var('Py_ENABLE_SHARED') "

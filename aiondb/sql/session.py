@@ -157,8 +157,7 @@ class Session(NameResolutionMixin, ExtendedProtocolMixin, SettingsMixin):
 
     @stmt_started_at.setter
     def stmt_started_at(self, value: dt.datetime) -> None:
-        self._stmt_dt = value
-        self._stmt_t = value.timestamp()
+        self._stmt_dt = value       # (_stmt_t only matters while this is None)
 
     def statement_time(self) -> dt.datetime:
         return self.stmt_started_at

@@ -14,7 +14,7 @@ from typing import Any
 from aiondb.storage.catalog import Catalog, TableDef
 from aiondb.storage.database import ChangeSet, Database
 from aiondb.storage.records import _I, _corrupt, decode_value, encode_value
-from aiondb.storage.rowshapes import Encoder, decode_pairs, encode_pairs, encoder_for
+from aiondb.storage.rowshapes import Encoder, decode_pairs, encode_pair, encode_pairs
 from aiondb.storage.table import TableData
 
 
@@ -98,15 +98,13 @@ def encode_single_write(oid: int, key: Any, row: tuple) -> bytearray:
     """encode_commit's bytes for a change set of one row write to one table."""
     out = bytearray(_ONE_TABLE_HEAD)
     out += _II.pack(oid, 1)
-    enc = _LAST_ENCODER.get(oid)    # the table's last row's shape, most likely this one's
-    if enc is None or not enc(key, row, out):
-        enc = encoder_for(key, row, True)
-        if enc(key, row, out):
-            if len(_LAST_ENCODER) >= 1024:
-                _LAST_ENCODER.clear()
-            _LAST_ENCODER[oid] = enc
-        else:
-            encode_pairs(((key, row),), out, True)     # the generic encoding
+    # the table's last row's encoder: most likely this row's shape too
+    last = _LAST_ENCODER.get(oid)
+    enc = encode_pair(key, row, out, True, last)
+    if enc is not last and enc is not None:
+        if len(_LAST_ENCODER) >= 1024:
+            _LAST_ENCODER.clear()
+        _LAST_ENCODER[oid] = enc
     out += _NO_SEQUENCES
     return out
 

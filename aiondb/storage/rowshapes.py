@@ -70,16 +70,28 @@ def encode_pairs(items: Iterable[tuple[Any, tuple | None]], out: bytearray,
         shape = (type(key), *map(type, row))
         enc = _cached(cache, (flagged, shape), _make)
         if not enc(key, row, out):
-            encode_value(key, out)
-            if flagged:
-                out.append(1)
-            encode_row(row, out)
+            _encode_generic(key, row, out, flagged)
 
 
-def encoder_for(key: Any, row: tuple, flagged: bool) -> Encoder:
-    """The (cached) encoder of this (key, row)'s shape, for a caller that
-    keeps it to try on the next row first (it checks the shape itself)."""
-    return _cached(_cache, (flagged, (type(key), *map(type, row))), _make)
+def encode_pair(key: Any, row: tuple, out: bytearray, flagged: bool,
+                last: Encoder | None) -> Encoder | None:
+    """encode_pairs for one (key, row) (not a deletion), trying `last` first:
+    for a caller that encodes one row at a time and keeps, between calls,
+    the encoder this returns (None: the row took the generic path)."""
+    if last is not None and last(key, row, out):
+        return last
+    enc = _cached(_cache, (flagged, (type(key), *map(type, row))), _make)
+    if enc(key, row, out):
+        return enc
+    _encode_generic(key, row, out, flagged)
+    return None
+
+
+def _encode_generic(key: Any, row: tuple, out: bytearray, flagged: bool) -> None:
+    encode_value(key, out)
+    if flagged:
+        out.append(1)
+    encode_row(row, out)
 
 
 def _make(shape: tuple[type, ...], flagged: bool) -> Encoder:
