@@ -39,8 +39,9 @@ import os
 import struct
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import crcmod.predefined
 
@@ -49,6 +50,34 @@ from aiondb.recovery.crypto import PlainSealer, Sealer, TamperedError
 from aiondb.recovery.fs import FileSystem
 
 crc32c = crcmod.predefined.mkCrcFun("crc-32c")
+
+
+def _crc_kernel() -> tuple[Callable[[Any, int, Any], int], Any]:
+    """crcmod's own CRC loop and our table for it, for encode_record to
+    call without crc32c's Python wrapper (a frame per record):
+    kernel(data, 0xFFFFFFFF, table) ^ 0xFFFFFFFF == crc32c(data)."""
+    table = []
+    for i in range(256):        # the reflected CRC-32C (Castagnoli) table
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+        table.append(c)
+    try:
+        from crcmod import _crcfunext as mod
+        packed: Any = struct.pack("256I", *table)
+    except ImportError:
+        from crcmod import _crcfunpy as mod
+        packed = table
+    kernel = mod._crc32r
+    try:
+        if kernel(b"123456789", 0xFFFFFFFF, packed) ^ 0xFFFFFFFF == crc32c(b"123456789"):
+            return kernel, packed
+    except Exception:  # noqa: BLE001 - crcmod's internals changed: use its wrapper
+        pass
+    return (lambda data, crc, table: crc32c(data) ^ 0xFFFFFFFF), None
+
+
+_CRC_KERNEL, _CRC_TABLE = _crc_kernel()
 
 
 def crc_extension_used() -> bool:
@@ -131,7 +160,7 @@ def encode_record(lsn: int, prev: int, sync: int, rtype: int, xid: int, ts: int,
     # one copy of the body, however big, and one CRC call over header and body
     rec = bytearray(hdr)
     rec += body
-    rec += CRC.pack(crc32c(rec))
+    rec += CRC.pack(_CRC_KERNEL(rec, 0xFFFFFFFF, _CRC_TABLE) ^ 0xFFFFFFFF)
     return rec
 
 

@@ -20,6 +20,7 @@ from aiondb.sql import statements as st
 from aiondb.sql.copy import CopyIn
 from aiondb.sql.session import Session
 from aiondb.storage.single_commit import SingleInsertCommit
+from aiondb.wire import codec
 from aiondb.wire import messages as m
 from aiondb.wire.connection import Authenticated, CancelReceived, ServerConnection, State
 
@@ -64,6 +65,7 @@ class _NextTurn:
 
 
 _NEXT_TURN = _NextTurn()
+_READY_IDLE = codec.ready_for_query("I")
 
 
 class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio.Protocol):
@@ -160,11 +162,18 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
     def _fast_commit_done(self, wait: SingleInsertCommit) -> None:
         """_start's one-row commit, once its flush is done (called by the WAL's
         completion): answer, and go on in a later turn if more has arrived."""
-        try:
-            self._commit_flushed(wait)
-        except BaseException as exc:  # noqa: BLE001 - as _Runner reports it
-            self._processing_done(exc)
-            return
+        s = self.session
+        if wait.error is None and s is not None and not (
+                s.notices or s.changed_reported or s.failed or s.in_block):
+            # committed with nothing to report: what _commit_flushed would send
+            self.out.append(_READY_IDLE)
+            self.flush()
+        else:
+            try:
+                self._commit_flushed(wait)
+            except BaseException as exc:  # noqa: BLE001 - as _Runner reports it
+                self._processing_done(exc)
+                return
         if self._write_paused or self.conn.decoder.buffered:
             self.server.loop.call_soon(self._continue_processing)
             return

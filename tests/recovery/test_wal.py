@@ -8,8 +8,11 @@ import errno
 import os
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aiondb import errors
+from aiondb.recovery import walformat
 from aiondb.recovery.crypto import PlainSealer, Sealer
 from aiondb.recovery.fakefs import FaultyFS, MemoryFS
 from aiondb.recovery.wal import WalWriter
@@ -77,6 +80,17 @@ def flip_bit(fs: MemoryFS, path: str, offset: int) -> None:
 def test_crc_extension_is_used() -> None:
     assert crc_extension_used(), crc_extension_warning()
     assert crc_extension_warning() is None
+
+
+@given(st.binary(max_size=2000))
+def test_record_crc_kernel_equals_crc32c(data: bytes) -> None:
+    """encode_record calls crcmod's loop directly with its own table: the
+    same CRC as crcmod's CRC-32C, which the scanner checks records with."""
+    assert walformat._CRC_TABLE is not None      # the direct call, not a fallback
+    assert walformat._CRC_KERNEL(data, 0xFFFFFFFF, walformat._CRC_TABLE) ^ 0xFFFFFFFF == \
+        walformat.crc32c(data)
+    rec = walformat.encode_record(64, 0, 0, COMMIT, 7, 1, data, PlainSealer(), b"t", 1)
+    assert walformat.CRC.unpack_from(rec, len(rec) - 4)[0] == walformat.crc32c(rec[:-4])
 
 
 @pytest.mark.parametrize("sealer", [Sealer(KEY), PlainSealer()], ids=["encrypted", "plain"])
