@@ -4,7 +4,7 @@ cursors, and the decoding of text-format parameters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,9 @@ from aiondb.sql.results import Result
 
 if TYPE_CHECKING:
     from aiondb.sql.session import Session
+
+
+ParamsDecoder = Callable[[Sequence[bytes | None]], list[Any]]
 
 
 @dataclass
@@ -32,9 +35,9 @@ class PlanEntry:
     # a plain read (no volatile functions, no row locks): outside a transaction
     # block it runs on the tenant's shared autocommit reader
     read_only: bool = False
-    text_decoders: list[Callable[[bytes], Any]] | None = None
-    # parameter format codes (Bind) → decoders, when any parameter is binary
-    format_decoders: dict[tuple[int, ...], list[Callable[[bytes], Any]]] | None = None
+    text_decoders: ParamsDecoder | None = None     # all parameters in text
+    # parameter format codes (Bind) → decoder, when any parameter is binary
+    format_decoders: dict[tuple[int, ...], ParamsDecoder] | None = None
     # server-side caches (RowDescription bytes, row encoders) keyed by formats
     wire_cache: dict = field(default_factory=dict)
     # rows may be produced lazily across event-loop turns (see _stream_info)
@@ -109,3 +112,34 @@ def text_param_decoder(t: T.SqlType, session: Session) -> Callable[[bytes], Any]
     t = t if t.oid != T.UNKNOWN.oid else T.TEXT
     return lambda raw: session.text_to_value(t, _utf8(raw))
 
+
+
+def params_decoder(decs: list[Callable[[bytes], Any]]) -> ParamsDecoder:
+    """One function that decodes a Bind's values, decs[i] for value i (a
+    NULL stays None); the caller has checked the count. Generated with the
+    loop unrolled for the parameter counts statements have: a comprehension
+    over zip() costs a frame and zip(strict=True) a keyword call, ≈ 0.8 µs
+    of a 3-parameter INSERT's 1.5."""
+    n = len(decs)
+    if n == 0:
+        return _no_params
+    if n > 64:
+        def decode(values: Sequence[bytes | None]) -> list[Any]:
+            return [None if raw is None else dec(raw)
+                    for raw, dec in zip(values, decs)]  # noqa: B905 - count checked
+        return decode
+    names = ", ".join(f"d{i}" for i in range(n))
+    unpack = "".join(f"v{i}, " for i in range(n))
+    items = ", ".join(f"None if v{i} is None else d{i}(v{i})" for i in range(n))
+    src = (f"def factory({names}):\n"
+           f"    def decode(values):\n"
+           f"        {unpack}= values\n"
+           f"        return [{items}]\n"
+           f"    return decode\n")
+    ns: dict[str, Any] = {}
+    exec(compile(src, f"<{n}-parameter decoder>", "exec"), ns)
+    return ns["factory"](*decs)
+
+
+def _no_params(values: Sequence[bytes | None]) -> list[Any]:
+    return []

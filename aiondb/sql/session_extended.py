@@ -4,7 +4,6 @@ Bind + Execute, and the express INSERT. Session (session.py) inherits it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from itertools import islice
 from time import time as _time
 from typing import Any
@@ -17,7 +16,14 @@ from aiondb.sql import plan as P
 from aiondb.sql import statements as st
 from aiondb.sql.express import express_row, insert_row, plan_express_insert
 from aiondb.sql.plan import OutCol
-from aiondb.sql.prepared import PlanEntry, Portal, PreparedStatement, text_param_decoder
+from aiondb.sql.prepared import (
+    ParamsDecoder,
+    PlanEntry,
+    Portal,
+    PreparedStatement,
+    params_decoder,
+    text_param_decoder,
+)
 from aiondb.sql.results import INSERTED_ONE, STREAM_BATCH, Result, rows_then, settle
 from aiondb.storage import single_commit
 
@@ -127,11 +133,11 @@ class ExtendedProtocolMixin:
         ptypes = ps.param_types
         entry = ps.entry
         if entry is not None and not any(formats) and entry.param_types is ptypes:
-            decs = entry.text_decoders
-            if decs is None:
-                decs = entry.text_decoders = [text_param_decoder(t, self) for t in ptypes]
-            params = [None if raw is None else dec(raw)
-                      for raw, dec in zip(values, decs, strict=True)]
+            decode = entry.text_decoders
+            if decode is None:
+                decode = entry.text_decoders = params_decoder(
+                    [text_param_decoder(t, self) for t in ptypes])
+            params = decode(values)
         else:
             params = self._decode_params(ptypes, formats, values)
         p = Portal(portal, ps, params, result_formats)
@@ -213,17 +219,16 @@ class ExtendedProtocolMixin:
                 len(values) != len(entry.param_types):
             return None
         if formats and any(formats):      # psycopg sends numbers in binary
-            decs = self._format_decoders(entry, formats)
-            if decs is None:
+            decode = self._format_decoders(entry, formats)
+            if decode is None:
                 return None
         else:
-            decs = entry.text_decoders
-            if decs is None:
-                decs = entry.text_decoders = [text_param_decoder(t, self)
-                                              for t in entry.param_types]
+            decode = entry.text_decoders
+            if decode is None:
+                decode = entry.text_decoders = params_decoder(
+                    [text_param_decoder(t, self) for t in entry.param_types])
         try:
-            params = [None if raw is None else dec(raw)
-                      for raw, dec in zip(values, decs, strict=True)]
+            params = decode(values)
         except errors.DatabaseError:
             return None
         if self.portals and "" in self.portals:
@@ -277,14 +282,14 @@ class ExtendedProtocolMixin:
         return insert_row(ex, self._ensure_txn(), row)
 
     def _format_decoders(self, entry: PlanEntry, formats: tuple[int, ...]
-                         ) -> list[Callable[[bytes], Any]] | None:
-        """Parameter decoders for Bind's format codes (one for all, or one per
-        parameter); None for a count the general path must reject."""
+                         ) -> ParamsDecoder | None:
+        """The parameters' decoder for Bind's format codes (one for all, or one
+        per parameter); None for a count the general path must reject."""
         cache = entry.format_decoders
         if cache is None:
             cache = entry.format_decoders = {}
-        decs = cache.get(formats)
-        if decs is None:
+        decode = cache.get(formats)
+        if decode is None:
             ptypes = entry.param_types
             if len(formats) not in (1, len(ptypes)):
                 return None
@@ -294,8 +299,8 @@ class ExtendedProtocolMixin:
                 t = t if t.oid != T.UNKNOWN.oid else T.TEXT
                 fmt = formats[0] if len(formats) == 1 else formats[i]
                 decs.append(binary_decoder(t) if fmt == 1 else text_param_decoder(t, self))
-            cache[formats] = decs
-        return decs
+            decode = cache[formats] = params_decoder(decs)
+        return decode
 
     def try_sync_now(self) -> bool:
         """Sync when no transaction is open: nothing to commit or wait for."""

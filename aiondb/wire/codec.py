@@ -284,23 +284,30 @@ def _bind_values(buf: bytearray, p: int, end: int
                  ) -> tuple[tuple[bytes | None, ...], tuple[int, ...]] | None:
     """A Bind's parameter values and result formats, from its parameter
     count at p to the message end; None if malformed."""
-    np_ = _STRUCT_H(buf, p)[0]
-    p += 2
+    # one copy of the rest of the message: each value is then a slice of it
+    # (slicing the bytearray then copying to bytes would copy each twice)
+    body = bytes(buf[p:end])
+    n = len(body)
+    np_ = _STRUCT_H(body, 0)[0]
+    q = 2
     params: list[bytes | None] = []
     for _ in range(np_):
-        ln = _UNPACK_I32(buf, p)[0]
-        p += 4
-        if ln == -1:
+        ln = _UNPACK_I32(body, q)[0]
+        q += 4
+        if ln >= 0:
+            r = q + ln
+            if r > n:
+                return None
+            params.append(body[q:r])
+            q = r
+        elif ln == -1:
             params.append(None)
-        elif ln < -1 or p + ln > end:
-            return None
         else:
-            params.append(bytes(buf[p:p + ln]))
-            p += ln
-    nr = _STRUCT_H(buf, p)[0]
-    if p + 2 + 2 * nr != end:
+            return None
+    nr = _STRUCT_H(body, q)[0]
+    if q + 2 + 2 * nr != n:
         return None
-    rformats = struct.unpack_from(f"!{nr}h", buf, p + 2) if nr else ()
+    rformats = struct.unpack_from(f"!{nr}h", body, q + 2) if nr else ()
     for f in rformats:
         if f not in (0, 1):
             return None
