@@ -67,6 +67,14 @@ CASES = {
                    # Python's int() takes "1_0"; PostgreSQL 15 does not
                    ("i", b"1_0", b"1", b"t"), ("i", b"4", b"2_000", b"t"),
                    ("i", b" 5 ", b"+3", b"t"), ("i", b"-0", b"-9223372036854775808", b"t")]),
+    # parameters cast to their column's type (express slots with a cast), a
+    # constant column between them, NOT NULL after a cast
+    "casts": ("(a int primary key, b int not null, k text, c varchar(3))",
+              {"i": "insert into {t} values ($1::int8, $2::int8, 'k', $3::text)"},
+              # (a cast that fails, e.g. 3000000000 to int, fails at Bind in
+              # PostgreSQL, as in "varchar" above: not compared here)
+              [("i", b"1", b"2", b"ab"), ("i", b"3", None, b"x"), ("i", b"5", b"6", None),
+               ("i", b"6", b"-7", b"abc"), ("i", b"1", b"8", b"dup")]),
 }
 
 

@@ -14,7 +14,7 @@ from aiondb import errors
 from aiondb import types as T
 from aiondb.sql import plan as P
 from aiondb.sql import statements as st
-from aiondb.sql.express import express_row, insert_row, plan_express_insert
+from aiondb.sql.express import insert_row, plan_express_insert
 from aiondb.sql.plan import OutCol
 from aiondb.sql.prepared import (
     ParamsDecoder,
@@ -264,7 +264,7 @@ class ExtendedProtocolMixin:
                 "read committed", "read uncommitted") or \
                 self.values["default_transaction_read_only"] == "on":
             return False
-        row = express_row(ex, params)
+        row = ex.row(params)
         if row is None:
             return False
         self.sleeps_done = 0
