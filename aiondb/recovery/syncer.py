@@ -39,20 +39,29 @@ class SyncProcess:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # replies come back over a pipe (see syncer_child.py)
+        reply_r, reply_w = os.pipe()
         child = os.path.join(os.path.dirname(os.path.abspath(__file__)), "syncer_child.py")
         try:
-            self.proc = subprocess.Popen([sys.executable, "-I", child, str(theirs.fileno())],
-                                         pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", child, str(theirs.fileno()), str(reply_w)],
+                pass_fds=[theirs.fileno(), reply_w], stdin=subprocess.DEVNULL)
+        except BaseException:
+            os.close(reply_r)
+            raise
         finally:
             theirs.close()
+            os.close(reply_w)
         self.sock = ours
+        self.replies = reply_r
+        os.set_blocking(reply_r, False)
         self.loop = loop
         self.dead: str | None = None
         self._next_id = 1
         self._waiting: dict[int, Callback] = {}
         self._buf = b""
         ours.setblocking(False)
-        loop.add_reader(ours.fileno(), self._on_readable)
+        loop.add_reader(reply_r, self._on_readable)
 
     def _id(self) -> int:
         i = self._next_id
@@ -99,7 +108,7 @@ class SyncProcess:
 
     def _on_readable(self) -> None:
         try:
-            data = self.sock.recv(65536)
+            data = os.read(self.replies, 65536)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -125,7 +134,7 @@ class SyncProcess:
             log.error("the WAL sync process %s; WAL flushes continue in the server process",
                       why)
         try:
-            self.loop.remove_reader(self.sock.fileno())
+            self.loop.remove_reader(self.replies)
         except (ValueError, OSError, RuntimeError):
             pass
         waiting, self._waiting = self._waiting, {}
@@ -138,6 +147,9 @@ class SyncProcess:
         if self.dead is None:
             self._die("was stopped", expected=True)
         self.sock.close()
+        if self.replies >= 0:
+            os.close(self.replies)
+            self.replies = -1
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -1,10 +1,16 @@
 """The WAL sync process: runs fdatasync for the server, outside its GIL.
 
-Started by aiondb.recovery.syncer with one end of a Unix socket pair. Only
-the standard library is imported, so it starts fast and shares nothing with
-the server but the socket and the file descriptors passed over it (the same
-open file descriptions: an fdatasync here is the server's own, and a write
-error is reported here as it would be there).
+Started by aiondb.recovery.syncer with one end of a Unix socket pair for
+requests and the write end of a pipe for replies. Only the standard library
+is imported, so it starts fast and shares nothing with the server but these
+and the file descriptors passed over the socket (the same open file
+descriptions: an fdatasync here is the server's own, and a write error is
+reported here as it would be there).
+
+Replies go over their own pipe, not back over the socket: when the server
+reads a reply from a socket this process is blocked receiving on, the
+kernel wakes this process for the freed space (a wake-up, and on another
+core an interrupt, per flush for nothing).
 
 Requests (17 bytes, little-endian): kind, handle u64, request id u64.
     R  register: the descriptor travels with the message (SCM_RIGHTS)
@@ -28,7 +34,7 @@ REQ = struct.Struct("<cQQ")
 REP = struct.Struct("<Qi")
 
 
-def serve(sock: socket.socket) -> None:
+def serve(sock: socket.socket, reply_fd: int) -> None:
     fds: dict[int, int] = {}
     passed: list[int] = []
     buf = b""
@@ -62,7 +68,9 @@ def serve(sock: socket.socket) -> None:
                     synced[handle] = err
                 replies.append(REP.pack(rid, err))
         if replies:
-            sock.sendall(b"".join(replies))
+            out = memoryview(b"".join(replies))
+            while out:
+                out = out[os.write(reply_fd, out):]
 
 
 def _fdatasync(fd: int | None) -> int:
@@ -79,4 +87,4 @@ if __name__ == "__main__":
     # the server handles Ctrl-C and SIGTERM; this process ends with its socket
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    serve(socket.socket(fileno=int(sys.argv[1])))
+    serve(socket.socket(fileno=int(sys.argv[1])), int(sys.argv[2]))
