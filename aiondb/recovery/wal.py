@@ -76,18 +76,15 @@ __all__ = ["COMMIT", "WalCorruption", "WalWriter", "crc_extension_used",
 
 
 class _Seg:
-    __slots__ = ("start", "size", "file", "path", "synced_by")
+    __slots__ = ("start", "size", "end", "file", "path", "synced_by")
 
     def __init__(self, start: int, size: int, file: File, path: str) -> None:
         self.start = start
         self.size = size
+        self.end = start + size     # (fixed: a plain attribute, read per record)
         self.file = file
         self.path = path
         self.synced_by: tuple[SyncProcess, int] | None = None   # (sync process, handle)
-
-    @property
-    def end(self) -> int:
-        return self.start + self.size
 
 
 _SEGMENT_POOL: concurrent.futures.ThreadPoolExecutor | None = None

@@ -8,6 +8,7 @@ transaction's own writes live in its write set until COMMIT applies them.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -371,7 +372,6 @@ def make_row_key_fn(positions: tuple[int, ...]) -> Callable[[tuple], Any] | None
     """Primary key of a row (value or tuple); None when the table has no PK."""
     if not positions:
         return None
-    if len(positions) == 1:
-        p = positions[0]
-        return lambda row: row[p]
-    return lambda row: tuple(row[p] for p in positions)
+    # itemgetter: a C call, not a Python frame, per row (with several
+    # positions it returns their tuple)
+    return operator.itemgetter(*positions)
