@@ -65,7 +65,6 @@ class _NextTurn:
 
 
 _NEXT_TURN = _NextTurn()
-_READY_IDLE = codec.ready_for_query("I")
 
 
 class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio.Protocol):
@@ -166,7 +165,7 @@ class ClientProtocol(StartupMixin, SimpleQueryMixin, ExtendedQueryMixin, asyncio
         if wait.error is None and s is not None and not (
                 s.notices or s.changed_reported or s.failed or s.in_block):
             # committed with nothing to report: what _commit_flushed would send
-            self.out.append(_READY_IDLE)
+            self.out.append(codec.READY_IDLE)
             self.flush()
         else:
             try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiondb import errors
-from aiondb.server.output import OutputMixin, _formats, _row_description, _row_encoders, as_db_error
+from aiondb.server.output import OutputMixin, _formats, _row_description, _row_writer, as_db_error
 from aiondb.sql.results import INSERTED_ONE, STREAM_BATCH, Result
 from aiondb.wire import codec
 from aiondb.wire import messages as m
@@ -128,11 +128,9 @@ class ExtendedQueryMixin(OutputMixin):
                     # a big result goes out with flow control
                     self._continuation = self._fast_rest(res, fmts, (), None)
                     return False
-                encs = _row_encoders(cols, fmts, session.tz)
-                data_row = codec.data_row
+                write_row = _row_writer(cols, fmts, session.tz)
                 for r in rows:
-                    write(data_row([None if v is None else e(v)
-                                    for v, e in zip(r, encs, strict=True)]))
+                    write(write_row(r))
             write(codec.command_complete(res.tag))
         return self._fast_sync(session)
 
@@ -202,11 +200,9 @@ class ExtendedQueryMixin(OutputMixin):
                 if res.more is not None or len(res.rows) > STREAM_BATCH:
                     self._continuation = self._execute_rest(res, fmts, ())
                     return True
-                encs = _row_encoders(res.columns, fmts, session.tz)
-                data_row = codec.data_row
+                write_row = _row_writer(res.columns, fmts, session.tz)
                 for r in res.rows:
-                    write(data_row([None if v is None else e(v)
-                                    for v, e in zip(r, encs, strict=True)]))
+                    write(write_row(r))
             write(codec.command_complete(res.tag))
         except Exception as exc:  # noqa: BLE001 - converted to a SQLSTATE
             portal = session.portals.get(ev.portal)

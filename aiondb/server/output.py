@@ -55,17 +55,20 @@ def _row_description(columns: list[OutCol], formats: tuple[int, ...] | list[int]
     return data
 
 
-def _row_encoders(columns: list[OutCol], fmts: list[int], tz: Any) -> list:
+def _row_writer(columns: list[OutCol], fmts: list[int], tz: Any) -> Callable[[tuple], bytes]:
+    """row → its DataRow message, for these columns in these formats
+    (codec.data_row_writer over the columns' encoders), cached."""
     key = (id(columns), tuple(fmts), tz)
     hit = _ENCODER_CACHE.get(key)
     if hit is not None and hit[0] is columns:
         return hit[1]
-    encs = [binary_encoder(c.type) if f == 1 else output_encoder(c.type, tz)
-            for c, f in zip(columns, fmts, strict=True)]
+    writer = codec.data_row_writer(
+        [binary_encoder(c.type) if f == 1 else output_encoder(c.type, tz)
+         for c, f in zip(columns, fmts, strict=True)])
     if len(_ENCODER_CACHE) >= _CACHE_LIMIT:
         _ENCODER_CACHE.clear()
-    _ENCODER_CACHE[key] = (columns, encs)
-    return encs
+    _ENCODER_CACHE[key] = (columns, writer)
+    return writer
 
 
 def as_db_error(exc: Exception) -> errors.DatabaseError:
@@ -214,28 +217,16 @@ class OutputMixin:
         propagates after the rows produced before it, as PostgreSQL does."""
         session = self.session
         assert session is not None
-        encs = _row_encoders(columns, fmts, session.tz)
-        data_row = codec.data_row
+        write_row = _row_writer(columns, fmts, session.tz)
         write = self.write
         sent = 0
         while True:
-            if len(encs) == 1:
-                enc = encs[0]
-                for r in rows:
-                    v = r[0]
-                    write(data_row((None if v is None else enc(v),)))
-                    if self._write_paused:
-                        if shared and more is not None:
-                            more, shared = settle(more), False
-                        await self._wait_writable()
-            else:
-                for r in rows:
-                    write(data_row([None if v is None else e(v)
-                                    for v, e in zip(r, encs, strict=True)]))
-                    if self._write_paused:
-                        if shared and more is not None:
-                            more, shared = settle(more), False
-                        await self._wait_writable()
+            for r in rows:
+                write(write_row(r))
+                if self._write_paused:
+                    if shared and more is not None:
+                        more, shared = settle(more), False
+                    await self._wait_writable()
             sent += len(rows)
             if more is None or self.closed:
                 return sent

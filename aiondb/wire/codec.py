@@ -35,6 +35,7 @@ from aiondb.wire.codec_backend import (  # noqa: F401 - re-exported: codec is th
     copy_in_response,
     copy_out_response,
     data_row,
+    data_row_writer,
     error_response,
     negotiate_protocol_version,
     notice_response,

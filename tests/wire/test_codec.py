@@ -5,6 +5,8 @@ encoder against bytes computed by hand from the protocol documentation."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aiondb import errors
 from aiondb.wire import codec
@@ -326,3 +328,25 @@ def test_copy_messages() -> None:
     assert codec.copy_in_response(2) == b"G\x00\x00\x00\x0b\x00\x00\x02\x00\x00\x00\x00"
     assert codec.copy_out_response(1, binary=True) == b"H\x00\x00\x00\x09\x01\x00\x01\x00\x01"
     assert codec.copy_data(b"ab") == b"d\x00\x00\x00\x06ab"
+
+
+_ENCODERS = [lambda v: str(v).encode(), lambda v: bytearray(str(v).encode()[::-1]),
+             lambda v: b""]
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.none() | st.integers()), max_size=80))
+def test_data_row_writer_equals_data_row(spec: list[tuple[int, int | None]]) -> None:
+    """The generated DataRow writer (unrolled up to 64 columns, a loop
+    beyond) gives data_row's bytes, NULLs and empty values included."""
+    encs = [_ENCODERS[k] for k, _ in spec]
+    row = tuple(v for _k, v in spec)
+    expected = codec.data_row([None if v is None else e(v)
+                               for v, e in zip(row, encs, strict=True)])
+    assert codec.data_row_writer(encs)(row) == expected
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 65])
+def test_data_row_writer_rejects_a_row_of_another_width(n: int) -> None:
+    write_row = codec.data_row_writer([_ENCODERS[0]] * n)
+    with pytest.raises(ValueError):
+        write_row((1,) * (n + 1))
