@@ -23,6 +23,7 @@ from aiondb.sql.copy_format import (
     field_converter,
     unescape_text,
 )
+from aiondb.sql.prepared import params_decoder
 from aiondb.storage.catalog import TableDef
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class CopyIn:
     header_done: bool = False
     done: bool = False
     converters: list[Any] = field(default_factory=list)
+    convert: Any = None         # a row's values → their columns' values (all converters)
     decoder: Any = None
     eol: str | None = None      # the line ending, from the first line
 
@@ -57,6 +59,8 @@ class CopyIn:
         o = self.options
         self.converters = [field_converter(t, self.session.tz, o.fmt == "binary")
                            for t in self.types]
+        # one generated function per COPY, NULLs kept (see params_decoder)
+        self.convert = params_decoder(self.converters)
         self.header_done = not o.header and o.fmt != "binary"
         if o.fmt != "binary":
             self.decoder = codecs.getincrementaldecoder(o.python_encoding)("strict")
@@ -381,9 +385,7 @@ class CopyIn:
             try:
                 # a tuple of plain values, which the garbage collector stops
                 # tracking: a million pending rows as lists made every GC pass slow
-                self.rows.append(tuple([None if v is None else conv(v)
-                                        for v, conv in zip(values, self.converters,
-                                                           strict=True)]))
+                self.rows.append(tuple(self.convert(values)))
                 self.row_lines.append(self.line_no)
                 return
             except errors.DatabaseError:

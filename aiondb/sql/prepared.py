@@ -115,8 +115,9 @@ def text_param_decoder(t: T.SqlType, session: Session) -> Callable[[bytes], Any]
 
 
 def params_decoder(decs: list[Callable[[bytes], Any]]) -> ParamsDecoder:
-    """One function that decodes a Bind's values, decs[i] for value i (a
-    NULL stays None); the caller has checked the count. Generated with the
+    """One function that decodes a sequence of values (a Bind's parameters,
+    a COPY row's fields), decs[i] for value i (a NULL stays None); the
+    caller has checked the count. Generated with the
     loop unrolled for the parameter counts statements have: a comprehension
     over zip() costs a frame and zip(strict=True) a keyword call, ≈ 0.8 µs
     of a 3-parameter INSERT's 1.5."""
