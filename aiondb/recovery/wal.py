@@ -140,6 +140,7 @@ class WalWriter(WalFailure):
         self.tenant_name = tenant_name
         self.ad_tenant = U64.pack(tenant_oid)
         self.sealer = sealer
+        self._rec_fixed = REC_HDR_SIZE + sealer.overhead + 4   # a record's bytes besides its payload
         self.segment_size = max(segment_size, SEG_HDR_SIZE + 4 * SWITCH_LEN)
         self.on_fatal = on_fatal
         self.flush_mode = flush_mode
@@ -267,7 +268,7 @@ class WalWriter(WalFailure):
                                  f"{self.fatal}")
         seg = self.seg
         assert seg is not None
-        rec_len = REC_HDR_SIZE + len(payload) + self.sealer.overhead + 4
+        rec_len = self._rec_fixed + len(payload)
         if rec_len > MAX_RECORD_LEN:
             raise errors.ProgramLimitExceeded(
                 f"the transaction is too large to commit: its WAL record would be {rec_len:,} "

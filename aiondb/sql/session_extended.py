@@ -237,7 +237,7 @@ class ExtendedProtocolMixin:
         self.cancel_requested = False
         self._stmt_t = _time()
         self._stmt_dt = None
-        if self.txn is None and not self.in_block:
+        if txn is None and not self.in_block:
             if entry.read_only:
                 res = self._run_autocommit_read(entry, params, STREAM_BATCH)
             elif entry.kind == "dml" and self._express(entry, params):
@@ -260,9 +260,10 @@ class ExtendedProtocolMixin:
             plan = entry.plan
             ex = entry.express = isinstance(plan, P.Insert) and plan_express_insert(
                 plan, self.rules_for(self.db.catalog)(plan.table.oid)) or False
-        if ex is False or self.values["default_transaction_isolation"] not in (
+        values = self.values
+        if ex is False or values["default_transaction_isolation"] not in (
                 "read committed", "read uncommitted") or \
-                self.values["default_transaction_read_only"] == "on":
+                values["default_transaction_read_only"] == "on":
             return False
         row = ex.row(params)
         if row is None:
@@ -272,7 +273,7 @@ class ExtendedProtocolMixin:
             # the statement is the whole transaction: insert and commit in one
             # step, without making it the session's (nothing else runs in it)
             txn = self.db.begin()
-            txn.synchronous_commit = self.values.get("synchronous_commit") != "off"
+            txn.synchronous_commit = values.get("synchronous_commit") != "off"
             done = single_commit.start(txn, ex.table, row)
             if done is not False:
                 self.express_commit = done      # sync_start hands it over

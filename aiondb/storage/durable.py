@@ -195,7 +195,8 @@ class TenantStore:
 
     def log_write_end(self, waiter: CommitWaiter) -> None:
         del self.inflight[waiter]
-        self._check_wal_volume()
+        if self.wal.end - self.checkpoint_lsn > self.registry.settings.max_wal_size:
+            self.request_checkpoint("WAL volume")   # (_check_wal_volume, per commit)
 
     def _check_wal_volume(self) -> None:
         if self.wal.end - self.checkpoint_lsn > self.registry.settings.max_wal_size:

@@ -100,8 +100,11 @@ def encode_single_write(oid: int, key: Any, row: tuple) -> bytearray:
     out += _II.pack(oid, 1)
     # the table's last row's encoder: most likely this row's shape too
     last = _LAST_ENCODER.get(oid)
-    enc = encode_pair(key, row, out, True, last)
-    if enc is not last and enc is not None:
+    if last is not None and last(key, row, out):
+        out += _NO_SEQUENCES
+        return out
+    enc = encode_pair(key, row, out, True, None)
+    if enc is not None:
         if len(_LAST_ENCODER) >= 1024:
             _LAST_ENCODER.clear()
         _LAST_ENCODER[oid] = enc

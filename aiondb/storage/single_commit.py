@@ -137,8 +137,8 @@ def start(txn: Transaction, table: TableDef, row: tuple) -> SingleInsertCommit |
     td = db.tables.get(oid)
     key_fn = td.key_fn if td is not None else None
     if key_fn is None or td.definition is not table or db.exclusive_locks.get(oid) is not None \
-            or txn.catalog.unique_secondary_indexes(oid):
-        return False
+            or td.indexes and txn.catalog.unique_secondary_indexes(oid):
+        return False    # (no secondary index at all: no unique one to claim)
     key = key_fn(row)
     lk = (oid, key)
     locks = db.row_locks
@@ -147,7 +147,11 @@ def start(txn: Transaction, table: TableDef, row: tuple) -> SingleInsertCommit |
     # the general path's bookkeeping: DDL on the table waits for this
     # transaction, and so does a writer of the same key, until it ends
     txn.queried = True
-    txn._touch(oid)             # (no exclusive lock: checked above)
+    txn.touched.add(oid)        # Transaction._touch (no exclusive lock: checked above)
+    users = db.table_users.get(oid)
+    if users is None:
+        users = db.table_users[oid] = set()
+    users.add(txn)
     locks[lk] = txn
     txn.row_locks.append(lk)
     dur = db.durability

@@ -484,7 +484,10 @@ class FrontendDecoder:
         return b"".join(parts)
 
     def consume_group(self, size: int) -> None:
-        self._consume(size)
+        pos = self._pos = self._pos + size      # (_consume, once per fast-lane group)
+        if pos > 65536 and pos * 2 > len(self._buf):
+            del self._buf[:pos]
+            self._pos = 0
 
     def _startup_message(self) -> m.FrontendMessage | None:
         buf = self._buf
