@@ -195,8 +195,9 @@ class TenantStore:
 
     def log_write_end(self, waiter: CommitWaiter) -> None:
         del self.inflight[waiter]
+        # _check_wal_volume, inline: this runs for every commit
         if self.wal.end - self.checkpoint_lsn > self.registry.settings.max_wal_size:
-            self.request_checkpoint("WAL volume")   # (_check_wal_volume, per commit)
+            self.request_checkpoint("WAL volume")
 
     def _check_wal_volume(self) -> None:
         if self.wal.end - self.checkpoint_lsn > self.registry.settings.max_wal_size:

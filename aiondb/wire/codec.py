@@ -483,12 +483,6 @@ class FrontendDecoder:
         self._consume(pos - self._pos)
         return b"".join(parts)
 
-    def consume_group(self, size: int) -> None:
-        pos = self._pos = self._pos + size      # (_consume, once per fast-lane group)
-        if pos > 65536 and pos * 2 > len(self._buf):
-            del self._buf[:pos]
-            self._pos = 0
-
     def _startup_message(self) -> m.FrontendMessage | None:
         buf = self._buf
         pos = self._pos
@@ -531,3 +525,5 @@ class FrontendDecoder:
         if self._pos > 65536 and self._pos * 2 > len(self._buf):
             del self._buf[:self._pos]
             self._pos = 0
+
+    consume_group = _consume     # the fast lane's group, once handled (no extra frame)
