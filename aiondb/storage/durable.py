@@ -195,9 +195,7 @@ class TenantStore:
 
     def log_write_end(self, waiter: CommitWaiter) -> None:
         del self.inflight[waiter]
-        # _check_wal_volume, inline: this runs for every commit
-        if self.wal.end - self.checkpoint_lsn > self.registry.settings.max_wal_size:
-            self.request_checkpoint("WAL volume")
+        self._check_wal_volume()
 
     def _check_wal_volume(self) -> None:
         if self.wal.end - self.checkpoint_lsn > self.registry.settings.max_wal_size:

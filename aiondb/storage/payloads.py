@@ -103,7 +103,7 @@ def encode_single_write(oid: int, key: Any, row: tuple) -> bytearray:
     if last is not None and last(key, row, out):
         out += _NO_SEQUENCES
         return out
-    enc = encode_pair(key, row, out, True, None)
+    enc = encode_pair(key, row, out, True)
     if enc is not None:
         if len(_LAST_ENCODER) >= 1024:
             _LAST_ENCODER.clear()

@@ -147,11 +147,7 @@ def start(txn: Transaction, table: TableDef, row: tuple) -> SingleInsertCommit |
     # the general path's bookkeeping: DDL on the table waits for this
     # transaction, and so does a writer of the same key, until it ends
     txn.queried = True
-    txn.touched.add(oid)        # Transaction._touch (no exclusive lock: checked above)
-    users = db.table_users.get(oid)
-    if users is None:
-        users = db.table_users[oid] = set()
-    users.add(txn)
+    txn._touch(oid)
     locks[lk] = txn
     txn.row_locks.append(lk)
     dur = db.durability

@@ -53,7 +53,10 @@ class TransactionReads:
         if holder is not None and holder is not self:
             raise LockWait(holder)
         self.touched.add(oid)
-        self.db.table_users.setdefault(oid, set()).add(self)
+        users = self.db.table_users.get(oid)
+        if users is None:       # (setdefault would build a set on every call)
+            users = self.db.table_users[oid] = set()
+        users.add(self)
 
     def data(self, oid: int) -> TableData:
         p = self.pending.get(oid)
