@@ -237,15 +237,19 @@ _PARSERS = {
 # parses in place and returns None to defer anything unusual (bad lengths,
 # odd encodings, format codes) to the checked _Reader parsers above.
 _STRUCT_H = struct.Struct("!H").unpack_from
+# a fast-lane group's fixed tail: Execute "" with no row limit, then Sync;
+# and a Describe of the unnamed portal, after its type byte
+_EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
+_DESCRIBE_TAIL = b"\x00\x00\x00\x06P\x00"
 
 
 def _fast_empty(msg: object) -> object:
-    def parse(buf: bytearray, start: int, end: int) -> object:
+    def parse(buf: bytes | bytearray, start: int, end: int) -> object:
         return msg if start == end else None
     return parse
 
 
-def _fast_execute(buf: bytearray, start: int, end: int) -> m.Execute | None:
+def _fast_execute(buf: bytes | bytearray, start: int, end: int) -> m.Execute | None:
     z = buf.find(0, start, end)
     if z < 0 or end - z != 5:
         return None
@@ -254,7 +258,7 @@ def _fast_execute(buf: bytearray, start: int, end: int) -> m.Execute | None:
     return m.Execute(portal, max_rows if max_rows > 0 else 0)
 
 
-def _fast_describe(buf: bytearray, start: int, end: int) -> m.Describe | None:
+def _fast_describe(buf: bytes | bytearray, start: int, end: int) -> m.Describe | None:
     if end - start < 2 or buf[end - 1] != 0 or buf.find(0, start + 1, end) != end - 1:
         return None
     kind = chr(buf[start])
@@ -264,7 +268,7 @@ def _fast_describe(buf: bytearray, start: int, end: int) -> m.Describe | None:
     return m.Describe(kind, name)
 
 
-def _fast_bind(buf: bytearray, start: int, end: int) -> m.Bind | None:
+def _fast_bind(buf: bytes | bytearray, start: int, end: int) -> m.Bind | None:
     z1 = buf.find(0, start, end)
     portal = buf[start:z1].decode("ascii") if z1 > start else ""
     z2 = buf.find(0, z1 + 1, end)
@@ -281,34 +285,36 @@ def _fast_bind(buf: bytearray, start: int, end: int) -> m.Bind | None:
     return m.Bind(portal, stmt, formats, tail[0], tail[1])
 
 
-def _bind_values(buf: bytearray, p: int, end: int
+def _bind_values(buf: bytes | bytearray, p: int, end: int
                  ) -> tuple[tuple[bytes | None, ...], tuple[int, ...]] | None:
     """A Bind's parameter values and result formats, from its parameter
     count at p to the message end; None if malformed."""
-    # one copy of the rest of the message: each value is then a slice of it
-    # (slicing the bytearray then copying to bytes would copy each twice)
-    body = bytes(buf[p:end])
-    n = len(body)
-    np_ = _STRUCT_H(body, 0)[0]
-    q = 2
+    if type(buf) is not bytes:
+        # one copy of the rest of the message: each value is then a slice of
+        # it (slicing the bytearray then copying to bytes would copy each twice)
+        buf = bytes(buf[p:end])
+        end -= p
+        p = 0
+    np_ = _STRUCT_H(buf, p)[0]
+    q = p + 2
     params: list[bytes | None] = []
     for _ in range(np_):
-        ln = _UNPACK_I32(body, q)[0]
+        ln = _UNPACK_I32(buf, q)[0]
         q += 4
         if ln >= 0:
             r = q + ln
-            if r > n:
+            if r > end:
                 return None
-            params.append(body[q:r])
+            params.append(buf[q:r])
             q = r
         elif ln == -1:
             params.append(None)
         else:
             return None
-    nr = _STRUCT_H(body, q)[0]
-    if q + 2 + 2 * nr != n:
+    nr = _STRUCT_H(buf, q)[0]
+    if q + 2 + 2 * nr != end:
         return None
-    rformats = struct.unpack_from(f"!{nr}h", body, q + 2) if nr else ()
+    rformats = struct.unpack_from(f"!{nr}h", buf, q + 2) if nr else ()
     for f in rformats:
         if f not in (0, 1):
             return None
@@ -360,7 +366,9 @@ class FrontendDecoder:
     __slots__ = ("_buf", "_pos", "startup", "max_message_size", "_bind_head", "_bind_info")
 
     def __init__(self, max_message_size: int = 64 * 1024 * 1024) -> None:
-        self._buf = bytearray()
+        # the bytes received and not yet consumed from _pos on: a bytearray
+        # while a message is gathered, else the last packet itself (bytes)
+        self._buf: bytes | bytearray = b""
         self._pos = 0
         self.startup = True
         self.max_message_size = max_message_size
@@ -371,10 +379,19 @@ class FrontendDecoder:
         self._bind_info: tuple[str, tuple[int, ...], int] = ("", (), 0)
 
     def feed(self, data: bytes) -> None:
-        if self._pos and self._pos == len(self._buf):
-            self._buf.clear()
+        buf = self._buf
+        if self._pos == len(buf) and type(data) is bytes:
+            # all consumed (the usual case: a client's packet holds whole
+            # messages): parse the packet in place, no copy into a buffer;
+            # its values are then sliced out as bytes
+            self._buf = data
             self._pos = 0
-        self._buf += data
+            return
+        if type(buf) is not bytearray:
+            # a message continues in this packet: gather its bytes
+            buf = self._buf = bytearray(buf[self._pos:])
+            self._pos = 0
+        buf += data
 
     @property
     def buffered(self) -> int:
@@ -422,12 +439,12 @@ class FrontendDecoder:
             return None
         describe = False
         if buf[p] == 68:                                    # Describe portal ""
-            if buf[p + 1:p + 7] != b"\x00\x00\x00\x06P\x00":
+            if not buf.startswith(_DESCRIBE_TAIL, p + 1):
                 return None
             describe = True
             p += 7
         # Execute "" with no row limit, then Sync
-        if buf[p:p + 15] != b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04":
+        if not buf.startswith(_EXECUTE_SYNC, p):
             return None
         try:
             bind = self._fast_group_bind(buf, pos + 5, pos + 1 + length)
@@ -437,7 +454,7 @@ class FrontendDecoder:
             return None
         return bind, describe, p + 15 - pos
 
-    def _fast_group_bind(self, buf: bytearray, start: int, end: int
+    def _fast_group_bind(self, buf: bytes | bytearray, start: int, end: int
                          ) -> tuple[str, tuple[int, ...], tuple[bytes | None, ...],
                                     tuple[int, ...]] | None:
         """The unnamed-portal Bind of a fast-lane group; None if malformed."""
@@ -523,7 +540,7 @@ class FrontendDecoder:
     def _consume(self, n: int) -> None:
         self._pos += n
         if self._pos > 65536 and self._pos * 2 > len(self._buf):
-            del self._buf[:self._pos]
+            self._buf = bytearray(self._buf[self._pos:])
             self._pos = 0
 
     consume_group = _consume     # the fast lane's group, once handled (no extra frame)

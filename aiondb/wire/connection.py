@@ -132,6 +132,9 @@ class ServerConnection:
     def __init__(self, authenticator: Authenticator,
                  max_message_size: int = 64 * 1024 * 1024) -> None:
         self.decoder = codec.FrontendDecoder(max_message_size)
+        # receive_data(bytes): the decoder's feed itself (no pass-through frame
+        # on every packet)
+        self.receive_data = self.decoder.feed
         self.auth = authenticator
         self.state = State.STARTUP
         self.outbox: list[bytes] = []
@@ -142,9 +145,6 @@ class ServerConnection:
         self._scram: ScramExchange | None = None
 
     # --- input ---------------------------------------------------------------
-    def receive_data(self, data: bytes) -> None:
-        self.decoder.feed(data)
-
     def next_event(self) -> object | None:
         """Next message for the application, or None when more bytes are needed."""
         if self.state is State.READY and not self.skip_until_sync:
