@@ -12,6 +12,7 @@ import struct
 
 from aiondb import errors
 from aiondb.wire import messages as m
+from aiondb.wire.bind_values import bind_values
 from aiondb.wire.codec_backend import (  # noqa: F401 - re-exported: codec is the module callers use
     BIND_COMPLETE,
     CLOSE_COMPLETE,
@@ -276,49 +277,13 @@ def _fast_bind(buf: bytes | bytearray, start: int, end: int) -> m.Bind | None:
     p = z2 + 1
     nf = _STRUCT_H(buf, p)[0]
     formats = struct.unpack_from(f"!{nf}h", buf, p + 2) if nf else ()
-    tail = _bind_values(buf, p + 2 + 2 * nf, end)
+    tail = bind_values(buf, p + 2 + 2 * nf, end)
     if tail is None or z1 < 0 or z2 < 0 or nf > 1 and nf != len(tail[0]):
         return None
     for f in formats:
         if f not in (0, 1):
             return None
     return m.Bind(portal, stmt, formats, tail[0], tail[1])
-
-
-def _bind_values(buf: bytes | bytearray, p: int, end: int
-                 ) -> tuple[tuple[bytes | None, ...], tuple[int, ...]] | None:
-    """A Bind's parameter values and result formats, from its parameter
-    count at p to the message end; None if malformed."""
-    if type(buf) is not bytes:
-        # one copy of the rest of the message: each value is then a slice of
-        # it (slicing the bytearray then copying to bytes would copy each twice)
-        buf = bytes(buf[p:end])
-        end -= p
-        p = 0
-    np_ = _STRUCT_H(buf, p)[0]
-    q = p + 2
-    params: list[bytes | None] = []
-    for _ in range(np_):
-        ln = _UNPACK_I32(buf, q)[0]
-        q += 4
-        if ln >= 0:
-            r = q + ln
-            if r > end:
-                return None
-            params.append(buf[q:r])
-            q = r
-        elif ln == -1:
-            params.append(None)
-        else:
-            return None
-    nr = _STRUCT_H(buf, q)[0]
-    if q + 2 + 2 * nr != end:
-        return None
-    rformats = struct.unpack_from(f"!{nr}h", buf, q + 2) if nr else ()
-    for f in rformats:
-        if f not in (0, 1):
-            return None
-    return tuple(params), rformats
 
 
 _FAST = {
@@ -475,7 +440,7 @@ class FrontendDecoder:
                 return None
             self._bind_head = bytes(buf[start:p])
             self._bind_info = (stmt, formats, nf)
-        tail = _bind_values(buf, p, end)
+        tail = bind_values(buf, p, end)
         if tail is None or nf > 1 and nf != len(tail[0]):
             return None
         return stmt, formats, tail[0], tail[1]
