@@ -83,7 +83,7 @@ class ExtendedQueryMixin(OutputMixin):
         group = dec.prepared_group()
         if group is None:
             return None
-        (stmt_name, param_formats, params, result_formats), describe, size = group
+        stmt_name, param_formats, params, result_formats, describe, size = group
         if len(result_formats) > 1:
             return None        # per-column result formats are checked at Bind
         session = self.session

@@ -32,13 +32,18 @@ def bind_values(buf: bytes | bytearray, p: int, end: int) -> Values | None:
         buf = bytes(buf[p:end])
         end -= p
         p = 0
-    n = _U16(buf, p)[0]
+    return splitter(_U16(buf, p)[0])(buf, p + 2, end)  # type: ignore[arg-type]
+
+
+def splitter(n: int) -> Splitter:
+    """The function splitting n values (from bytes, at the first value's
+    length) and the result formats after them."""
     split = _SPLITTERS.get(n)
     if split is None:
         if n > _MAX_UNROLLED:
-            return split_values_loop(buf, p + 2, end, n)
+            return lambda buf, q, end: split_values_loop(buf, q, end, n)
         split = _SPLITTERS[n] = _make_splitter(n)
-    return split(buf, p + 2, end)
+    return split
 
 
 def split_values_loop(buf: bytes, q: int, end: int, n: int) -> Values | None:

@@ -12,7 +12,7 @@ import struct
 
 from aiondb import errors
 from aiondb.wire import messages as m
-from aiondb.wire.bind_values import bind_values
+from aiondb.wire.bind_values import Splitter, bind_values, splitter
 from aiondb.wire.codec_backend import (  # noqa: F401 - re-exported: codec is the module callers use
     BIND_COMPLETE,
     CLOSE_COMPLETE,
@@ -239,9 +239,9 @@ _PARSERS = {
 # odd encodings, format codes) to the checked _Reader parsers above.
 _STRUCT_H = struct.Struct("!H").unpack_from
 # a fast-lane group's fixed tail: Execute "" with no row limit, then Sync;
-# and a Describe of the unnamed portal, after its type byte
+# or a Describe of the unnamed portal, then those
 _EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
-_DESCRIBE_TAIL = b"\x00\x00\x00\x06P\x00"
+_DESCRIBE_EXECUTE_SYNC = b"D\x00\x00\x00\x06P\x00" + _EXECUTE_SYNC
 
 
 def _fast_empty(msg: object) -> object:
@@ -337,11 +337,13 @@ class FrontendDecoder:
         self._pos = 0
         self.startup = True
         self.max_message_size = max_message_size
-        # the last fast-lane Bind's bytes before its parameter count (portal,
-        # statement, formats): a client repeating a statement sends the same
-        # head every time, so it is parsed once; (statement, formats, count)
-        self._bind_head = b""
-        self._bind_info: tuple[str, tuple[int, ...], int] = ("", (), 0)
+        # the last fast-lane Bind's bytes up to its first value (portal,
+        # statement, formats, parameter count): a client repeating a statement
+        # sends the same head every time, so it is parsed once; (statement,
+        # formats, the head's length, the values' splitter)
+        self._bind_head = b"\xff"     # (no Bind starts so: the first is parsed)
+        self._bind_info: tuple[str, tuple[int, ...], int, Splitter] = (
+            "", (), 1, splitter(0))
 
     def feed(self, data: bytes) -> None:
         buf = self._buf
@@ -386,64 +388,64 @@ class FrontendDecoder:
                 return msg
         return self._checked_message(kind, length, avail)
 
-    def prepared_group(self) -> tuple[tuple[str, tuple[int, ...], tuple[bytes | None, ...],
-                                            tuple[int, ...]], bool, int] | None:
+    def prepared_group(self) -> tuple[str, tuple[int, ...], tuple[bytes | None, ...],
+                                      tuple[int, ...], bool, int] | None:
         """A complete `Bind, [Describe portal,] Execute, Sync` group for the
         unnamed portal at the head of the buffer, as clients send one run of a
-        prepared statement: ((statement, parameter formats, parameters, result
-        formats), has_describe, bytes). None when the buffer holds anything
-        else; nothing is consumed (consume_group does)."""
+        prepared statement: (statement, parameter formats, parameters, result
+        formats, has_describe, bytes). None when the buffer holds anything
+        else, or a malformed Bind (the checked parser then reports it);
+        nothing is consumed (consume_group does)."""
         buf = self._buf
         pos = self._pos
         n = len(buf)
         if n - pos < 27 or buf[pos] != 66 or buf[pos + 5] != 0 or self.startup:
             return None
         length = _UNPACK_I32(buf, pos + 1)[0]
-        p = pos + 1 + length
-        if length < 4 or length > self.max_message_size or p + 15 > n:
+        end = pos + 1 + length                              # the Bind's end
+        if length < 4 or length > self.max_message_size or end + 15 > n:
             return None
-        describe = False
-        if buf[p] == 68:                                    # Describe portal ""
-            if not buf.startswith(_DESCRIBE_TAIL, p + 1):
+        # (a slice compared costs less than startswith with offsets)
+        if buf[end] == 68:                                  # Describe portal ""
+            if buf[end:end + 22] != _DESCRIBE_EXECUTE_SYNC:
                 return None
             describe = True
-            p += 7
-        # Execute "" with no row limit, then Sync
-        if not buf.startswith(_EXECUTE_SYNC, p):
+            size = end + 22 - pos
+        elif buf[end:end + 15] == _EXECUTE_SYNC:
+            describe = False
+            size = end + 15 - pos
+        else:
             return None
         try:
-            bind = self._fast_group_bind(buf, pos + 5, pos + 1 + length)
+            # the Bind, of the unnamed portal ("" at pos + 5); a client
+            # repeating a statement sends the same head (statement, formats,
+            # parameter count) every time: parsed once
+            start = pos + 5
+            stmt, formats, q, split = self._bind_info
+            q += start
+            if q > end or buf[start:q] != self._bind_head:
+                z2 = buf.find(0, start + 1, end)
+                if z2 < 0:
+                    return None
+                stmt = buf[start + 1:z2].decode("ascii") if z2 > start + 1 else ""
+                q = z2 + 1
+                nf = _STRUCT_H(buf, q)[0]
+                formats = struct.unpack_from(f"!{nf}h", buf, q + 2) if nf else ()
+                q += 2 + 2 * nf
+                np_ = _STRUCT_H(buf, q)[0]
+                q += 2
+                if q > end or any(f not in (0, 1) for f in formats) or nf > 1 and nf != np_:
+                    return None
+                split = splitter(np_)
+                self._bind_head = bytes(buf[start:q])
+                self._bind_info = (stmt, formats, q - start, split)
+            # (values sliced from a gathered bytearray are copied to bytes there)
+            tail = split(buf, q, end) if type(buf) is bytes else bind_values(buf, q - 2, end)
         except (struct.error, UnicodeDecodeError, ValueError):
             return None
-        if bind is None:
+        if tail is None:
             return None
-        return bind, describe, p + 15 - pos
-
-    def _fast_group_bind(self, buf: bytes | bytearray, start: int, end: int
-                         ) -> tuple[str, tuple[int, ...], tuple[bytes | None, ...],
-                                    tuple[int, ...]] | None:
-        """The unnamed-portal Bind of a fast-lane group; None if malformed."""
-        head = self._bind_head
-        if head and buf.startswith(head, start, end):
-            stmt, formats, nf = self._bind_info
-            p = start + len(head)
-        else:
-            z2 = buf.find(0, start + 1, end)                 # the portal is ""
-            if z2 < 0:
-                return None
-            stmt = buf[start + 1:z2].decode("ascii") if z2 > start + 1 else ""
-            p = z2 + 1
-            nf = _STRUCT_H(buf, p)[0]
-            formats = struct.unpack_from(f"!{nf}h", buf, p + 2) if nf else ()
-            p += 2 + 2 * nf
-            if p > end or any(f not in (0, 1) for f in formats):
-                return None
-            self._bind_head = bytes(buf[start:p])
-            self._bind_info = (stmt, formats, nf)
-        tail = bind_values(buf, p, end)
-        if tail is None or nf > 1 and nf != len(tail[0]):
-            return None
-        return stmt, formats, tail[0], tail[1]
+        return stmt, formats, tail[0], tail[1], describe, size
 
     def take_copy_data(self) -> bytes:
         """The payloads of the complete CopyData messages at the head of the

@@ -50,9 +50,8 @@ def _drain(d: codec.FrontendDecoder, out: list) -> None:
         g = d.prepared_group()
         if g is None:
             return
-        bind, describe, size = g
-        d.consume_group(size)
-        out.append((*bind, describe))
+        d.consume_group(g[-1])
+        out.append(g[:-1])
 
 
 @settings(max_examples=300)
@@ -82,8 +81,7 @@ def test_a_bytearray_packet_is_copied_not_kept() -> None:
     d.startup = False
     d.feed(wire)
     wire[:] = b"\x00" * len(wire)      # the caller reuses its buffer
-    bind, describe, _size = d.prepared_group()
-    assert bind == ("s", (), (b"12", None, b""), ()) and not describe
+    assert d.prepared_group()[:-1] == ("s", (), (b"12", None, b""), (), False)
 
 
 def test_a_group_then_other_messages_take_the_general_path() -> None:
@@ -104,12 +102,17 @@ def test_a_group_then_other_messages_take_the_general_path() -> None:
 
 def test_malformed_binds_are_left_to_the_checked_parser() -> None:
     good = _group("s", (), (b"1", b"2", b"3"), (), False)
-    # a value length past the message end, a negative length other than -1,
-    # a result format of 2: not a group; next_message reports or parses it
-    for bad in (good.replace(struct.pack("!i", 1) + b"1", struct.pack("!i", 99) + b"1", 1),
+    # as many formats as values unless one or none; a value length past the
+    # message end, a negative length other than -1, a result format of 2: not
+    # a group (the checked parser reports it), even after a good one
+    d = codec.FrontendDecoder()
+    d.startup = False
+    d.feed(good)
+    assert d.prepared_group() is not None
+    for bad in (_group("s", (0, 1), (b"1", b"2", b"3"), (), False),   # 2 formats, 3 values
+                good.replace(struct.pack("!i", 1) + b"1", struct.pack("!i", 99) + b"1", 1),
                 good.replace(struct.pack("!i", 1) + b"1", struct.pack("!i", -2) + b"1", 1),
                 _group("s", (), (b"1",), (2,), False)):
-        d = codec.FrontendDecoder()
-        d.startup = False
+        d.consume_group(d.buffered)
         d.feed(bad)
         assert d.prepared_group() is None
