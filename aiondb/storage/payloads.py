@@ -14,7 +14,7 @@ from typing import Any
 from aiondb.storage.catalog import Catalog, TableDef
 from aiondb.storage.database import ChangeSet, Database
 from aiondb.storage.records import _I, _corrupt, decode_value, encode_value
-from aiondb.storage.rowshapes import Encoder, decode_pairs, encode_pair, encode_pairs
+from aiondb.storage.rowshapes import PairBytes, decode_pairs, encode_pairs, pair_bytes_encoder
 from aiondb.storage.table import TableData
 
 
@@ -94,25 +94,38 @@ def encode_commit(cs: ChangeSet) -> bytearray:
     return out      # not copied into bytes: a big commit's payload is large
 
 
-def encode_single_write(oid: int, key: Any, row: tuple) -> bytearray:
-    """encode_commit's bytes for a change set of one row write to one table."""
-    out = bytearray(_ONE_TABLE_HEAD)
-    out += _II.pack(oid, 1)
-    # the table's last row's encoder: most likely this row's shape too
-    last = _LAST_ENCODER.get(oid)
-    if last is not None and last(key, row, out):
-        out += _NO_SEQUENCES
-        return out
-    enc = encode_pair(key, row, out, True)
+def encode_single_write(oid: int, key: Any, row: tuple) -> bytes | bytearray:
+    """encode_commit's bytes for a change set of one row write to one table,
+    built by one generated function per table and row shape (the whole
+    payload in one struct call per string); the table's last one is tried
+    first, as the next row most likely has the same shape."""
+    enc = _LAST_ENCODER.get(oid)
     if enc is not None:
-        if len(_LAST_ENCODER) >= 1024:
-            _LAST_ENCODER.clear()
-        _LAST_ENCODER[oid] = enc
-    out += _NO_SEQUENCES
-    return out
+        out = enc(key, row)
+        if out is not None:
+            return out
+    shape = (type(key), *map(type, row))
+    enc = _SINGLE_WRITE.get((oid, shape))
+    if enc is None:
+        if len(_SINGLE_WRITE) >= 1024:
+            _SINGLE_WRITE.clear()
+        enc = _SINGLE_WRITE[oid, shape] = pair_bytes_encoder(
+            shape, True, _ONE_TABLE_HEAD + _II.pack(oid, 1), _NO_SEQUENCES)
+    if len(_LAST_ENCODER) >= 1024:
+        _LAST_ENCODER.clear()
+    _LAST_ENCODER[oid] = enc
+    out = enc(key, row)
+    if out is not None:
+        return out
+    # a value the shape's fixed path cannot take (an int beyond 64 bits, a long string)
+    buf = bytearray(_ONE_TABLE_HEAD)
+    _encode_writes(oid, {key: row}, buf)
+    buf += _NO_SEQUENCES
+    return buf
 
 
-_LAST_ENCODER: dict[int, Encoder] = {}
+_LAST_ENCODER: dict[int, PairBytes] = {}
+_SINGLE_WRITE: dict[tuple[int, tuple[type, ...]], PairBytes] = {}
 
 
 def _encode_writes(oid: int, w: dict[Any, tuple | None], out: bytearray) -> None:

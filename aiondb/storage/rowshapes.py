@@ -35,6 +35,7 @@ from aiondb.storage import records as R
 from aiondb.storage.records import decode_row, decode_value, encode_row, encode_value
 
 Encoder = Callable[[Any, tuple, bytearray], bool]
+PairBytes = Callable[[Any, tuple], "bytes | bytearray | None"]
 
 _MAX_SHAPES = 512            # generated functions kept per cache (then it starts over)
 _cache: dict[tuple[bool, tuple[type, ...]], Encoder] = {}
@@ -92,20 +93,41 @@ def _encode_generic(key: Any, row: tuple, out: bytearray, flagged: bool) -> None
 
 
 def _make(shape: tuple[type, ...], flagged: bool) -> Encoder:
-    """Generate the encoder for one shape."""
+    """Generate the encoder for one shape: enc(key, row, out) appends."""
+    return _generate(shape, flagged, None, b"")  # type: ignore[no-any-return]
+
+
+def pair_bytes_encoder(shape: tuple[type, ...], flagged: bool, prefix: bytes,
+                       suffix: bytes) -> PairBytes:
+    """Generate, for one shape, enc(key, row) returning prefix + the pair's
+    encoding + suffix as one bytes object, in one struct call per string
+    (prefix packed with the first): a whole record payload built at once.
+    None when the row does not fit the shape's fixed path (as _make's
+    encoders return False); shapes with other types take the generic
+    encoders, as theirs do."""
+    return _generate(shape, flagged, prefix, suffix)  # type: ignore[no-any-return]
+
+
+def _generate(shape: tuple[type, ...], flagged: bool, prefix: bytes | None,
+              suffix: bytes) -> Encoder | PairBytes:
+    """The generator behind _make (prefix None: append to out, return
+    True/False) and pair_bytes_encoder (return the bytes, or None)."""
     body: list[str] = []       # statements before the packing (string encodes)
-    writes: list[str] = []     # the packing, in byte order
+    parts: list[str] = []      # the packed parts, in byte order
     fmt, args = "<", []
+    if prefix:
+        fmt, args = f"<{len(prefix)}s", ["P"]
 
     def close() -> None:
         nonlocal fmt, args
         if args:
             structs.append(struct.Struct(fmt))
-            writes.append(f"out += S{len(structs) - 1}({', '.join(args)})")
+            parts.append(f"S{len(structs) - 1}({', '.join(args)})")
         fmt, args = "<", []
 
     structs: list[struct.Struct] = []
     generic = False
+    fail = "False" if prefix is None else "None"
     for i, tp in enumerate(shape):
         v = "key" if i == 0 else f"v{i}"
         if tp is int:
@@ -113,11 +135,11 @@ def _make(shape: tuple[type, ...], flagged: bool) -> Encoder:
             args += [str(R.T_INT), v]
         elif tp is str:
             body.append(f"s{i} = {v}.encode('utf-8', 'surrogatepass')")
-            body.append(f"if len(s{i}) > 255: return False")
+            body.append(f"if len(s{i}) > 255: return {fail}")
             fmt += "BB"
             args += [str(R.T_STR8), f"len(s{i})"]
             close()
-            writes.append(f"out += s{i}")
+            parts.append(f"s{i}")
         elif tp is bool:
             fmt += "B"
             args += [f"({R.T_TRUE} if {v} else {R.T_FALSE})"]
@@ -141,28 +163,42 @@ def _make(shape: tuple[type, ...], flagged: bool) -> Encoder:
     names = [f"v{i}" for i in range(1, len(shape))]
     unpack = f"    {', '.join(names)}, = row\n" if names else ""
     types = " or ".join(f"type({v}) is not K{i}" for i, v in enumerate(["key", *names]))
-    if generic:
-        # a type without a fixed layout (numeric, dates, JSON ...): the generic
-        # encoders, but still no shape tuple built for every row
-        packing = ("    encode_value(key, out)\n" + ("    out.append(1)\n" if flagged else "")
-                   + "    encode_row(row, out)\n")
+    generic_lines = ["encode_value(key, out)", *(["out.append(1)"] if flagged else []),
+                     "encode_row(row, out)"]
+    if prefix is None:
+        sig = "def enc(key, row, out):\n"
+        if generic:
+            # a type without a fixed layout (numeric, dates, JSON ...): the generic
+            # encoders, but still no shape tuple built for every row
+            packing = "".join(f"    {line}\n" for line in generic_lines)
+        else:
+            packing = ("".join(f"    {line}\n" for line in body)
+                       + "    mark = len(out)\n    try:\n"
+                       + "".join(f"        out += {part}\n" for part in parts)
+                       + "    except struct.error:\n        del out[mark:]\n        return False\n")
+        packing += "    return True\n"
     else:
-        packing = ("".join(f"    {line}\n" for line in body)
-                   + "    mark = len(out)\n    try:\n"
-                   + "".join(f"        {line}\n" for line in writes)
-                   + "    except struct.error:\n        del out[mark:]\n        return False\n")
-    src = ("def enc(key, row, out):\n"
-           f"    if len(row) != {len(names)}: return False\n"
+        sig = "def enc(key, row):\n"
+        if generic:
+            packing = ("    out = bytearray(P)\n"
+                       + "".join(f"    {line}\n" for line in generic_lines)
+                       + "    out += Q\n    return out\n")
+        else:
+            packing = ("".join(f"    {line}\n" for line in body)
+                       + "    try:\n"
+                       + f"        return {' + '.join([*parts, 'Q'] if suffix else parts)}\n"
+                       + "    except struct.error:\n        return None\n")
+    src = (sig
+           + f"    if len(row) != {len(names)}: return {fail}\n"
            + unpack
-           + f"    if {types}: return False\n"
-           + packing
-           + "    return True\n")
+           + f"    if {types}: return {fail}\n"
+           + packing)
     env: dict[str, Any] = {"struct": struct, "encode_value": encode_value,
-                           "encode_row": encode_row}
+                           "encode_row": encode_row, "P": prefix, "Q": suffix}
     for i, tp in enumerate(shape):
         env[f"K{i}"] = tp
-    for n, s in enumerate(structs):
-        env[f"S{n}"] = s.pack
+    for n, st in enumerate(structs):
+        env[f"S{n}"] = st.pack
     exec(compile(src, f"<row shape {'/'.join(t.__name__ for t in shape)}>", "exec"), env)
     return env["enc"]  # type: ignore[no-any-return]
 
