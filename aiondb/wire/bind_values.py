@@ -17,6 +17,7 @@ from collections.abc import Callable
 _U32 = struct.Struct("!i").unpack_from
 _U16 = struct.Struct("!H").unpack_from
 _MAX_UNROLLED = 64
+_ONE_FORMAT = {b"\x00\x00": (0,), b"\x00\x01": (1,)}
 
 Values = tuple[tuple[bytes | None, ...], tuple[int, ...]]
 Splitter = Callable[[bytes, int, int], Values | None]
@@ -73,6 +74,8 @@ def result_formats(buf: bytes, q: int, end: int) -> tuple[int, ...] | None:
         return None
     if not nr:
         return ()
+    if nr == 1:         # one format for all columns (pgbench, psql's \bind): no struct call
+        return _ONE_FORMAT.get(buf[q + 2:end])
     formats = struct.unpack_from(f"!{nr}h", buf, q + 2)
     for f in formats:
         if f not in (0, 1):
@@ -100,10 +103,13 @@ def _make_splitter(n: int) -> Splitter:
                   "        return None"]
     values = "".join(f"v{i}, " for i in range(n))
     lines += ["    if q + 2 == end and not buf[q] and not buf[q + 1]:",
-              f"        return ({values}), ()             # no result formats: the commonest",
+              f"        return ({values}), ()             # no result formats (psycopg)",
+              "    if q + 4 == end and not buf[q] and buf[q + 1] == 1:",
+              "        formats = ONE_FORMAT.get(buf[q + 2:end])   # one for all (pgbench)",
+              f"        return None if formats is None else (({values}), formats)",
               "    formats = result_formats(buf, q, end)",
               f"    return None if formats is None else (({values}), formats)"]
-    env = {"U32": _U32, "result_formats": result_formats}
+    env = {"U32": _U32, "result_formats": result_formats, "ONE_FORMAT": _ONE_FORMAT}
     exec(compile("\n".join(lines) + "\n", f"<{n}-value Bind splitter>", "exec"), env)
     return env["split"]  # type: ignore[return-value]
 
