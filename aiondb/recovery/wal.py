@@ -309,8 +309,10 @@ class WalWriter(WalFailure):
                 fut = None
                 self._hooks.append(on_done)
             self._waiters.append((self.end, fut))
-            if self._flush_handle is None or not self._flush_soon:
-                self._schedule(True)    # else the flush to come takes this record too
+            # else the flush to come takes this record too, or the one in
+            # flight schedules the next batch as it ends (_flush_done)
+            if not self._flushing and (self._flush_handle is None or not self._flush_soon):
+                self._schedule(True)
             return lsn, prev, fut
         self._async_in_batch = True
         self._schedule(False)
@@ -444,7 +446,8 @@ class WalWriter(WalFailure):
         if exc is not None and not isinstance(exc, OSError):
             exc = OSError(errno.EIO, f"WAL flush thread failed: {exc!r}")
         self._complete(batch, exc)
-        if self._pending and self._flush_handle is None:
+        if self._pending and (self._flush_handle is None or
+                              self._waiters and not self._flush_soon):
             self._schedule(bool(self._waiters))
 
     def _complete(self, batch: _Batch, exc: OSError | None) -> None:

@@ -122,3 +122,37 @@ def test_lone_commits_flush_inline_and_groups_use_the_process(tmp_path) -> None:
 
     asyncio.run(go())
     assert _payloads(waldir) == [b"alone"] + [b"group"] * 3
+
+
+def test_commits_during_a_flush_go_in_the_next_batch_at_once(tmp_path) -> None:
+    """Commits arriving while a batch is with the sync process schedule no
+    flush of their own; the batch's end starts the next one at once, also
+    when an asynchronous commit among them had asked for a delayed flush."""
+    waldir = str(tmp_path)
+
+    async def go() -> None:
+        syncer.retain()
+        w = _writer(waldir)
+        w.async_delay = 60.0          # a delayed flush would fail the wait below
+        try:
+            await w.append(COMMIT, 1, b"first")[2]
+            proc = syncer.sync_process()
+            assert proc is not None
+            os.kill(proc.proc.pid, signal.SIGSTOP)
+            try:
+                in_flight = w.append(COMMIT, 2, b"in flight")[2]
+                await _loop_turns_while(in_flight, 0.05)
+                w.append(COMMIT, 3, b"async", sync=False)
+                later = [w.append(COMMIT, 4 + i, b"later")[2] for i in range(3)]
+                await _loop_turns_while(in_flight, 0.05)
+                assert w.flushes == 1
+            finally:
+                os.kill(proc.proc.pid, signal.SIGCONT)
+            await asyncio.wait_for(asyncio.gather(in_flight, *later), 10)
+            assert w.flushes == 3         # first, the one in flight, then all the rest
+        finally:
+            w.close()
+            syncer.release()
+
+    asyncio.run(go())
+    assert _payloads(waldir) == [b"first", b"in flight", b"async"] + [b"later"] * 3
