@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 
 from aiondb import errors
 from aiondb import types as T
+from aiondb.sql.binaryio import binary_decoder
 from aiondb.sql.prepared import params_decoder, text_param_decoder
 
 _DECODERS = [text_param_decoder(T.INT8, None), text_param_decoder(T.TEXT, None),  # type: ignore[arg-type]
-             lambda raw: raw[::-1], text_param_decoder(T.INT2, None)]  # type: ignore[arg-type]
+             lambda raw: raw[::-1], text_param_decoder(T.INT2, None),  # type: ignore[arg-type]
+             binary_decoder(T.INT8), binary_decoder(T.INT2), binary_decoder(T.FLOAT8)]
 # values the decoders' written-in fast cases must hand back to the decoder
 _ODD = [b"1_0", b" 5 ", b"+3", b"99999999999999999999", b"40000", b"\xff", b"x", b"-0", b"",
         b"\xc3\xa9t\xc3\xa9"]
@@ -31,9 +33,9 @@ def _outcome(f: Any) -> Any:
         return (type(exc), getattr(exc, "sqlstate", None))
 
 
-@given(st.lists(st.tuples(st.integers(0, 3),
+@given(st.lists(st.tuples(st.integers(0, len(_DECODERS) - 1),
                           st.none() | st.integers(-10**12, 10**12).map(lambda v: str(v).encode())
-                          | st.sampled_from(_ODD)),
+                          | st.sampled_from(_ODD) | st.binary(max_size=9)),
                 max_size=80))
 def test_generated_decoder_equals_value_by_value(spec: list[tuple[int, bytes | None]]) -> None:
     decs = [_DECODERS[k] for k, _ in spec]

@@ -192,6 +192,8 @@ def _fixed(t: T.SqlType, s: struct.Struct) -> Callable[[bytes], Any]:
         if len(b) != s.size:
             _check_size(t, b, s.size)
         return s.unpack(b)[0]
+    # prepared.params_decoder writes the right-size case in, without a call
+    dec.inline = ("fixed", s.size, s.unpack)  # type: ignore[attr-defined]
     return dec
 
 

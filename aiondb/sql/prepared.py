@@ -123,7 +123,8 @@ def params_decoder(decs: list[Callable[[bytes], Any]]) -> ParamsDecoder:
     caller has checked the count. Generated with the loop unrolled (up to
     64 values): a comprehension over zip() costs a frame, and
     zip(strict=True) a keyword call, ≈ 0.8 µs of a 3-parameter INSERT's 1.5.
-    The commonest decoders (text integers, text strings: an `inline` tag)
+    The commonest decoders (text integers, text strings, binary fixed-size
+    numbers: an `inline` tag)
     have their fast case written in, without a call; anything else about
     the value (out of range, an underscore, bad UTF-8) goes to the decoder
     itself, which returns or raises as it always does."""
@@ -150,6 +151,9 @@ def params_decoder(decs: list[Callable[[bytes], Any]]) -> ParamsDecoder:
                       "        else:",          # 95: "_", which int() allows
                       f"            v{i} = x if lo{i} <= x <= hi{i} and 95 not in v{i} "
                       f"else d{i}(v{i})"]
+        elif kind is not None and kind[0] == "fixed":     # binary numbers
+            env[f"n{i}"], env[f"u{i}"] = kind[1], kind[2]
+            lines.append(f"        v{i} = u{i}(v{i})[0] if len(v{i}) == n{i} else d{i}(v{i})")
         elif kind is not None and kind[0] == "utf8":
             lines += ["        try:",
                       f"            v{i} = v{i}.decode('utf-8')",
