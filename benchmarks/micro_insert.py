@@ -85,7 +85,7 @@ async def main(profile: bool, durable: bool, sync: bool = False, clients: int = 
         body = b"\0P0_1\0" + struct.pack("!h", 0) + struct.pack("!h", len(params))
         for p in params:
             body += struct.pack("!i", len(p)) + p
-        body += struct.pack("!h", 0)
+        body += struct.pack("!hh", 1, 0)    # one result format (text) for all, as libpq sends
         return (msg(b"B", body) + msg(b"D", b"P\0") + msg(b"E", b"\0" + struct.pack("!i", 0))
                 + msg(b"S", b""))
 

@@ -72,7 +72,7 @@ async def main(profile: bool) -> None:
     for i in range(20000):
         aid = str(1 + (i * 7919) % 10000).encode()
         bind = msg(b"B", b"\0P0_1\0" + struct.pack("!h", 0) + struct.pack("!h", 1) +
-                   struct.pack("!i", len(aid)) + aid + struct.pack("!h", 0))
+                   struct.pack("!i", len(aid)) + aid + struct.pack("!hh", 1, 0))
         txns.append(bind + msg(b"D", b"P\0") + msg(b"E", b"\0" + struct.pack("!i", 0)) +
                     msg(b"S", b""))
     # warm up
