@@ -74,17 +74,6 @@ def encode_pairs(items: Iterable[tuple[Any, tuple | None]], out: bytearray,
             _encode_generic(key, row, out, flagged)
 
 
-def encode_pair(key: Any, row: tuple, out: bytearray, flagged: bool) -> Encoder | None:
-    """encode_pairs for one (key, row) (not a deletion): for a caller that
-    encodes one row at a time and keeps, between calls, the encoder this
-    returns to try first next time (None: the row took the generic path)."""
-    enc = _cached(_cache, (flagged, (type(key), *map(type, row))), _make)
-    if enc(key, row, out):
-        return enc
-    _encode_generic(key, row, out, flagged)
-    return None
-
-
 def _encode_generic(key: Any, row: tuple, out: bytearray, flagged: bool) -> None:
     encode_value(key, out)
     if flagged:

@@ -14,25 +14,15 @@ from hypothesis import strategies as st
 
 from aiondb.wire import codec
 from aiondb.wire import messages as m
-
-
-def _msg(kind: bytes, body: bytes) -> bytes:
-    return kind + struct.pack("!i", len(body) + 4) + body
+from tests.wire import rawclient as w
 
 
 def _group(stmt: str, formats: tuple[int, ...], params: tuple[bytes | None, ...],
            result_formats: tuple[int, ...], describe: bool) -> bytes:
-    body = b"\x00" + stmt.encode() + b"\x00" + struct.pack("!h", len(formats))
-    body += b"".join(struct.pack("!h", f) for f in formats)
-    body += struct.pack("!h", len(params))
-    for v in params:
-        body += struct.pack("!i", -1) if v is None else struct.pack("!i", len(v)) + v
-    body += struct.pack("!h", len(result_formats))
-    body += b"".join(struct.pack("!h", f) for f in result_formats)
-    out = _msg(b"B", body)
+    out = w.bind("", stmt, params, formats, result_formats)
     if describe:
-        out += _msg(b"D", b"P\x00")
-    return out + _msg(b"E", b"\x00" + struct.pack("!i", 0)) + _msg(b"S", b"")
+        out += w.describe("P", "")
+    return out + w.execute("") + w.frame(b"S")
 
 
 values = st.one_of(st.none(), st.binary(max_size=40))
@@ -86,7 +76,7 @@ def test_a_bytearray_packet_is_copied_not_kept() -> None:
 
 def test_a_group_then_other_messages_take_the_general_path() -> None:
     first = _group("s", (), (b"1", b"2", b"3"), (), True)
-    query = _msg(b"Q", b"SELECT 1\x00")
+    query = w.query("SELECT 1")
     d = codec.FrontendDecoder()
     d.startup = False
     d.feed(first + query[:3])
