@@ -59,8 +59,7 @@ def test_groups_cut_anywhere_decode_alike(gs: list, data: st.DataObject) -> None
         d.feed(bytearray(chunk) if data.draw(st.booleans()) else chunk)
         last = c
         _drain(d, got)
-    want = [(s, f, p, r, desc) for s, f, p, r, desc in gs]
-    assert got == want
+    assert got == gs         # (statement, formats, values, result formats, describe)
     assert d.buffered == 0
     assert all(type(v) is bytes for g in got for v in g[2] if v is not None)
 
